@@ -1,0 +1,87 @@
+"""Adapters: how a framework runs an op's VJP. See ``conformance.adapters.base`` for the protocol.
+
+Built-in adapters are imported lazily by name; third-party ones come from ``--adapter
+package.module:attr`` or the ``vjp_conformance.adapters`` entry-point group.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+from conformance.adapters.base import ADAPTER_API_VERSION, Adapter, Unsupported
+
+__all__ = ["ADAPTER_API_VERSION", "Adapter", "Unsupported", "BUILTIN", "Availability", "load", "discover"]
+
+BUILTIN = {
+    "torch": "conformance.adapters.torch_adapter:TorchAdapter",
+    "tensorflow": "conformance.adapters.tf_adapter:TensorFlowAdapter",
+    "jax": "conformance.adapters.jax_adapter:JaxAdapter",
+}
+ENTRY_POINT_GROUP = "vjp_conformance.adapters"
+
+
+@dataclass
+class Availability:
+    """A framework as the run sees it: the adapter, or why there is none."""
+
+    name: str
+    adapter: Any | None
+    reason: str = ""
+    source: str = "builtin"
+
+    @property
+    def available(self) -> bool:
+        return self.adapter is not None
+
+
+def _import(ref: str) -> Any:
+    if ":" not in ref:
+        raise ValueError(f"adapter reference {ref!r} must look like package.module:attr")
+    module_name, attr = ref.split(":", 1)
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj() if isinstance(obj, type) else obj
+
+
+def load(ref: str, name: str | None = None, source: str = "plugin") -> Availability:
+    """Import and instantiate an adapter; a missing or broken framework becomes a reason."""
+    label = name or ref
+    try:
+        adapter = _import(ref)
+    except ModuleNotFoundError as e:
+        return Availability(label, None, f"not installed ({e.name})", source)
+    except Exception as e:  # a framework that fails on import is unavailable, not fatal
+        return Availability(label, None, f"failed to load: {type(e).__name__}: {e}", source)
+    problem = validate(adapter)
+    if problem:
+        return Availability(getattr(adapter, "name", label), None, problem, source)
+    return Availability(adapter.name, adapter, "", source)
+
+
+def validate(adapter: Any) -> str | None:
+    """Why an object does not implement the adapter protocol, or None."""
+    missing = [a for a in ("name", "version", "devices", "supports", "vjp") if not hasattr(adapter, a)]
+    if missing:
+        return f"adapter {adapter!r} lacks {missing} (see conformance.adapters.base.Adapter)"
+    api = getattr(adapter, "api_version", ADAPTER_API_VERSION)
+    if int(api) != ADAPTER_API_VERSION:
+        return f"adapter {adapter.name!r} speaks protocol version {api}; this suite speaks {ADAPTER_API_VERSION}"
+    return None
+
+
+def discover(extra_refs: tuple[str, ...] = ()) -> dict[str, Availability]:
+    """Built-in adapters, installed entry points and explicit ``module:attr`` references."""
+    found = {name: Availability(name, None, "not loaded yet") for name in BUILTIN}
+    for name, ref in BUILTIN.items():
+        found[name] = load(ref, name, "builtin")
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        av = load(ep.value, ep.name, f"entry point {ep.name}")
+        found[av.name] = av
+    for ref in extra_refs:
+        av = load(ref, None, f"--adapter {ref}")
+        found[av.name] = av
+    return found

@@ -1,0 +1,74 @@
+"""JAX: ``jax.vjp(f, *inputs)`` then the pullback applied to dz. float64 needs jax_enable_x64."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from conformance.adapters.jax_ops import FAMILIES  # noqa: E402
+from conformance.adapters.mapping import MappedAdapter, collect  # noqa: E402
+
+PRECISION_MODES = ("strict", "default")
+
+
+class JaxAdapter(MappedAdapter):
+    name = "jax"
+    precision_modes = PRECISION_MODES
+
+    def __init__(self) -> None:
+        self.ops = collect("conformance.adapters.jax_ops", FAMILIES)
+        self._cpu = jax.devices("cpu")
+        try:
+            self._gpus = jax.devices("gpu")
+        except RuntimeError:
+            self._gpus = []
+        self._precision_default = jax.config.jax_default_matmul_precision
+
+    def version(self) -> str:
+        return jax.__version__
+
+    def devices(self) -> list[str]:
+        return ["cpu"] + [f"cuda:{i}" for i in range(len(self._gpus))]
+
+    def environment(self) -> dict[str, Any]:
+        import jaxlib
+
+        return {
+            "version": jax.__version__,
+            "jaxlib": jaxlib.__version__,
+            "backend": jax.default_backend(),
+            "gpus": [{"device": f"cuda:{i}", "name": d.device_kind} for i, d in enumerate(self._gpus)],
+            "precision_defaults": {"jax_default_matmul_precision": self._precision_default},
+        }
+
+    def set_precision(self, mode: str) -> dict[str, Any]:
+        if mode not in PRECISION_MODES:
+            raise ValueError(f"unknown precision mode {mode!r}; valid: {PRECISION_MODES}")
+        jax.config.update(
+            "jax_default_matmul_precision", "highest" if mode == "strict" else self._precision_default
+        )
+        return {"jax_default_matmul_precision": jax.config.jax_default_matmul_precision}
+
+    def _device(self, device: str):
+        return self._cpu[0] if device == "cpu" else self._gpus[int(device.split(":")[1])]
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device):
+        fn = self.ops[op.name].fn
+        dev = self._device(device)
+        arrays = {name: jax.device_put(jnp.asarray(v), dev) for name, v in inputs.items()}
+        wrt = op.differentiable
+
+        def f(*diff):
+            kw = dict(arrays)
+            kw.update(zip(wrt, diff))
+            return fn(**kw, **params)
+
+        _, pullback = jax.vjp(f, *(arrays[n] for n in wrt))
+        grads = pullback(jax.device_put(jnp.asarray(cotangent), dev))
+        return {name: np.asarray(g) for name, g in zip(wrt, grads)}

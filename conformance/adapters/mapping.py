@@ -1,0 +1,78 @@
+"""How a built-in adapter maps catalogue ops onto framework calls.
+
+Each framework has a package ``<framework>_ops`` whose family modules export ``OPS``, a dict of
+op name -> :class:`OpImpl`. ``fn`` takes the framework's tensors as keyword arguments named like
+the op's inputs, plus the op's params, and returns the output tensor: layouts, argument names and
+padding rules are converted inside ``fn``, never in test code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class OpImpl:
+    fn: Callable[..., Any] | None
+    call: str  # the framework call used, as people would write it
+    composite: bool = False  # built from several framework primitives, not one op
+    unsupported: str | None = None  # why the framework cannot do this op at all
+
+    def describe(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"call": self.call, "composite": self.composite}
+        if self.unsupported:
+            d["unsupported"] = self.unsupported
+        return d
+
+
+def impl(call: str, composite: bool = False) -> Callable[[Callable[..., Any]], OpImpl]:
+    """Decorator: ``@impl("torch.sigmoid")`` turns a function into an OpImpl."""
+
+    def wrap(fn: Callable[..., Any]) -> OpImpl:
+        return OpImpl(fn, call, composite)
+
+    return wrap
+
+
+def collect(package: str, families: tuple[str, ...]) -> dict[str, OpImpl]:
+    """Merge the ``OPS`` dicts of ``package.<family>`` modules, refusing duplicates."""
+    ops: dict[str, OpImpl] = {}
+    for fam in families:
+        module = importlib.import_module(f"{package}.{fam}")
+        for name, op in module.OPS.items():
+            if name in ops:
+                raise ValueError(f"{package}: op {name!r} mapped twice")
+            ops[name] = op
+    return ops
+
+
+class MappedAdapter:
+    """Shared behaviour of the built-in adapters: lookup, support and description."""
+
+    name = "?"
+    api_version = 1
+    ops: dict[str, OpImpl] = {}
+    dtypes: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
+
+    def supports(self, op: Any, dtype: str, device: str) -> bool | str:
+        mapped = self.ops.get(op.name)
+        if mapped is None:
+            return f"{self.name} adapter has no mapping for {op.name}"
+        if mapped.unsupported:
+            return mapped.unsupported
+        if dtype not in self.dtypes:
+            return f"{self.name} adapter does not handle {dtype}"
+        if device not in self.devices():
+            return f"device {device} not visible to {self.name}; visible: {self.devices()}"
+        return True
+
+    def describe(self, op: Any) -> dict[str, Any]:
+        mapped = self.ops.get(op.name)
+        if mapped is None:
+            return {"unsupported": f"no mapping for {op.name}"}
+        return mapped.describe()
+
+    def devices(self) -> list[str]:  # pragma: no cover - overridden
+        return ["cpu"]

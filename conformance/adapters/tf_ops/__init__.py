@@ -1,0 +1,3 @@
+"""Op mappings of the tf adapter, one module per catalogue family (see ../mapping.py)."""
+
+FAMILIES = ("seed",)

@@ -1,0 +1,44 @@
+"""Case: one drawn example, already in the test dtype, ready for the oracle and an adapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Case:
+    op: str
+    dtype: str
+    inputs: dict[str, np.ndarray]
+    params: dict[str, Any]
+    cotangent: np.ndarray
+    seed: int = 0
+    scale: float = 1.0
+    distribution: str = "normal"
+    family: str = "accuracy"
+    kink: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shapes(self) -> dict[str, list[int]]:
+        return {k: list(v.shape) for k, v in self.inputs.items()}
+
+    def oracle_inputs(self) -> dict[str, np.ndarray]:
+        """Inputs as the oracle sees them: exactly the rounded test-dtype values, in float64
+        (integer and boolean inputs unchanged)."""
+        return {
+            k: v.astype(np.float64) if v.dtype.kind == "f" or v.dtype.name == "bfloat16" else v
+            for k, v in self.inputs.items()
+        }
+
+    def summary(self) -> str:
+        """``matmul(x: float32[2, 3], y: float32[3, 4]) dz: float32[2, 4] params {...}``."""
+        args = ", ".join(f"{k}: {v.dtype}{list(v.shape)}" for k, v in self.inputs.items())
+        ct = f"{self.cotangent.dtype}{list(self.cotangent.shape)}"
+        return (
+            f"{self.op}({args}) dz: {ct} params {self.params} "
+            f"[seed={self.seed}, scale={self.scale:g}, {self.distribution}]"
+        )

@@ -1,0 +1,197 @@
+"""The command line: ``vjp-conformance run | ops | frameworks | report | repro | merge | diff``.
+
+Exit status: 0 when nothing failed, 1 when something failed (or a diff found a regression),
+2 on bad usage (with a message naming the valid choices; nothing is written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors: exit 2 with the usage line
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="vjp-conformance", description="Property-based VJP conformance across frameworks.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    r = sub.add_parser("run", help="run the conformance suite and write a report")
+    r.add_argument("--frameworks", help="comma list (default: every installed framework)")
+    r.add_argument("--devices", help="comma list: cpu, cuda, cuda:N (default: every visible device)")
+    r.add_argument("--ops", help="comma list (default: the whole catalogue)")
+    r.add_argument("--dtypes", help="comma list (default: float16,bfloat16,float32,float64)")
+    r.add_argument("--precision", help="comma list of precision modes: default, strict (default: default)")
+    r.add_argument("--profile", default="dev", help="Hypothesis profile: dev, ci, nightly (default: dev)")
+    r.add_argument("--max-examples", type=int, help="examples per target (overrides the profile)")
+    r.add_argument("--seed", type=int, help="seed (default: random, recorded in run.json)")
+    r.add_argument("--out", default="reports", help="folder runs are written under (default: reports)")
+    r.add_argument("--adapter", action="append", default=[], help="extra adapter package.module:attr")
+    r.add_argument("--timeout", type=float, default=60.0, help="per-example time limit, seconds")
+    r.add_argument("-n", "--jobs", default="1", help="pytest-xdist workers (a number or auto)")
+    r.add_argument("--no-report", action="store_true", help="skip index.html")
+    r.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
+
+    o = sub.add_parser("ops", help="list the op catalogue")
+    o.add_argument("--json", action="store_true")
+    f = sub.add_parser("frameworks", help="list frameworks, versions and devices")
+    f.add_argument("--json", action="store_true")
+    f.add_argument("--adapter", action="append", default=[], help="extra adapter package.module:attr")
+
+    for name, helptext in (("report", "render index.html for a run directory"),):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("run_dir")
+    rp = sub.add_parser("repro", help="print a standalone script reproducing one record")
+    rp.add_argument("record", help="record id (run-id/worker/n), or a results file with --index")
+    rp.add_argument("--index", type=int, help="line number (0-based) in a results file")
+    rp.add_argument("--run-dir", help="run directory (default: searched under --out)")
+    rp.add_argument("--out", default="reports")
+    m = sub.add_parser("merge", help="merge run directories into one report")
+    m.add_argument("run_dirs", nargs="+")
+    m.add_argument("--out", required=True)
+    d = sub.add_parser("diff", help="what got better or worse between two runs (exit 1 on regression)")
+    d.add_argument("old")
+    d.add_argument("new")
+    d.add_argument("--html", help="write an HTML rendering of the diff here")
+    return p
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    import random
+
+    from conformance.adapters import discover
+    from conformance.records import make_run_dir
+    from conformance.selection import SelectionError, parse_selection, resolve_devices
+
+    frameworks = discover(tuple(a.adapter))
+    try:
+        sel = parse_selection(
+            frameworks=a.frameworks or ",".join(n for n, v in frameworks.items() if v.available) or None,
+            devices=a.devices, ops=a.ops, dtypes=a.dtypes, precision=a.precision, profile=a.profile,
+            max_examples=a.max_examples, seed=a.seed, known_frameworks=list(frameworks),
+        )
+        resolve_devices(sel, frameworks)
+    except SelectionError as e:
+        raise UsageError(str(e)) from None
+    try:
+        jobs = a.jobs if a.jobs == "auto" else str(int(a.jobs))
+    except ValueError:
+        raise UsageError(f"--jobs must be a number or 'auto', got {a.jobs!r}") from None
+    seed = a.seed if a.seed is not None else random.SystemRandom().randrange(2**31)
+    run_id, run_dir = make_run_dir(Path(a.out))
+    args = ["--pyargs", "conformance.suite", "-p", "conformance.plugin", "-p", "no:cacheprovider",
+            "-q", "--no-header", "--tb=short", "-rN",
+            "-W", "ignore::pytest.PytestAssertRewriteWarning", "--vjp-run-dir", str(run_dir), "--vjp-seed", str(seed),
+            "--vjp-profile", sel.profile, "--vjp-timeout", str(a.timeout),
+            "--vjp-frameworks", ",".join(sel.frameworks), "--vjp-ops", ",".join(sel.ops),
+            "--vjp-dtypes", ",".join(sel.dtypes), "--vjp-precision", ",".join(sel.precisions)]
+    if a.devices:
+        args += ["--vjp-devices", a.devices]
+    if a.max_examples:
+        args += ["--vjp-max-examples", str(a.max_examples)]
+    for ref in a.adapter:
+        args += ["--vjp-adapter", ref]
+    if a.no_report:
+        args.append("--vjp-no-report")
+    if jobs not in ("0", "1"):
+        args += ["-n", jobs]
+    args += list(a.pytest_args)
+    import pytest
+
+    code = pytest.main(args)
+    print(f"run directory: {run_dir}")
+    summary_path = run_dir / "summary.json"
+    if not summary_path.exists():
+        print("error: the run ended before writing summary.json", file=sys.stderr)
+        return 1
+    summary = json.loads(summary_path.read_text())
+    if summary.get("failed") or code not in (0, 5):
+        return 1
+    return 0
+
+
+def cmd_ops(a: argparse.Namespace) -> int:
+    from conformance.adapters import discover
+    from conformance.registry import all_ops
+
+    frameworks = discover()
+    rows: list[dict[str, Any]] = []
+    for spec in all_ops().values():
+        per_fw = {}
+        for name, av in frameworks.items():
+            if av.available and hasattr(av.adapter, "describe"):
+                per_fw[name] = av.adapter.describe(spec)
+            else:
+                per_fw[name] = {"unavailable": av.reason or "no description"}
+        rows.append({
+            "name": spec.name, "family": spec.family,
+            "inputs": [{"name": i.name, "domain": i.domain, "differentiable": i.differentiable} for i in spec.inputs],
+            "params": list(spec.params), "dtypes": list(spec.dtypes), "formula": spec.formula,
+            "kinks": [k.name for k in spec.kinks], "frameworks": per_fw,
+        })
+    if a.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        for r in rows:
+            ins = ", ".join(i["name"] for i in r["inputs"])
+            print(f"{r['name']:<28}{r['family']:<14}({ins})  {r['formula']}")
+        print(f"{len(rows)} ops")
+    return 0
+
+
+def cmd_frameworks(a: argparse.Namespace) -> int:
+    from conformance.adapters import discover
+
+    rows = []
+    for name, av in discover(tuple(a.adapter)).items():
+        row: dict[str, Any] = {"name": name, "available": av.available, "source": av.source}
+        if av.available:
+            row.update(version=str(av.adapter.version()), devices=av.adapter.devices())
+        else:
+            row["reason"] = av.reason
+        rows.append(row)
+    if a.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        for r in rows:
+            if r["available"]:
+                print(f"{r['name']:<14}{r['version']:<16}{', '.join(r['devices'])}")
+            else:
+                print(f"{r['name']:<14}unavailable: {r['reason']}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    try:
+        if a.command == "run":
+            return cmd_run(a)
+        if a.command == "ops":
+            return cmd_ops(a)
+        if a.command == "frameworks":
+            return cmd_frameworks(a)
+        from conformance import tools
+
+        return tools.dispatch(a)
+    except UsageError as e:
+        print(f"vjp-conformance: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

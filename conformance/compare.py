@@ -1,0 +1,152 @@
+"""Turn a framework's gradients and the oracle's into error figures and a verdict."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from conformance.dtypes import DType, dtype_name
+from reference import Grad
+
+STATUSES = (
+    "pass", "fail", "nonfinite", "bad-output", "error", "unsupported",
+    "convention", "known", "crashed", "timeout",
+)
+
+
+@dataclass
+class Figures:
+    """Error figures of one example (worst over all differentiable inputs)."""
+
+    max_abs_err: float = 0.0
+    max_rel_err: float = 0.0
+    max_ulp: float = 0.0
+    bound_ratio: float = 0.0
+    budget: float = 0.0
+    worst: dict[str, Any] | None = None
+    per_input: dict[str, dict[str, Any]] = field(default_factory=dict)
+    assert_close_pass: bool = True
+    nonfinite: dict[str, Any] | None = None
+
+
+def check_output(got: Any, ref: Mapping[str, Grad], dtype: DType) -> str | None:
+    """Why ``got`` is not a well-formed gradient dict, or None when it is."""
+    if not isinstance(got, Mapping):
+        return f"expected a dict {{input: ndarray}} with keys {sorted(ref)}, got {type(got).__name__}"
+    missing, extra = sorted(set(ref) - set(got)), sorted(set(got) - set(ref))
+    if missing or extra:
+        return f"expected gradient keys {sorted(ref)}, missing {missing}, unexpected {extra}"
+    for name, g in ref.items():
+        arr = got[name]
+        if not isinstance(arr, np.ndarray):
+            return f"gradient {name!r}: expected numpy.ndarray, got {type(arr).__name__}"
+        if arr.shape != g.value.shape:
+            return f"gradient {name!r}: expected shape {g.value.shape}, got {arr.shape}"
+        if arr.dtype != dtype.numpy:
+            return f"gradient {name!r}: expected dtype {dtype.name}, got {dtype_name(arr.dtype)}"
+    return None
+
+
+def ulp_of(values: np.ndarray, dtype: DType) -> np.ndarray:
+    """Spacing of ``dtype`` at each value (float64 values; subnormal spacing at the bottom)."""
+    a = np.abs(values)
+    with np.errstate(divide="ignore"):
+        exp = np.floor(np.log2(np.where(a > 0, a, dtype.smallest_normal)))
+    exp = np.maximum(exp, math.log2(dtype.smallest_normal))
+    return np.exp2(exp - (dtype.mantissa_bits - 1))
+
+
+def _finite_json(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def compare(
+    got: Mapping[str, np.ndarray], ref: Mapping[str, Grad], dtype: DType, budget_of
+) -> Figures:
+    """Error figures over every differentiable input; ``budget_of(name, grad) -> float``.
+
+    bound_ratio = max |got - ref| / (u * magnitude + smallest_normal * tiny): the error in units
+    of what rounding in ``dtype`` can explain, where the second term is what flushing subnormal
+    intermediates to zero can explain (see reference.Grad).
+    """
+    fig = Figures(budget=math.inf)
+    worst_ratio = -1.0
+    u = dtype.unit_roundoff
+    for name, g in ref.items():
+        gv = np.asarray(got[name]).astype(np.float64)
+        want = g.value
+        budget = float(budget_of(name, g))
+        fin_got, fin_want = np.isfinite(gv), np.isfinite(want)
+        mismatch = fin_got != fin_want
+        both_nonfinite_differ = ~fin_got & ~fin_want & ~((gv == want) | (np.isnan(gv) & np.isnan(want)))
+        if mismatch.any() or both_nonfinite_differ.any():
+            idx = np.unravel_index(int(np.argmax(mismatch | both_nonfinite_differ)), want.shape)
+            fig.nonfinite = {
+                "input": name,
+                "index": [int(i) for i in idx],
+                "got": repr(float(gv[idx])),
+                "want": repr(float(want[idx])),
+                "side": "framework" if not fin_got[idx] else "oracle",
+                "count": int(mismatch.sum() + both_nonfinite_differ.sum()),
+            }
+        ok = fin_got & fin_want
+        err = np.where(ok, np.abs(gv - want), 0.0)
+        denom = u * np.where(ok, g.magnitude, 0.0) + dtype.smallest_normal * np.broadcast_to(g.tiny, want.shape)
+        ratio = err / denom
+        rel = err / np.maximum(np.abs(want), np.finfo(np.float64).tiny)
+        want_rounded = want.astype(dtype.numpy).astype(np.float64)
+        ulps = np.where(ok, np.abs(gv - want_rounded) / ulp_of(want, dtype), 0.0)
+        close = np.where(ok, err <= dtype.atol + dtype.rtol * np.abs(want), True)
+        item = {
+            "max_abs_err": float(err.max(initial=0.0)),
+            "max_rel_err": float(np.where(ok & (err > 0), rel, 0.0).max(initial=0.0)),
+            "max_ulp": float(ulps.max(initial=0.0)),
+            "bound_ratio": float(ratio.max(initial=0.0)),
+            "budget": budget,
+            "terms": int(g.terms),
+        }
+        fig.per_input[name] = item
+        fig.max_abs_err = max(fig.max_abs_err, item["max_abs_err"])
+        fig.max_rel_err = max(fig.max_rel_err, item["max_rel_err"])
+        fig.max_ulp = max(fig.max_ulp, item["max_ulp"])
+        fig.assert_close_pass &= bool(close.all())
+        # the headline ratio is the one furthest over (or nearest to) its own budget
+        if want.size and item["bound_ratio"] / budget > worst_ratio:
+            worst_ratio = item["bound_ratio"] / budget
+            fig.bound_ratio, fig.budget = item["bound_ratio"], budget
+            idx = np.unravel_index(int(np.argmax(ratio)), want.shape)
+            fig.worst = {
+                "input": name,
+                "index": [int(i) for i in idx],
+                "got": float(gv[idx]),
+                "want": float(want[idx]),
+                "abs_err": float(err[idx]),
+                "magnitude": float(g.magnitude[idx]),
+                "ulp": float(ulps[idx]),
+            }
+    if fig.budget == math.inf:
+        fig.budget = 0.0
+    return fig
+
+
+def verdict(fig: Figures) -> str:
+    if fig.nonfinite is not None:
+        return "nonfinite"
+    return "fail" if fig.bound_ratio > fig.budget else "pass"
+
+
+def figures_json(fig: Figures) -> dict[str, Any]:
+    return {
+        "max_abs_err": _finite_json(fig.max_abs_err),
+        "max_rel_err": _finite_json(fig.max_rel_err),
+        "max_ulp": _finite_json(fig.max_ulp),
+        "bound_ratio": _finite_json(fig.bound_ratio),
+        "budget": fig.budget,
+        "worst": fig.worst,
+        "per_input": fig.per_input,
+        "assert_close": {"passed": fig.assert_close_pass},
+        "nonfinite": fig.nonfinite,
+    }

@@ -1,0 +1,189 @@
+"""One example, end to end: oracle, adapter, comparison, record. No framework code here."""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from conformance.adapters.base import Unsupported
+from conformance.case import Case
+from conformance.compare import check_output, compare, figures_json, verdict
+from conformance.dtypes import get_dtype
+from conformance.opspec import OpSpec
+from conformance.records import SCHEMA_VERSION, encode_array
+from conformance.tolerances import Tolerances
+
+# Records of passing examples carry their inputs inline up to this many elements in all.
+INLINE_PASS_ELEMENTS = 256
+# Non-pass records always carry their inputs, up to this many elements.
+INLINE_MAX_ELEMENTS = 200_000
+FAILING = ("fail", "nonfinite", "bad-output", "error", "timeout", "crashed")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One cell of the matrix: op x framework x device x dtype x precision mode."""
+
+    op: str
+    framework: str
+    device: str
+    dtype: str
+    precision: str = "default"
+
+    @property
+    def id(self) -> str:
+        return f"{self.op}-{self.framework}-{self.device}-{self.dtype}-{self.precision}"
+
+    def key(self) -> dict[str, str]:
+        return {
+            "op": self.op, "framework": self.framework, "device": self.device,
+            "dtype": self.dtype, "precision": self.precision,
+        }
+
+
+def json_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Params as JSON values (tuples become lists)."""
+    def conv(v):
+        if isinstance(v, (tuple, list)):
+            return [conv(x) for x in v]
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+    return {k: conv(v) for k, v in params.items()}
+
+
+def base_record(target: Target, *, run_id: str, framework_version: str, spec: OpSpec | None) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "run_id": run_id,
+        **target.key(),
+        "family": spec.family if spec else None,
+        "framework_version": framework_version,
+    }
+
+
+def run_example(
+    target: Target,
+    spec: OpSpec,
+    case: Case,
+    adapter: Any,
+    tolerances: Tolerances,
+    *,
+    run_id: str,
+    framework_version: str,
+) -> dict[str, Any]:
+    """Run the oracle and the adapter on ``case`` and return its Outcome record."""
+    dtype = get_dtype(target.dtype)
+    rec = base_record(target, run_id=run_id, framework_version=framework_version, spec=spec)
+    rec.update(
+        case_family=case.family,
+        kink=case.kink,
+        shapes=case.shapes,
+        cotangent_shape=list(case.cotangent.shape),
+        params=json_params(case.params),
+        seed=case.seed,
+        scale=case.scale,
+        distribution=case.distribution,
+    )
+    t0 = time.perf_counter()
+    ref = spec.reference_vjp(**case.oracle_inputs(), dz=case.cotangent.astype(np.float64), **case.params)
+    t1 = time.perf_counter()
+    rec["oracle_s"] = t1 - t0
+    try:
+        got = adapter.vjp(
+            spec, dict(case.inputs), dict(case.params), case.cotangent, dtype=target.dtype, device=target.device
+        )
+    except Unsupported as e:
+        rec.update(status="unsupported", message=str(e))
+    except Exception as e:  # the framework raised: recorded, the run goes on
+        tb = traceback.format_exception(type(e), e, e.__traceback__, limit=-3)
+        rec.update(status="error", error_type=type(e).__name__, message=f"{type(e).__name__}: {e}",
+                   traceback="".join(tb)[-2000:])
+    else:
+        problem = check_output(got, ref, dtype)
+        if problem:
+            rec.update(status="bad-output", message=problem)
+        else:
+            def budget_of(name, grad):
+                return tolerances.budget(target.op, target.framework, target.device, target.dtype,
+                                         target.precision).for_terms(grad.terms)
+
+            fig = compare(got, ref, dtype, budget_of)
+            rec.update(figures_json(fig))
+            rec["assert_close"].update(rtol=dtype.rtol, atol=dtype.atol)
+            rec["status"] = verdict(fig)
+    rec["adapter_s"] = time.perf_counter() - t1
+    rec.setdefault("message", None)
+    for k in ("max_abs_err", "max_rel_err", "max_ulp", "bound_ratio"):
+        rec.setdefault(k, None)
+    attach_repro(rec, case)
+    return rec
+
+
+def attach_repro(rec: dict[str, Any], case: Case) -> None:
+    """Inline the exact inputs and cotangent when the record needs them to be reproduced."""
+    size = sum(a.size for a in case.inputs.values()) + case.cotangent.size
+    limit = INLINE_PASS_ELEMENTS if rec.get("status") == "pass" else INLINE_MAX_ELEMENTS
+    if size <= limit:
+        rec["repro"] = {
+            "inputs": {k: encode_array(v) for k, v in case.inputs.items()},
+            "cotangent": encode_array(case.cotangent),
+        }
+
+
+def ratio_to_budget(rec: dict[str, Any]) -> float:
+    """How far a record is toward its budget (for Hypothesis ``target``); finite."""
+    br, budget = rec.get("bound_ratio"), rec.get("budget") or 0.0
+    if br is None:
+        return 1e6 if rec.get("status") in FAILING else 0.0
+    return min(float(br) / budget if budget else float(br), 1e6)
+
+
+def failure_message(rec: dict[str, Any], repro_hint: str = "") -> str:
+    """A failure that explains itself: where, what shapes and params, the worst element."""
+    head = (
+        f"{rec['op']} on {rec['framework']} {rec.get('framework_version', '')} "
+        f"device={rec['device']} dtype={rec['dtype']} precision={rec['precision']}: {rec['status']}"
+    )
+    lines = [head, f"  shapes {rec.get('shapes')} cotangent {rec.get('cotangent_shape')} params {rec.get('params')}"]
+    if rec.get("message"):
+        lines.append(f"  {rec['message']}")
+    if rec.get("bound_ratio") is not None or rec["status"] == "fail":
+        br = rec.get("bound_ratio")
+        lines.append(
+            f"  bound_ratio {_fmt(br)} > budget {_fmt(rec.get('budget'))}; "
+            f"max_abs_err {_fmt(rec.get('max_abs_err'))}, max_rel_err {_fmt(rec.get('max_rel_err'))}, "
+            f"max_ulp {_fmt(rec.get('max_ulp'))}"
+        )
+    w = rec.get("worst")
+    if w:
+        idx = ", ".join(str(i) for i in w["index"])
+        lines.append(
+            f"  worst element d{w['input']}[{idx}]: got {w['got']!r}, oracle {w['want']!r}, "
+            f"abs err {w['abs_err']:.3g}, magnitude {w['magnitude']:.3g}, {w['ulp']:.3g} ulp"
+        )
+    nf = rec.get("nonfinite")
+    if nf:
+        lines.append(
+            f"  non-finite on the {nf['side']} side: d{nf['input']}{nf['index']} got {nf['got']}, "
+            f"oracle {nf['want']} ({nf['count']} element(s))"
+        )
+    lines.append(f"  seed {rec.get('seed')} scale {rec.get('scale')} {rec.get('distribution')}")
+    if repro_hint:
+        lines.append(f"  repro: {repro_hint}")
+    return "\n".join(lines)
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "n/a"
+    if isinstance(x, float):
+        return f"{x:.4g}" if math.isfinite(x) else str(x)
+    return str(x)

@@ -1,0 +1,110 @@
+"""OpSpec: one declarative record per op, checked for consistency when it is made."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from conformance.dtypes import DTYPES
+
+# Value domains an input may draw from (see conformance.strategies.draw_values).
+DOMAINS = (
+    "real",  # any sign, scaled by the case's magnitude
+    "positive",  # strictly positive, away from 0 (log, sqrt, rsqrt, reciprocal ...)
+    "unit",  # open interval (-1, 1)
+    "probability",  # rows summing to one along the last axis (labels)
+    "index",  # integer indices, non-differentiable
+    "bool",  # boolean masks, non-differentiable
+)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    domain: str = "real"
+    differentiable: bool = True
+
+    def __post_init__(self) -> None:
+        if self.domain not in DOMAINS:
+            raise ValueError(f"input {self.name!r}: unknown domain {self.domain!r}; valid: {DOMAINS}")
+        if self.domain in ("index", "bool") and self.differentiable:
+            raise ValueError(f"input {self.name!r} has domain {self.domain!r}: it cannot be differentiable")
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A point where the derivative is not defined; the convention probe evaluates it there."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """Everything the generic test needs to know about one op.
+
+    name:       the op's name in the catalogue, CLI and reports.
+    family:     catalogue section (elementwise, reduction, linalg, conv, ...).
+    inputs:     named inputs in call order; their names are the keyword arguments of
+                ``reference`` and ``reference_vjp`` and the keys of the gradient dicts.
+    structure:  ``structure(draw, rng) -> Structure``: shapes per input, params and any values
+                the op must choose itself (indices, labels); see conformance.strategies.
+    reference / reference_vjp: the oracle (NumPy, float64).
+    formula:    the VJP as text, the way the seed writes it (``dx = s * (dz - s.dz)``).
+    params:     names of the op's keyword parameters (drawn by ``structure``).
+    dtypes:     dtype names the op is defined for.
+    kinks:      points of non-differentiability (for the convention probe).
+    """
+
+    name: str
+    family: str
+    inputs: tuple[InputSpec, ...]
+    structure: Callable[..., Any]
+    reference: Callable[..., Any]
+    reference_vjp: Callable[..., Any]
+    formula: str
+    params: tuple[str, ...] = ()
+    dtypes: tuple[str, ...] = tuple(DTYPES)
+    kinks: tuple[Kink, ...] = ()
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        where = f"OpSpec {self.name!r}"
+        if not self.name.isidentifier():
+            raise ValueError(f"{where}: name must be an identifier")
+        if not self.inputs:
+            raise ValueError(f"{where}: needs at least one input")
+        names = [i.name for i in self.inputs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{where}: duplicate input names {names}")
+        if not any(i.differentiable for i in self.inputs):
+            raise ValueError(f"{where}: no differentiable input")
+        bad = [d for d in self.dtypes if d not in DTYPES]
+        if bad:
+            raise ValueError(f"{where}: unknown dtypes {bad}; valid: {list(DTYPES)}")
+        for fn in (self.reference, self.reference_vjp):
+            params = inspect.signature(fn).parameters
+            missing = [n for n in names if n not in params]
+            if missing:
+                raise ValueError(f"{where}: {fn.__name__} lacks arguments for inputs {missing}")
+        for fn in (self.reference, self.reference_vjp):
+            params = inspect.signature(fn).parameters
+            missing = [p for p in self.params if p not in params]
+            if missing:
+                raise ValueError(f"{where}: {fn.__name__} lacks arguments for params {missing}")
+        if "dz" not in inspect.signature(self.reference_vjp).parameters:
+            raise ValueError(f"{where}: {self.reference_vjp.__name__} must take the cotangent as dz")
+        if not self.formula:
+            raise ValueError(f"{where}: formula must state the VJP")
+
+    @property
+    def differentiable(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.inputs if i.differentiable)
+
+    def input(self, name: str) -> InputSpec:
+        for i in self.inputs:
+            if i.name == name:
+                return i
+        raise KeyError(name)

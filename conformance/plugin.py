@@ -1,0 +1,142 @@
+"""pytest plugin: selection options, the target matrix, per-worker records, the run's end.
+
+Options (the command line's ``vjp-conformance run --X`` is ``pytest --vjp-X``)::
+
+    --vjp-frameworks torch,jax   --vjp-devices cpu,cuda   --vjp-ops sigmoid,conv2d
+    --vjp-dtypes float32         --vjp-precision default,strict
+    --vjp-profile dev|ci|nightly --vjp-max-examples N     --vjp-seed N
+    --vjp-out DIR (runs go to DIR/<run-id>/)  --vjp-adapter module:attr (repeatable)
+    --vjp-timeout SECONDS (per example)
+
+The plugin only acts when the suite (``conformance.suite``) is in the session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from conformance import session as run_session
+from conformance.selection import PROFILES, SelectionError
+
+# Deadlines are off: the first call of a target pays for imports, kernel selection and (JAX)
+# compilation, which makes per-example wall-clock deadlines meaningless. Health checks stay on.
+for _name, (_n, _doc) in PROFILES.items():
+    settings.register_profile(
+        f"vjp-{_name}", max_examples=_n, deadline=None, database=None, print_blob=True,
+        suppress_health_check=(HealthCheck.differing_executors,),
+    )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("vjp-conformance", "VJP conformance suite (conformance.suite)")
+    g.addoption("--vjp-frameworks", default=None, help="comma list of frameworks (default: all installed)")
+    g.addoption("--vjp-devices", default=None, help="comma list: cpu, cuda, cuda:N (default: all visible)")
+    g.addoption("--vjp-ops", default=None, help="comma list of ops (default: whole catalogue)")
+    g.addoption("--vjp-dtypes", default=None, help="comma list of dtypes (default: all four)")
+    g.addoption("--vjp-precision", default=None, help="comma list of precision modes: default, strict")
+    g.addoption("--vjp-profile", default=None, help=f"Hypothesis profile: {', '.join(PROFILES)}")
+    g.addoption("--vjp-max-examples", type=int, default=None, help="examples per target (overrides profile)")
+    g.addoption("--vjp-seed", type=int, default=None, help="seed for every target (default: random, recorded)")
+    g.addoption("--vjp-out", default=None, help="folder that runs are written under (default: reports)")
+    g.addoption("--vjp-run-dir", default=None, help="use this existing run directory (set by the command line)")
+    g.addoption("--vjp-adapter", action="append", default=[], help="extra adapter as package.module:attr")
+    g.addoption("--vjp-timeout", type=float, default=60.0, help="per-example time limit in seconds")
+    g.addoption("--vjp-no-report", action="store_true", help="do not render index.html at the end")
+
+
+def _suite_requested(config: pytest.Config) -> bool:
+    if config.getoption("vjp_out") or config.getoption("vjp_run_dir"):
+        return True
+    args = [str(a) for a in config.invocation_params.args]
+    return any("conformance.suite" in a or a.replace(os.sep, "/").endswith("conformance/suite.py") for a in args)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        if "vjp_session" in workerinput:
+            config._vjp = run_session.Session.for_worker(config, json.loads(workerinput["vjp_session"]),
+                                                         workerinput.get("workerid", "gw"))
+        return
+    if not _suite_requested(config):
+        return
+    seed = config.getoption("vjp_seed")
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+    try:
+        config._vjp = run_session.Session.create(config, seed)
+    except SelectionError as e:
+        raise pytest.UsageError(str(e)) from None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:  # xdist controller -> each worker
+    sess = getattr(node.config, "_vjp", None)
+    if sess is not None:
+        node.workerinput["vjp_session"] = json.dumps(sess.handoff())
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "vjp_target" not in metafunc.fixturenames:
+        return
+    sess = getattr(metafunc.config, "_vjp", None)
+    if sess is None:
+        raise pytest.UsageError("the conformance suite needs the vjp-conformance plugin session "
+                                "(run it as: pytest --pyargs conformance.suite)")
+    ts = sess.targets
+    metafunc.parametrize("vjp_target", ts, ids=[t.id for t in ts])
+
+
+@pytest.fixture
+def vjp_session(request: pytest.FixtureRequest) -> run_session.Session:
+    return request.config._vjp
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: Any, sched: Any) -> None:
+    """xdist: a worker died while running ``crashitem``; record the example it was running."""
+    sess = _CONTROLLER.get("session")
+    if sess is not None:
+        worker = getattr(getattr(report, "node", None), "workerinput", {}).get("workerid", "unknown")
+        sess.record_crash(crashitem, worker, str(report.longrepr)[-1000:])
+
+
+_CONTROLLER: dict[str, Any] = {}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    sess = getattr(session.config, "_vjp", None)
+    if sess is not None and not hasattr(session.config, "workerinput"):
+        _CONTROLLER["session"] = sess
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    sess = getattr(session.config, "_vjp", None)
+    if sess is None:
+        return
+    if hasattr(session.config, "workerinput"):
+        sess.close()
+        return
+    sess.finish(exitstatus)
+    _CONTROLLER.pop("session", None)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    sess = getattr(config, "_vjp", None)
+    if sess is None or hasattr(config, "workerinput"):
+        return
+    for line in sess.summary_lines():
+        terminalreporter.write_line(line)
+
+
+def run_dir_of(config: pytest.Config) -> Path | None:
+    sess = getattr(config, "_vjp", None)
+    return sess.run_dir if sess else None

@@ -1,0 +1,181 @@
+"""Outcome records: one JSON object per line, one file per worker, nothing lost.
+
+Layout of a run directory::
+
+    <out>/<run-id>/run.json          selection, environment, seed, start/end
+    <out>/<run-id>/parts/<worker>.jsonl   records as each worker wrote them (flushed per record)
+    <out>/<run-id>/results.jsonl     all records, merged when the run ends
+    <out>/<run-id>/summary.json      per framework x device x op x dtype counts and worst figures
+
+A worker appends each record with one ``write`` and flushes, so a worker that dies loses at most
+the example it was running (recorded as ``crashed`` by the controller). Readers skip a damaged
+line (a run cut off mid-write) and count it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from conformance.dtypes import DTYPES, dtype_name
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_MAJOR = 1
+
+
+class SchemaError(ValueError):
+    """A record or summary of a schema major version this reader does not know."""
+
+
+def encode_array(a: np.ndarray) -> dict[str, Any]:
+    """Exact, compact JSON form of an array: dtype name, shape, base64 of little-endian bytes."""
+    a = np.ascontiguousarray(a)
+    name = dtype_name(a.dtype)
+    raw = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
+    return {"dtype": name, "shape": list(a.shape), "b64": base64.b64encode(raw).decode("ascii")}
+
+
+def decode_array(d: dict[str, Any]) -> np.ndarray:
+    name = d["dtype"]
+    dt = DTYPES[name].numpy if name in DTYPES else np.dtype(name)
+    raw = base64.b64decode(d["b64"])
+    return np.frombuffer(raw, dtype=dt.newbyteorder("<") if dt.byteorder != "|" else dt).astype(dt).reshape(d["shape"])
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def make_run_dir(out: Path) -> tuple[str, Path]:
+    """Create a fresh run directory under ``out``; concurrent runs never share one."""
+    out.mkdir(parents=True, exist_ok=True)
+    while True:
+        run_id = new_run_id()
+        path = out / run_id
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        (path / "parts").mkdir()
+        return run_id, path
+
+
+class RecordWriter:
+    """Appends records to this worker's own part file."""
+
+    def __init__(self, run_dir: Path, worker: str) -> None:
+        self.path = Path(run_dir) / "parts" / f"{worker}.jsonl"
+        self.inflight_path = Path(run_dir) / "parts" / f"{worker}.inflight.json"
+        self.worker = worker
+        self._f = open(self.path, "a", encoding="utf-8")
+        self.count = 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._f.write(json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n")
+        self._f.flush()
+        self.count += 1
+        self.clear_inflight()
+
+    def mark_inflight(self, info: dict[str, Any]) -> None:
+        """Say what example this worker is running, for the controller if the worker dies."""
+        tmp = self.inflight_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info, allow_nan=False))
+        os.replace(tmp, self.inflight_path)
+
+    def clear_inflight(self) -> None:
+        try:
+            self.inflight_path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def close(self) -> None:
+        self._f.close()
+
+
+@dataclass
+class ReadResult:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)  # "file:line" of lines that could not be read
+
+
+def check_schema(obj: dict[str, Any], what: str) -> None:
+    version = str(obj.get("schema", ""))
+    try:
+        major = int(version.split(".")[0])
+    except ValueError:
+        raise SchemaError(f"{what}: no readable schema version ({version!r})") from None
+    if major != SCHEMA_MAJOR:
+        raise SchemaError(
+            f"{what}: schema version {version} is not supported by this reader "
+            f"(major version {SCHEMA_MAJOR}); upgrade vjp-conformance to read it"
+        )
+
+
+def read_jsonl(paths: Iterable[Path], result: ReadResult | None = None) -> ReadResult:
+    """Read records, skipping (and counting) damaged lines; unknown extra fields are kept."""
+    result = result or ReadResult()
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                    if not isinstance(rec, dict):
+                        raise ValueError("not an object")
+                except ValueError:
+                    result.damaged.append(f"{path}:{n}")
+                    continue
+                check_schema(rec, f"{path}:{n}")
+                result.records.append(rec)
+    return result
+
+
+def record_files(run_dir: Path) -> list[Path]:
+    """The merged results file when the run finished, else the workers' part files."""
+    merged = Path(run_dir) / "results.jsonl"
+    if merged.exists():
+        return [merged]
+    return sorted((Path(run_dir) / "parts").glob("*.jsonl"))
+
+
+def read_run(run_dir: Path, *, warn: bool = True) -> ReadResult:
+    result = read_jsonl(record_files(run_dir))
+    if warn and result.damaged:
+        print(
+            f"warning: {len(result.damaged)} damaged record line(s) skipped in {run_dir}: "
+            + ", ".join(result.damaged[:5]),
+            file=sys.stderr,
+        )
+    return result
+
+
+def merge_parts(run_dir: Path) -> int:
+    """Concatenate the part files into results.jsonl (atomically); return the record count."""
+    run_dir = Path(run_dir)
+    parts = sorted((run_dir / "parts").glob("*.jsonl"))
+    tmp = run_dir / "results.jsonl.tmp"
+    n = 0
+    with open(tmp, "w", encoding="utf-8") as out:
+        for p in parts:
+            with open(p, encoding="utf-8") as f:
+                for line in f:
+                    if not line.endswith("\n"):
+                        line += "\n"  # a cut-off last line stays damaged but never joins the next
+                    out.write(line)
+                    n += 1
+    os.replace(tmp, run_dir / "results.jsonl")
+    return n
+
+
+def iter_records(run_dir: Path) -> Iterator[dict[str, Any]]:
+    yield from read_run(run_dir).records

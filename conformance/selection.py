@@ -1,0 +1,125 @@
+"""What a run covers: validated selections of frameworks, devices, ops, dtypes, profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from conformance.adapters import Availability
+from conformance.dtypes import DTYPES
+from conformance.execute import Target
+from conformance.registry import all_ops
+
+PROFILES = {
+    # name: (max_examples, description)
+    "dev": (8, "quick look while developing"),
+    "ci": (25, "per-commit CI"),
+    "nightly": (150, "nightly runs, GPU runners included"),
+}
+PRECISIONS = ("default", "strict")
+
+
+class SelectionError(ValueError):
+    """Bad selection: the message names the valid choices."""
+
+
+def split(value: str | Iterable[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    out: list[str] = []
+    for v in value:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+def check_choices(kind: str, chosen: list[str], valid: Iterable[str]) -> list[str]:
+    valid = list(valid)
+    bad = [c for c in chosen if c not in valid]
+    if bad:
+        raise SelectionError(f"unknown {kind} {', '.join(map(repr, bad))}; valid choices: {', '.join(valid)}")
+    return list(dict.fromkeys(chosen))
+
+
+@dataclass
+class Selection:
+    frameworks: list[str]
+    devices: list[str] | None  # None: every device each framework has
+    ops: list[str]
+    dtypes: list[str]
+    precisions: list[str] = field(default_factory=lambda: ["default"])
+    profile: str = "dev"
+    max_examples: int | None = None
+    seed: int = 0
+
+
+def parse_selection(
+    *,
+    frameworks: str | None,
+    devices: str | None,
+    ops: str | None,
+    dtypes: str | None,
+    precision: str | None,
+    profile: str | None,
+    max_examples: int | None,
+    seed: int | None,
+    known_frameworks: Iterable[str],
+) -> Selection:
+    """Validate every choice before anything runs or is written."""
+    op_names = list(all_ops())
+    sel_ops = check_choices("op", split(ops), op_names) if ops else op_names
+    sel_dtypes = check_choices("dtype", split(dtypes), DTYPES) if dtypes else list(DTYPES)
+    sel_fw = check_choices("framework", split(frameworks), known_frameworks) if frameworks else list(known_frameworks)
+    sel_prec = check_choices("precision mode", split(precision), PRECISIONS) if precision else ["default"]
+    prof = profile or "dev"
+    check_choices("profile", [prof], PROFILES)
+    if max_examples is not None and max_examples < 1:
+        raise SelectionError(f"--max-examples must be at least 1, got {max_examples}")
+    sel_dev = split(devices) or None
+    if sel_dev is not None:
+        for d in sel_dev:
+            if not (d == "cpu" or d == "cuda" or (d.startswith("cuda:") and d[5:].isdigit())):
+                raise SelectionError(f"unknown device {d!r}; valid forms: cpu, cuda (every CUDA device), cuda:N")
+    return Selection(sel_fw, sel_dev, sel_ops, sel_dtypes, sel_prec, prof, max_examples, int(seed or 0))
+
+
+def resolve_devices(sel: Selection, frameworks: dict[str, Availability]) -> dict[str, list[str]]:
+    """Devices per selected framework; a requested device no selected framework has is an error."""
+    per_fw: dict[str, list[str]] = {}
+    for name in sel.frameworks:
+        av = frameworks[name]
+        have = av.adapter.devices() if av.available else ["cpu"]
+        if sel.devices is None:
+            per_fw[name] = have
+            continue
+        chosen: list[str] = []
+        for d in sel.devices:
+            if d == "cuda":
+                chosen += [x for x in have if x.startswith("cuda:")]
+            elif d in have:
+                chosen.append(d)
+        per_fw[name] = list(dict.fromkeys(chosen))
+    if sel.devices is not None:
+        available = sorted({d for name in sel.frameworks for d in (
+            frameworks[name].adapter.devices() if frameworks[name].available else ["cpu"])})
+        for d in sel.devices:
+            if not any(x == d or (d == "cuda" and x.startswith("cuda:")) for xs in per_fw.values() for x in xs):
+                raise SelectionError(
+                    f"device {d!r} is not visible to any selected framework; visible devices: {', '.join(available)}"
+                )
+    return per_fw
+
+
+def targets(sel: Selection, devices: dict[str, list[str]]) -> list[Target]:
+    ops = all_ops()
+    out = []
+    for op in sel.ops:
+        for fw in sel.frameworks:
+            for dev in devices[fw]:
+                for dt in sel.dtypes:
+                    if dt not in ops[op].dtypes:
+                        continue
+                    for prec in sel.precisions:
+                        out.append(Target(op, fw, dev, dt, prec))
+    return out

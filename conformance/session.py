@@ -1,0 +1,225 @@
+"""The run as one object: selection, adapters, targets, run directory, writer, and the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from conformance import __version__
+from conformance.adapters import Availability, discover
+from conformance.execute import Target, base_record
+from conformance.records import SCHEMA_VERSION, RecordWriter, make_run_dir, merge_parts
+from conformance.registry import get_op
+from conformance.selection import Selection, parse_selection, resolve_devices, targets
+from conformance.tolerances import Tolerances
+
+DEFAULT_OUT = "reports"
+
+
+def _utc() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class Session:
+    def __init__(
+        self,
+        selection: Selection,
+        frameworks: dict[str, Availability],
+        devices: dict[str, list[str]],
+        run_id: str,
+        run_dir: Path,
+        adapters: list[str],
+        timeout: float,
+        worker: str,
+        render: bool = True,
+    ) -> None:
+        self.selection = selection
+        self.frameworks = frameworks
+        self.devices = devices
+        self.targets: list[Target] = targets(selection, devices)
+        self.run_id = run_id
+        self.run_dir = Path(run_dir)
+        self.adapters = adapters
+        self.timeout = timeout
+        self.worker = worker
+        self.render = render
+        self.tolerances = Tolerances.load()
+        self._writer: RecordWriter | None = None
+        self._precision: dict[str, str] = {}
+
+    # -- construction -------------------------------------------------------------------------
+    @staticmethod
+    def _selection(opts: dict[str, Any], frameworks: dict[str, Availability]) -> Selection:
+        return parse_selection(
+            frameworks=opts.get("frameworks"), devices=opts.get("devices"), ops=opts.get("ops"),
+            dtypes=opts.get("dtypes"), precision=opts.get("precision"), profile=opts.get("profile"),
+            max_examples=opts.get("max_examples"), seed=opts.get("seed"), known_frameworks=list(frameworks),
+        )
+
+    @classmethod
+    def create(cls, config: Any, seed: int) -> "Session":
+        opts = {k: config.getoption(f"vjp_{k}") for k in
+                ("frameworks", "devices", "ops", "dtypes", "precision", "profile", "max_examples")}
+        opts["seed"] = seed
+        adapters = list(config.getoption("vjp_adapter") or [])
+        frameworks = discover(tuple(adapters))
+        if opts["frameworks"] is None:
+            # default: every installed framework (explicitly requested ones are kept, unavailable or not)
+            opts["frameworks"] = ",".join(n for n, a in frameworks.items() if a.available) or None
+        selection = cls._selection(opts, frameworks)
+        devices = resolve_devices(selection, frameworks)
+        # everything is validated: only now is anything written
+        given = config.getoption("vjp_run_dir")
+        if given:
+            run_dir = Path(given)
+            (run_dir / "parts").mkdir(parents=True, exist_ok=True)
+            run_id = run_dir.name
+        else:
+            run_id, run_dir = make_run_dir(Path(config.getoption("vjp_out") or DEFAULT_OUT))
+        sess = cls(selection, frameworks, devices, run_id, run_dir, adapters,
+                   float(config.getoption("vjp_timeout")), "main", not config.getoption("vjp_no_report"))
+        sess.write_manifest()
+        return sess
+
+    def handoff(self) -> dict[str, Any]:
+        return {
+            "selection": asdict(self.selection), "run_id": self.run_id, "run_dir": str(self.run_dir),
+            "adapters": self.adapters, "timeout": self.timeout, "devices": self.devices,
+        }
+
+    @classmethod
+    def for_worker(cls, config: Any, data: dict[str, Any], worker: str) -> "Session":
+        frameworks = discover(tuple(data["adapters"]))
+        selection = Selection(**data["selection"])
+        return cls(selection, frameworks, data["devices"], data["run_id"], Path(data["run_dir"]),
+                   data["adapters"], data["timeout"], worker)
+
+    # -- per example ---------------------------------------------------------------------------
+    @property
+    def writer(self) -> RecordWriter:
+        if self._writer is None:
+            self._writer = RecordWriter(self.run_dir, self.worker)
+        return self._writer
+
+    def adapter_for(self, target: Target) -> Availability:
+        return self.frameworks[target.framework]
+
+    def prepare(self, target: Target) -> None:
+        """Put the framework in the target's precision mode (once per change)."""
+        av = self.frameworks[target.framework]
+        if av.available and self._precision.get(target.framework) != target.precision:
+            set_precision = getattr(av.adapter, "set_precision", None)
+            if set_precision is not None:
+                set_precision(target.precision)
+            self._precision[target.framework] = target.precision
+
+    def framework_version(self, target: Target) -> str:
+        av = self.frameworks[target.framework]
+        return str(av.adapter.version()) if av.available else ""
+
+    def write(self, record: dict[str, Any]) -> None:
+        record["worker"] = self.worker
+        record["record_id"] = f"{self.run_id}/{self.worker}/{self.writer.count}"
+        self.writer.write(record)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+    # -- the end -----------------------------------------------------------------------------
+    def record_crash(self, nodeid: str, worker: str, message: str) -> None:
+        """A worker died: record the example it was running from its in-flight note."""
+        inflight = self.run_dir / "parts" / f"{worker}.inflight.json"
+        info: dict[str, Any] = {}
+        if inflight.exists():
+            try:
+                info = json.loads(inflight.read_text())
+            except ValueError:
+                info = {}
+            inflight.unlink()
+        target = next((t for t in self.targets if nodeid.endswith(f"[{t.id}]")), None)
+        if target is None:
+            return
+        rec = base_record(target, run_id=self.run_id, framework_version=self.framework_version(target),
+                          spec=get_op(target.op))
+        rec.update(info)
+        rec.update(status="crashed", message=f"worker {worker} died while running this example: {message}",
+                   max_abs_err=None, max_rel_err=None, bound_ratio=None, max_ulp=None)
+        rec["worker"] = f"{worker}-crash"
+        path = self.run_dir / "parts" / f"{worker}-crashes.jsonl"
+        with open(path, "a", encoding="utf-8") as f:
+            rec["record_id"] = f"{self.run_id}/{worker}-crash/{sum(1 for _ in open(path))}"
+            f.write(json.dumps(rec, allow_nan=False) + "\n")
+
+    def environment(self) -> dict[str, Any]:
+        fws = {}
+        for name, av in self.frameworks.items():
+            if name not in self.selection.frameworks:
+                continue
+            entry: dict[str, Any] = {"available": av.available, "source": av.source}
+            if av.available:
+                entry["version"] = str(av.adapter.version())
+                entry["devices"] = av.adapter.devices()
+                env = getattr(av.adapter, "environment", None)
+                if env is not None:
+                    try:
+                        entry.update(env())
+                    except Exception as e:  # environment details are best effort
+                        entry["environment_error"] = f"{type(e).__name__}: {e}"
+            else:
+                entry["reason"] = av.reason
+            fws[name] = entry
+        return {
+            "python": sys.version.split()[0], "platform": platform.platform(), "numpy": np.__version__,
+            "host": socket.gethostname(), "cpu_count": os.cpu_count(), "frameworks": fws,
+            "vjp_conformance": __version__,
+        }
+
+    def write_manifest(self) -> None:
+        sel = asdict(self.selection)
+        manifest = {
+            "schema": SCHEMA_VERSION, "run_id": self.run_id, "started": _utc(), "finished": None,
+            "selection": sel, "devices": self.devices, "adapters": self.adapters,
+            "hypothesis_profile": self.selection.profile, "seed": self.selection.seed,
+            "precision_modes": self.selection.precisions,
+            "targets": [t.key() for t in self.targets], "environment": self.environment(),
+            "unavailable": {n: a.reason for n, a in self.frameworks.items()
+                            if n in self.selection.frameworks and not a.available},
+        }
+        (self.run_dir / "run.json").write_text(json.dumps(manifest, indent=1, allow_nan=False))
+
+    def finish(self, exitstatus: int) -> None:
+        from conformance.summary import write_summary
+
+        self.close()
+        merge_parts(self.run_dir)
+        manifest_path = self.run_dir / "run.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["finished"] = _utc()
+        manifest["pytest_exitstatus"] = int(exitstatus)
+        manifest_path.write_text(json.dumps(manifest, indent=1, allow_nan=False))
+        self.summary = write_summary(self.run_dir)
+        if self.render:
+            try:
+                from conformance.report import render_run
+            except ImportError:
+                return
+            render_run(self.run_dir)
+
+    def summary_lines(self) -> list[str]:
+        from conformance.summary import table_lines
+
+        summary = getattr(self, "summary", None)
+        lines = [f"vjp-conformance run {self.run_id}: {self.run_dir}"]
+        if summary is not None:
+            lines += table_lines(summary)
+        return lines

@@ -1,0 +1,123 @@
+"""Hypothesis strategies: structure (shapes, params, scale, seed) from Hypothesis, bulk values
+from a NumPy generator seeded by a drawn integer.
+
+Drawing every element through Hypothesis is slow for large arrays and makes shrinking walk
+element by element; drawing the *structure* with Hypothesis keeps shrinking meaningful (fewer
+dims, smaller sides, scale 1, seed 0) while values come in bulk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from conformance.case import Case
+from conformance.dtypes import get_dtype
+from conformance.opspec import OpSpec
+
+# Magnitudes inputs are drawn at; the first is where shrinking ends.
+SCALES = (1.0, 1e-2, 1e2, 1e-4, 1e3)
+# Low-precision dtypes get scales that keep products and sums of the catalogue's ops in range.
+LOW_PRECISION_SCALES = (1.0, 1e-1, 1e1)
+DISTRIBUTIONS = ("normal", "uniform", "log-uniform")
+
+
+@dataclass
+class Structure:
+    """What an op's case function draws: shapes per input, params, and any input values the op
+    must choose itself (indices, labels, well-conditioned matrices)."""
+
+    shapes: dict[str, tuple[int, ...]]
+    params: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def side(max_side: int = 5) -> st.SearchStrategy[int]:
+    return st.integers(1, max_side)
+
+
+def shape(draw, *, min_dims: int = 1, max_dims: int = 4, max_side: int = 5) -> tuple[int, ...]:
+    """A shape with size-1 and non-square sides included."""
+    return draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side))
+
+
+def broadcast_shapes(draw, n: int = 2, *, max_dims: int = 4, max_side: int = 5) -> tuple[tuple[int, ...], ...]:
+    """n mutually broadcastable shapes (size-1 dims and missing leading dims included)."""
+    drawn = draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=0, max_dims=max_dims, max_side=max_side)
+    )
+    return drawn.input_shapes
+
+
+def signature_shapes(draw, signature: str, *, max_dims: int = 2, max_side: int = 5):
+    """Shapes for a gufunc signature such as ``(m,k),(k,n)->(m,n)``, with broadcast batch dims."""
+    drawn = draw(
+        hnp.mutually_broadcastable_shapes(signature=signature, max_dims=max_dims, max_side=max_side)
+    )
+    return drawn.input_shapes
+
+
+def axis(draw, ndim: int) -> int:
+    """An axis of an array of rank ndim, negative or not."""
+    a = draw(st.integers(0, max(ndim - 1, 0)))
+    return a - ndim if draw(st.booleans()) else a
+
+
+def draw_values(
+    rng: np.random.Generator, shape: tuple[int, ...], domain: str, scale: float, distribution: str
+) -> np.ndarray:
+    """Bulk float64 values for one input in its domain (rounded to the test dtype later)."""
+    if domain == "real":
+        if distribution == "normal":
+            return rng.standard_normal(shape) * scale
+        if distribution == "uniform":
+            return rng.uniform(-1.0, 1.0, shape) * scale
+        mags = 10.0 ** rng.uniform(-2.0, 1.0, shape)
+        return np.where(rng.random(shape) < 0.5, -mags, mags) * scale
+    if domain == "positive":
+        if distribution == "log-uniform":
+            return 10.0 ** rng.uniform(-1.0, 1.0, shape) * scale
+        return (0.25 + np.abs(rng.standard_normal(shape))) * scale
+    if domain == "unit":
+        return rng.uniform(-0.9, 0.9, shape)
+    if domain == "probability":
+        p = rng.random(shape) + 0.05
+        return p / p.sum(axis=-1, keepdims=True)
+    raise ValueError(f"domain {domain!r} has no generic value generator; the op's case function must supply it")
+
+
+def _to_dtype(values: np.ndarray, dtype: str) -> np.ndarray:
+    if values.dtype.kind in "iub":
+        return values
+    return np.asarray(values, dtype=np.float64).astype(get_dtype(dtype).numpy)
+
+
+@st.composite
+def cases(draw, spec: OpSpec, dtype: str, scales: tuple[float, ...] | None = None) -> Case:
+    """A Case for ``spec`` in ``dtype``: structure from the op, values from a seeded generator."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    structure: Structure = spec.structure(draw, rng)
+    if scales is None:
+        scales = LOW_PRECISION_SCALES if dtype in ("float16", "bfloat16") else SCALES
+    scale = draw(st.sampled_from(scales))
+    distribution = draw(st.sampled_from(DISTRIBUTIONS))
+    inputs: dict[str, np.ndarray] = {}
+    for inp in spec.inputs:
+        if inp.name in structure.values:
+            values = structure.values[inp.name]
+        else:
+            values = draw_values(rng, structure.shapes[inp.name], inp.domain, scale, distribution)
+        inputs[inp.name] = _to_dtype(values, dtype)
+    case = Case(spec.name, dtype, inputs, structure.params, np.empty(0), seed, scale, distribution)
+    out = np.asarray(spec.reference(**case.oracle_inputs(), **case.params))
+    ct_scale = draw(st.sampled_from((1.0, 1e-2, 1e2) if scales is SCALES else (1.0,)))
+    case.cotangent = _to_dtype(rng.standard_normal(out.shape) * ct_scale, dtype)
+    return case
+
+
+StructureFn = Callable[..., Structure]

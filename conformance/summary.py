@@ -1,0 +1,126 @@
+"""summary.json: per framework x device x op x dtype x precision, counts and worst figures.
+
+Reads records only (no framework import), so it also serves merge, diff and the HTML report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable
+
+from conformance.records import SCHEMA_VERSION, read_run
+
+CELL_KEYS = ("op", "framework", "device", "dtype", "precision")
+FAILING = ("fail", "nonfinite", "bad-output", "error", "timeout", "crashed")
+# the status a cell shows: the first of these that any of its examples has
+CELL_ORDER = ("crashed", "error", "timeout", "bad-output", "nonfinite", "fail", "known",
+              "convention", "pass", "unsupported")
+
+
+def cell_key(rec: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(rec.get(k, "default" if k == "precision" else "")) for k in CELL_KEYS)
+
+
+def counted(rec: dict[str, Any]) -> bool:
+    """Shrink-phase examples (Hypothesis minimising a failure) are kept but not counted twice."""
+    return rec.get("phase") != "shrink"
+
+
+def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None = None,
+              damaged: int = 0) -> dict[str, Any]:
+    cells: dict[tuple[str, ...], dict[str, Any]] = {}
+    totals: Counter[str] = Counter()
+    n = 0
+    for rec in records:
+        n += 1
+        key = cell_key(rec)
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = {**dict(zip(CELL_KEYS, key)), "examples": 0, "shrink_steps": 0,
+                                 "counts": Counter(), "worst_bound_ratio": None, "budget": None,
+                                 "max_abs_err": None, "max_rel_err": None, "max_ulp": None,
+                                 "worst_record_id": None, "framework_version": rec.get("framework_version")}
+        if not counted(rec):
+            cell["shrink_steps"] += 1
+            continue
+        cell["examples"] += 1
+        status = rec.get("status", "error")
+        cell["counts"][status] += 1
+        totals[status] += 1
+        for k in ("max_abs_err", "max_rel_err", "max_ulp"):
+            v = rec.get(k)
+            if v is not None and (cell[k] is None or v > cell[k]):
+                cell[k] = v
+        br = rec.get("bound_ratio")
+        if br is not None and rec.get("case_family", "accuracy") == "accuracy" and (
+            cell["worst_bound_ratio"] is None or br > cell["worst_bound_ratio"]
+        ):
+            cell["worst_bound_ratio"], cell["budget"] = br, rec.get("budget")
+            cell["worst_record_id"] = rec.get("record_id")
+    out_cells = []
+    for cell in cells.values():
+        counts = cell["counts"]
+        cell["status"] = next((s for s in CELL_ORDER if counts.get(s)), "unsupported" if counts else "not-run")
+        cell["counts"] = dict(counts)
+        out_cells.append(cell)
+    out_cells.sort(key=lambda c: tuple(c[k] for k in CELL_KEYS))
+    not_run = []
+    if manifest:
+        seen = set(cells)
+        for t in manifest.get("targets", []):
+            key = tuple(str(t.get(k, "")) for k in CELL_KEYS)
+            if key not in seen:
+                reason = manifest.get("unavailable", {}).get(t["framework"], "no example finished")
+                not_run.append({**t, "reason": reason})
+    return {
+        "schema": SCHEMA_VERSION,
+        "run_id": manifest.get("run_id") if manifest else None,
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "records": n,
+        "examples": sum(c["examples"] for c in out_cells),
+        "damaged_lines": damaged,
+        "totals": dict(totals),
+        "cells": out_cells,
+        "not_run": not_run,
+        "failed": any(c["status"] in FAILING for c in out_cells),
+    }
+
+
+def write_summary(run_dir: Path) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    result = read_run(run_dir)
+    manifest_path = run_dir / "run.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+    summary = summarize(result.records, manifest, len(result.damaged))
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
+    return summary
+
+
+def table_lines(summary: dict[str, Any]) -> list[str]:
+    """A compact text table: one line per framework x device x dtype x precision."""
+    groups: dict[tuple[str, ...], Counter[str]] = {}
+    worst: dict[tuple[str, ...], float] = {}
+    for c in summary["cells"]:
+        key = (c["framework"], c["device"], c["dtype"], c["precision"])
+        groups.setdefault(key, Counter()).update(c["counts"])
+        if c["worst_bound_ratio"] is not None and c["budget"]:
+            worst[key] = max(worst.get(key, 0.0), c["worst_bound_ratio"] / c["budget"])
+    lines = [f"{'framework':<12}{'device':<8}{'dtype':<10}{'precision':<10}{'examples':>9}  statuses"
+             f"  worst ratio/budget"]
+    for key in sorted(groups):
+        counts = groups[key]
+        statuses = " ".join(f"{s}={n}" for s, n in sorted(counts.items()))
+        w = worst.get(key)
+        lines.append(f"{key[0]:<12}{key[1]:<8}{key[2]:<10}{key[3]:<10}{sum(counts.values()):>9}  {statuses}"
+                     + (f"  {w:.3f}" if w is not None else ""))
+    for nr in summary.get("not_run", [])[:20]:
+        lines.append(f"not run: {nr['op']} {nr['framework']} {nr['device']} {nr['dtype']}: {nr['reason']}")
+    fails = [c for c in summary["cells"] if c["status"] in FAILING]
+    lines.append(
+        f"{summary['examples']} examples in {len(summary['cells'])} cells; totals {summary['totals']}; "
+        f"{len(fails)} failing cell(s); {len(summary.get('not_run', []))} not run"
+    )
+    return lines

@@ -1,0 +1,36 @@
+"""A per-example time limit that interrupts a hung adapter call (main thread, POSIX)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from typing import Iterator
+
+
+class ExampleTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise ExampleTimeout in this thread after ``seconds`` of wall time.
+
+    Uses SIGALRM, so it interrupts Python code and blocking system calls; a hang inside native
+    code that never returns to the interpreter is caught by pytest-xdist as a crashed worker.
+    Outside the main thread (or with seconds <= 0) no limit applies.
+    """
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise ExampleTimeout(f"example exceeded the per-example time limit of {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
