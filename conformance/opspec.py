@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from conformance.dtypes import DTYPES
 
@@ -34,10 +35,22 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class Kink:
-    """A point where the derivative is not defined; the convention probe evaluates it there."""
+    """A point where the derivative is not defined; the convention probe evaluates it there.
+
+    name:         short label for the convention table, e.g. ``"x=0"`` or ``"tie"``.
+    description:  what the valid subgradients are, e.g. ``"any value in [0, 1] times dz"``.
+    inputs:       exact input values at the kink (float64, representable in every test dtype;
+                  non-differentiable inputs such as indices keep their own dtype).
+    params:       the op's params for the probe.
+    at:           per input, the indices (as lists) of the elements sitting on the kink; the
+                  probe reports the framework's gradient there (cotangent is all ones).
+    """
 
     name: str
     description: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    at: dict[str, list[list[int]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,9 @@ class OpSpec:
     params:     names of the op's keyword parameters (drawn by ``structure``).
     dtypes:     dtype names the op is defined for.
     kinks:      points of non-differentiability (for the convention probe).
+    avoid:      ``avoid(values, params, dtype) -> values``: moves float64 input values away from
+                the kinks by a margin that scales with the test dtype (a DType), before they are
+                rounded, so accuracy cases never sit on a kink. None when the op has no kinks.
     """
 
     name: str
@@ -67,6 +83,7 @@ class OpSpec:
     params: tuple[str, ...] = ()
     dtypes: tuple[str, ...] = tuple(DTYPES)
     kinks: tuple[Kink, ...] = ()
+    avoid: Callable[..., Any] | None = None
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -96,6 +113,8 @@ class OpSpec:
                 raise ValueError(f"{where}: {fn.__name__} lacks arguments for params {missing}")
         if "dz" not in inspect.signature(self.reference_vjp).parameters:
             raise ValueError(f"{where}: {self.reference_vjp.__name__} must take the cotangent as dz")
+        if self.kinks and self.avoid is None:
+            raise ValueError(f"{where}: declares kinks but no avoid() to keep accuracy cases off them")
         if not self.formula:
             raise ValueError(f"{where}: formula must state the VJP")
 

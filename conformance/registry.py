@@ -7,7 +7,7 @@ import importlib
 from conformance.opspec import OpSpec
 
 # Family modules under conformance.ops, in catalogue order.
-FAMILIES = ("seed",)
+FAMILIES = ("seed", "elementwise", "reduction", "normloss", "linalg", "conv", "shape", "attention")
 
 _REGISTRY: dict[str, OpSpec] | None = None
 

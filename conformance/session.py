@@ -66,7 +66,7 @@ class Session:
         )
 
     @classmethod
-    def create(cls, config: Any, seed: int) -> "Session":
+    def create(cls, config: Any, seed: int) -> Session:
         opts = {k: config.getoption(f"vjp_{k}") for k in
                 ("frameworks", "devices", "ops", "dtypes", "precision", "profile", "max_examples")}
         opts["seed"] = seed
@@ -97,7 +97,7 @@ class Session:
         }
 
     @classmethod
-    def for_worker(cls, config: Any, data: dict[str, Any], worker: str) -> "Session":
+    def for_worker(cls, config: Any, data: dict[str, Any], worker: str) -> Session:
         frameworks = discover(tuple(data["adapters"]))
         selection = Selection(**data["selection"])
         return cls(selection, frameworks, data["devices"], data["run_id"], Path(data["run_dir"]),

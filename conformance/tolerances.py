@@ -47,7 +47,7 @@ class Tolerances:
         return Budget(float(row["base"]), float(row["sqrt_terms"]), str(row["reason"]))
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_FILE) -> "Tolerances":
+    def load(cls, path: Path = DEFAULT_FILE) -> Tolerances:
         with open(path, "rb") as f:
             return cls(tomllib.load(f), str(path))
 

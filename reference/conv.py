@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import itertools
 import string
-from typing import Sequence, Union
+from collections.abc import Sequence
+from typing import Union
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view

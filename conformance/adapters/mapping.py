@@ -9,8 +9,9 @@ padding rules are converted inside ``fn``, never in test code.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class OpImpl:
     call: str  # the framework call used, as people would write it
     composite: bool = False  # built from several framework primitives, not one op
     unsupported: str | None = None  # why the framework cannot do this op at all
+    unsupported_dtypes: tuple[tuple[str, str], ...] = ()  # (dtype, reason) pairs
 
     def describe(self) -> dict[str, Any]:
         d: dict[str, Any] = {"call": self.call, "composite": self.composite}
@@ -27,11 +29,16 @@ class OpImpl:
         return d
 
 
-def impl(call: str, composite: bool = False) -> Callable[[Callable[..., Any]], OpImpl]:
-    """Decorator: ``@impl("torch.sigmoid")`` turns a function into an OpImpl."""
+def impl(call: str, composite: bool = False, unsupported_dtypes: dict[str, str] | None = None
+         ) -> Callable[[Callable[..., Any]], OpImpl]:
+    """Decorator: ``@impl("torch.sigmoid")`` turns a function into an OpImpl.
+
+    ``unsupported_dtypes`` maps a dtype name to the reason the framework cannot run it (e.g. no
+    float16 kernel on CPU); such targets are recorded ``unsupported`` with that reason.
+    """
 
     def wrap(fn: Callable[..., Any]) -> OpImpl:
-        return OpImpl(fn, call, composite)
+        return OpImpl(fn, call, composite, None, tuple((unsupported_dtypes or {}).items()))
 
     return wrap
 
@@ -64,6 +71,9 @@ class MappedAdapter:
             return mapped.unsupported
         if dtype not in self.dtypes:
             return f"{self.name} adapter does not handle {dtype}"
+        for dt, reason in mapped.unsupported_dtypes:
+            if dt == dtype:
+                return reason
         if device not in self.devices():
             return f"device {device} not visible to {self.name}; visible: {self.devices()}"
         return True

@@ -1,3 +1,3 @@
 """Op mappings of the torch adapter, one module per catalogue family (see ../mapping.py)."""
 
-FAMILIES = ("seed",)
+FAMILIES = ("seed", "elementwise", "reduction", "normloss", "linalg", "conv", "shape", "attention")

@@ -1,0 +1,3 @@
+"""jax mappings of the attention family (see ../mapping.py); filled in by the catalogue work."""
+
+OPS: dict = {}

@@ -1,0 +1,3 @@
+"""jax mappings of the shape family (see ../mapping.py); filled in by the catalogue work."""
+
+OPS: dict = {}

@@ -1,0 +1,3 @@
+"""tf mappings of the conv family (see ../mapping.py); filled in by the catalogue work."""
+
+OPS: dict = {}

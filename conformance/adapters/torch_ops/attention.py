@@ -1,0 +1,3 @@
+"""torch mappings of the attention family (see ../mapping.py); filled in by the catalogue work."""
+
+OPS: dict = {}

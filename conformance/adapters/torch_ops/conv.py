@@ -1,0 +1,3 @@
+"""torch mappings of the conv family (see ../mapping.py); filled in by the catalogue work."""
+
+OPS: dict = {}

@@ -1,0 +1,3 @@
+"""OpSpecs of the elementwise family; filled in by the catalogue work."""
+
+OPS: list = []
