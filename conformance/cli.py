@@ -72,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_adapters(refs: list[str], frameworks: dict[str, Any]) -> None:
+    """An --adapter that does not load is bad usage: say why."""
+    for ref in refs:
+        for av in frameworks.values():
+            if av.source == f"--adapter {ref}" and not av.available:
+                raise UsageError(f"--adapter {ref}: {av.reason}")
+
+
 def cmd_run(a: argparse.Namespace) -> int:
     import random
 
@@ -79,7 +87,10 @@ def cmd_run(a: argparse.Namespace) -> int:
     from conformance.records import make_run_dir
     from conformance.selection import SelectionError, parse_selection, resolve_devices
 
-    frameworks = discover(tuple(a.adapter))
+    from conformance.selection import split
+
+    frameworks = discover(tuple(a.adapter), split(a.frameworks) or None)
+    check_adapters(a.adapter, frameworks)
     try:
         sel = parse_selection(
             frameworks=a.frameworks or ",".join(n for n, v in frameworks.items() if v.available) or None,

@@ -71,7 +71,9 @@ class Session:
                 ("frameworks", "devices", "ops", "dtypes", "precision", "profile", "max_examples")}
         opts["seed"] = seed
         adapters = list(config.getoption("vjp_adapter") or [])
-        frameworks = discover(tuple(adapters))
+        from conformance.selection import split
+
+        frameworks = discover(tuple(adapters), split(opts["frameworks"]) or None)
         if opts["frameworks"] is None:
             # default: every installed framework (explicitly requested ones are kept, unavailable or not)
             opts["frameworks"] = ",".join(n for n, a in frameworks.items() if a.available) or None
@@ -98,8 +100,8 @@ class Session:
 
     @classmethod
     def for_worker(cls, config: Any, data: dict[str, Any], worker: str) -> Session:
-        frameworks = discover(tuple(data["adapters"]))
         selection = Selection(**data["selection"])
+        frameworks = discover(tuple(data["adapters"]), selection.frameworks)
         return cls(selection, frameworks, data["devices"], data["run_id"], Path(data["run_dir"]),
                    data["adapters"], data["timeout"], worker)
 

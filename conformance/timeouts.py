@@ -8,8 +8,8 @@ import threading
 from collections.abc import Iterator
 
 
-class ExampleTimeout(Exception):
-    pass
+class ExampleTimeout(BaseException):
+    """BaseException, so an adapter's own `except Exception` cannot swallow the time limit."""
 
 
 @contextlib.contextmanager

@@ -7,6 +7,8 @@ package.module:attr`` or the ``vjp_conformance.adapters`` entry-point group.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
@@ -41,6 +43,8 @@ def _import(ref: str) -> Any:
     if ":" not in ref:
         raise ValueError(f"adapter reference {ref!r} must look like package.module:attr")
     module_name, attr = ref.split(":", 1)
+    if os.getcwd() not in sys.path:  # like `python -m`: modules in the working directory import
+        sys.path.insert(0, os.getcwd())
     obj: Any = importlib.import_module(module_name)
     for part in attr.split("."):
         obj = getattr(obj, part)
@@ -73,13 +77,23 @@ def validate(adapter: Any) -> str | None:
     return None
 
 
-def discover(extra_refs: tuple[str, ...] = ()) -> dict[str, Availability]:
-    """Built-in adapters, installed entry points and explicit ``module:attr`` references."""
-    found = {name: Availability(name, None, "not loaded yet") for name in BUILTIN}
+def discover(extra_refs: tuple[str, ...] = (), only: list[str] | None = None) -> dict[str, Availability]:
+    """Built-in adapters, installed entry points and explicit ``module:attr`` references.
+
+    With ``only``, built-in and entry-point adapters outside it are listed but not imported
+    (importing a framework costs seconds); they show as "not selected".
+    """
+    found: dict[str, Availability] = {}
     for name, ref in BUILTIN.items():
-        found[name] = load(ref, name, "builtin")
+        if only is None or name in only:
+            found[name] = load(ref, name, "builtin")
+        else:
+            found[name] = Availability(name, None, "not selected", "builtin")
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        av = load(ep.value, ep.name, f"entry point {ep.name}")
+        if only is None or ep.name in only:
+            av = load(ep.value, ep.name, f"entry point {ep.name}")
+        else:
+            av = Availability(ep.name, None, "not selected", f"entry point {ep.name}")
         found[av.name] = av
     for ref in extra_refs:
         av = load(ref, None, f"--adapter {ref}")

@@ -1,3 +1,376 @@
-"""OpSpecs of the shape family; filled in by the catalogue work."""
+"""OpSpecs of the shape family: data movement, slicing, padding, gathers, where, scans, sort.
 
-OPS: list = []
+Index and condition inputs are non-differentiable; their values come from the structure
+function (``Structure.values``). Gathers always hold repeated indices, so their gradients
+accumulate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from conformance.opspec import InputSpec, Kink, OpSpec
+from conformance.strategies import Structure, axis, broadcast_shapes, distinct_along, kink_margin, shape
+from reference import shape as ref
+
+X = InputSpec("x")
+Y = InputSpec("y")
+INDICES = InputSpec("indices", domain="index", differentiable=False)
+COND = InputSpec("cond", domain="bool", differentiable=False)
+INDEX_DTYPES = (np.int32, np.int64)
+
+
+def _prime_factors(n: int) -> list[int]:
+    out, p = [], 2
+    while p * p <= n:
+        while n % p == 0:
+            out.append(p)
+            n //= p
+        p += 1
+    return out + ([n] if n > 1 else [])
+
+
+def _reshape(draw, rng) -> Structure:
+    s = shape(draw)
+    size = int(np.prod(s))
+    ndim = draw(st.integers(1, 4))
+    target = [1] * ndim
+    for f in _prime_factors(size):
+        target[draw(st.integers(0, ndim - 1))] *= f
+    if draw(st.booleans()):
+        target[draw(st.integers(0, ndim - 1))] = -1
+    return Structure({"x": s}, {"shape": target})
+
+
+def _transpose(draw, rng) -> Structure:
+    s = shape(draw)
+    return Structure({"x": s}, {"perm": list(draw(st.permutations(range(len(s)))))})
+
+
+def _concat(draw, rng) -> Structure:
+    s = shape(draw)
+    ax = axis(draw, len(s))
+    t = list(s)
+    t[ax] = draw(st.integers(1, 5))
+    return Structure({"x": s, "y": tuple(t)}, {"axis": ax})
+
+
+def _stack(draw, rng) -> Structure:
+    s = shape(draw, max_dims=3)
+    ax = draw(st.integers(-(len(s) + 1), len(s)))
+    return Structure({"x": s, "y": s}, {"axis": ax})
+
+
+def _slice_len(n: int, b, e, s) -> int:
+    return len(range(*slice(b, e, s).indices(n)))
+
+
+def _strided_slice(draw, rng) -> Structure:
+    s = shape(draw)
+    begin, end, strides = [], [], []
+    for n in s:
+        step = draw(st.sampled_from((1, 2, 3, -1, -2, -3)))
+        b = draw(st.none() | st.integers(-n - 1, n))
+        e = draw(st.none() | st.integers(-n - 1, n))
+        if _slice_len(n, b, e, step) == 0:  # keep every axis non-empty
+            b, e = None, None
+        begin.append(b)
+        end.append(e)
+        strides.append(step)
+    return Structure({"x": s}, {"begin": begin, "end": end, "strides": strides})
+
+
+def _pad_constant(draw, rng) -> Structure:
+    s = shape(draw)
+    pads = [[draw(st.integers(0, 2)), draw(st.integers(0, 2))] for _ in s]
+    return Structure({"x": s}, {"paddings": pads, "value": draw(st.sampled_from((0.0, -1.5, 2.0)))})
+
+
+def _pad_reflect(draw, rng) -> Structure:
+    s = shape(draw)
+    pads = [[draw(st.integers(0, min(2, n - 1))), draw(st.integers(0, min(2, n - 1)))] for n in s]
+    return Structure({"x": s}, {"paddings": pads})
+
+
+def _tile(draw, rng) -> Structure:
+    s = shape(draw, max_dims=3, max_side=4)
+    reps = [draw(st.integers(1, 3)) for _ in s]
+    return Structure({"x": s}, {"reps": reps})
+
+
+def _broadcast_to(draw, rng) -> Structure:
+    target = shape(draw)
+    keep = draw(st.integers(0, len(target)))
+    xs = tuple(1 if draw(st.booleans()) else n for n in target[len(target) - keep :])
+    return Structure({"x": xs}, {"shape": list(target)})
+
+
+def _indices(rng, n: int, idx_shape: tuple[int, ...], dtype, axis: int = 0) -> np.ndarray:
+    """Random indices in [0, n) with at least one repeat along ``axis`` (where it has 2+)."""
+    idx = rng.integers(0, n, size=idx_shape)
+    if idx_shape[axis] >= 2:
+        first = np.take(idx, [0], axis=axis)
+        sl = [slice(None)] * len(idx_shape)
+        sl[axis] = slice(1, 2)
+        idx[tuple(sl)] = first
+    return idx.astype(dtype)
+
+
+def _gather(draw, rng) -> Structure:
+    s = shape(draw, max_dims=3)
+    ax = axis(draw, len(s))
+    idx_shape = shape(draw, max_dims=2, max_side=6)
+    dt = draw(st.sampled_from(INDEX_DTYPES))
+    idx = _indices(rng, s[ax], idx_shape, dt)
+    return Structure({"x": s, "indices": idx_shape}, {"axis": ax}, {"indices": idx})
+
+
+def _take_along_axis(draw, rng) -> Structure:
+    s = shape(draw)
+    ax = axis(draw, len(s))
+    idx_shape = list(s)
+    idx_shape[ax] = draw(st.integers(1, 6))
+    dt = draw(st.sampled_from(INDEX_DTYPES))
+    idx = _indices(rng, s[ax], tuple(idx_shape), dt, axis=ax)
+    return Structure({"x": s, "indices": tuple(idx_shape)}, {"axis": ax}, {"indices": idx})
+
+
+def _where(draw, rng) -> Structure:
+    c, x, y = broadcast_shapes(draw, 3)
+    return Structure({"cond": c, "x": x, "y": y}, {}, {"cond": rng.random(c) < 0.5})
+
+
+def _cumsum(draw, rng) -> Structure:
+    s = shape(draw)
+    return Structure({"x": s}, {"axis": axis(draw, len(s)), "reverse": draw(st.booleans())})
+
+
+def _cumprod(draw, rng) -> Structure:
+    s = shape(draw)
+    # away from zero and bounded: |x| in [10^-0.5, 10^0.5], so products of up to 5 factors stay
+    # normal and finite in every dtype (float16 included); random signs
+    mags = 10.0 ** rng.uniform(-0.5, 0.5, s)
+    x = np.where(rng.random(s) < 0.5, -mags, mags)
+    return Structure({"x": s}, {"axis": axis(draw, len(s))}, {"x": x})
+
+
+def _axis_only(draw, rng) -> Structure:
+    s = shape(draw)
+    return Structure({"x": s}, {"axis": axis(draw, len(s))})
+
+
+def _flip(draw, rng) -> Structure:
+    s = shape(draw)
+    nd = len(s)
+    axes = draw(st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True))
+    axes = [a - nd if draw(st.booleans()) else a for a in axes]
+    return Structure({"x": s}, {"axes": axes})
+
+
+def _roll(draw, rng) -> Structure:
+    s = shape(draw)
+    return Structure({"x": s}, {"shift": draw(st.integers(-7, 7)), "axis": axis(draw, len(s))})
+
+
+def _sort_avoid(values, params, dtype):
+    out = dict(values)
+    out["x"] = distinct_along(values["x"], params["axis"], kink_margin(dtype))
+    return out
+
+
+SORT_TIE = Kink(
+    "tie",
+    "tied values: the tied outputs' cotangents may go to the tied inputs in any one-to-one order "
+    "(or any split of their sum among them); untied elements get their own output's dz",
+    inputs={"x": np.array([[2.0, -1.0, 2.0, 0.5]])},
+    params={"axis": -1},
+    at={"x": [[0, 0], [0, 2]]},
+)
+
+OPS = [
+    OpSpec(
+        name="reshape",
+        family="shape",
+        inputs=(X,),
+        structure=_reshape,
+        reference=ref.reshape,
+        reference_vjp=ref.reshape_vjp,
+        formula="dx = reshape(dz, x.shape)",
+        params=("shape",),
+    ),
+    OpSpec(
+        name="transpose",
+        family="shape",
+        inputs=(X,),
+        structure=_transpose,
+        reference=ref.transpose,
+        reference_vjp=ref.transpose_vjp,
+        formula="dx = transpose(dz, argsort(perm))",
+        params=("perm",),
+    ),
+    OpSpec(
+        name="concat",
+        family="shape",
+        inputs=(X, Y),
+        structure=_concat,
+        reference=ref.concat,
+        reference_vjp=ref.concat_vjp,
+        formula="dx = dz[..., :nx, ...],  dy = dz[..., nx:, ...]  along axis",
+        params=("axis",),
+        notes="Two inputs, x then y.",
+    ),
+    OpSpec(
+        name="stack",
+        family="shape",
+        inputs=(X, Y),
+        structure=_stack,
+        reference=ref.stack,
+        reference_vjp=ref.stack_vjp,
+        formula="dx = dz[..., 0, ...],  dy = dz[..., 1, ...]  along the new axis",
+        params=("axis",),
+        notes="Two inputs of one shape; axis indexes the output (-(ndim+1) .. ndim).",
+    ),
+    OpSpec(
+        name="strided_slice",
+        family="shape",
+        inputs=(X,),
+        structure=_strided_slice,
+        reference=ref.strided_slice,
+        reference_vjp=ref.strided_slice_vjp,
+        formula="dx = zeros_like(x); dx[b0:e0:s0, ...] = dz",
+        params=("begin", "end", "strides"),
+        notes="Python slice semantics per axis: None = open, negative indices from the end, "
+        "out-of-range bounds clamp, negative strides walk backwards.",
+    ),
+    OpSpec(
+        name="pad_constant",
+        family="shape",
+        inputs=(X,),
+        structure=_pad_constant,
+        reference=ref.pad_constant,
+        reference_vjp=ref.pad_constant_vjp,
+        formula="dx = dz[before_0 : before_0 + n_0, ...]",
+        params=("paddings", "value"),
+        notes="paddings[d] = (before, after) for every axis d.",
+    ),
+    OpSpec(
+        name="pad_reflect",
+        family="shape",
+        inputs=(X,),
+        structure=_pad_reflect,
+        reference=ref.pad_reflect,
+        reference_vjp=ref.pad_reflect_vjp,
+        formula="dx = dz's centre plus the mirrored pads added back onto their sources, axis by axis",
+        params=("paddings",),
+        notes="Mirror without repeating the edge (numpy 'reflect', TF 'REFLECT'); each pad < size.",
+    ),
+    OpSpec(
+        name="tile",
+        family="shape",
+        inputs=(X,),
+        structure=_tile,
+        reference=ref.tile,
+        reference_vjp=ref.tile_vjp,
+        formula="dx = sum over copies: reshape(dz, (r0, n0, r1, n1, ...)).sum(r axes)",
+        params=("reps",),
+        notes="len(reps) == x.ndim.",
+    ),
+    OpSpec(
+        name="broadcast_to",
+        family="shape",
+        inputs=(X,),
+        structure=_broadcast_to,
+        reference=ref.broadcast_to,
+        reference_vjp=ref.broadcast_to_vjp,
+        formula="dx = dz summed over broadcast dims",
+        params=("shape",),
+    ),
+    OpSpec(
+        name="gather",
+        family="shape",
+        inputs=(X, INDICES),
+        structure=_gather,
+        reference=ref.gather,
+        reference_vjp=ref.gather_vjp,
+        formula="dx[.., j, ..] = sum_{i: indices[i] = j} dz[.., i, ..]  (scatter-add)",
+        params=("axis",),
+        notes="take(x, indices, axis); indices (int32 or int64, rank 1-2) always repeat.",
+    ),
+    OpSpec(
+        name="take_along_axis",
+        family="shape",
+        inputs=(X, INDICES),
+        structure=_take_along_axis,
+        reference=ref.take_along_axis,
+        reference_vjp=ref.take_along_axis_vjp,
+        formula="dx[a, j, b] = sum_{i: indices[a, i, b] = j} dz[a, i, b]  (scatter-add along axis)",
+        params=("axis",),
+        notes="indices has x's shape except along axis; values repeat along axis.",
+    ),
+    OpSpec(
+        name="where",
+        family="shape",
+        inputs=(COND, X, Y),
+        structure=_where,
+        reference=ref.where,
+        reference_vjp=ref.where_vjp,
+        formula="dx = unbroadcast(dz * cond),  dy = unbroadcast(dz * (1 - cond))",
+        notes="cond, x and y broadcast together.",
+    ),
+    OpSpec(
+        name="cumsum",
+        family="shape",
+        inputs=(X,),
+        structure=_cumsum,
+        reference=ref.cumsum,
+        reference_vjp=ref.cumsum_vjp,
+        formula="dx = reverse_cumsum(dz, axis)  (reverse=True: dx = cumsum(dz, axis))",
+        params=("axis", "reverse"),
+    ),
+    OpSpec(
+        name="cumprod",
+        family="shape",
+        inputs=(X,),
+        structure=_cumprod,
+        reference=ref.cumprod,
+        reference_vjp=ref.cumprod_vjp,
+        formula="dx_k = sum_{i >= k} dz_i * prod_{j <= i, j != k} x_j  (= reverse_cumsum(dz * z)_k / x_k, x_k != 0)",
+        params=("axis",),
+        notes="Accuracy cases keep |x| in [0.32, 3.2] (away from zero, no overflow); inputs with "
+        "zeros belong to a special family. The oracle needs no division, so zeros are exact.",
+    ),
+    OpSpec(
+        name="sort",
+        family="shape",
+        inputs=(X,),
+        structure=_axis_only,
+        reference=ref.sort,
+        reference_vjp=ref.sort_vjp,
+        formula="dx[argsort(x)[i]] = dz[i]  along axis",
+        params=("axis",),
+        kinks=(SORT_TIE,),
+        avoid=_sort_avoid,
+        notes="Ascending values. Ties are kinks; accuracy cases keep values distinct along axis.",
+    ),
+    OpSpec(
+        name="flip",
+        family="shape",
+        inputs=(X,),
+        structure=_flip,
+        reference=ref.flip,
+        reference_vjp=ref.flip_vjp,
+        formula="dx = flip(dz, axes)",
+        params=("axes",),
+    ),
+    OpSpec(
+        name="roll",
+        family="shape",
+        inputs=(X,),
+        structure=_roll,
+        reference=ref.roll,
+        reference_vjp=ref.roll_vjp,
+        formula="dx = roll(dz, -shift, axis)",
+        params=("shift", "axis"),
+    ),
+]

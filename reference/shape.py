@@ -1,0 +1,378 @@
+"""Shape and indexing ops: data movement, gathers, selection, scans and sort.
+
+Most of these ops only move data, so their VJPs move the cotangent back (dx is dz permuted,
+sliced or scattered) and are exact in every dtype: the magnitude is ``|dx|``. Where the VJP
+accumulates (repeated gather indices, tile, broadcast, reflect padding, cumsum, cumprod) the
+magnitude is the same accumulation over absolute values and ``terms`` counts the summands.
+
+Everything is vectorised: scatters are ``np.add.at`` or 0/1 matrices contracted along one axis,
+never a Python loop over elements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from reference._grad import Grad, broadcast_factor, f64, unbroadcast
+
+
+def _exact(value: np.ndarray) -> Grad:
+    """A gradient that is pure data movement of dz: exact, magnitude |value|."""
+    return Grad(value, np.abs(value), terms=1)
+
+
+def _slices(begin, end, strides) -> tuple[slice, ...]:
+    return tuple(slice(b, e, s) for b, e, s in zip(begin, end, strides))
+
+
+# --------------------------------------------------------------------------- reshape / transpose
+
+
+def reshape(x: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """z = x reshaped (row-major order) to ``shape``; one entry may be -1."""
+    (x,) = f64(x)
+    return np.reshape(x, tuple(shape))
+
+
+def reshape_vjp(x: np.ndarray, dz: np.ndarray, shape: Sequence[int]) -> dict[str, Grad]:
+    """dx = reshape(dz, x.shape)."""
+    (dz,) = f64(dz)
+    return {"x": _exact(dz.reshape(np.shape(x)))}
+
+
+def transpose(x: np.ndarray, perm: Sequence[int]) -> np.ndarray:
+    """z = x with its axes permuted: z.shape[i] = x.shape[perm[i]]."""
+    (x,) = f64(x)
+    return np.transpose(x, tuple(perm))
+
+
+def transpose_vjp(x: np.ndarray, dz: np.ndarray, perm: Sequence[int]) -> dict[str, Grad]:
+    """dx = transpose(dz, argsort(perm)) (the inverse permutation)."""
+    (dz,) = f64(dz)
+    return {"x": _exact(np.transpose(dz, tuple(int(i) for i in np.argsort(perm))))}
+
+
+# --------------------------------------------------------------------------- concat / stack
+
+
+def concat(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+    """z = [x, y] joined along ``axis`` (other dims equal)."""
+    x, y = f64(x, y)
+    return np.concatenate([x, y], axis=axis)
+
+
+def concat_vjp(x: np.ndarray, y: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
+    """dx = dz[..., :nx, ...], dy = dz[..., nx:, ...] along ``axis``, nx = x.shape[axis]."""
+    (dz,) = f64(dz)
+    nx = np.shape(x)[axis]
+    dx, dy = np.split(dz, [nx], axis=axis)
+    return {"x": _exact(dx), "y": _exact(dy)}
+
+
+def stack(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+    """z = x and y (same shape) stacked along a new axis at position ``axis`` of the output."""
+    x, y = f64(x, y)
+    return np.stack([x, y], axis=axis)
+
+
+def stack_vjp(x: np.ndarray, y: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
+    """dx = take(dz, 0, axis), dy = take(dz, 1, axis)."""
+    (dz,) = f64(dz)
+    return {"x": _exact(np.take(dz, 0, axis=axis)), "y": _exact(np.take(dz, 1, axis=axis))}
+
+
+# --------------------------------------------------------------------------- slicing and padding
+
+
+def strided_slice(x: np.ndarray, begin: Sequence, end: Sequence, strides: Sequence[int]) -> np.ndarray:
+    """z = x[b0:e0:s0, b1:e1:s1, ...] with Python slice semantics per axis (None = open end,
+    negative indices count from the end, out-of-range bounds clamp, negative strides walk back)."""
+    (x,) = f64(x)
+    return x[_slices(begin, end, strides)]
+
+
+def strided_slice_vjp(
+    x: np.ndarray, dz: np.ndarray, begin: Sequence, end: Sequence, strides: Sequence[int]
+) -> dict[str, Grad]:
+    """dx = zeros like x with dx[slices] = dz (each element is selected at most once)."""
+    (dz,) = f64(dz)
+    dx = np.zeros(np.shape(x))
+    dx[_slices(begin, end, strides)] = dz
+    return {"x": _exact(dx)}
+
+
+def _crop(paddings, shape) -> tuple[slice, ...]:
+    return tuple(slice(int(b), int(b) + n) for (b, _), n in zip(paddings, shape))
+
+
+def pad_constant(x: np.ndarray, paddings: Sequence[Sequence[int]], value: float = 0.0) -> np.ndarray:
+    """z = x with paddings[d] = (before, after) elements equal to ``value`` added on each axis d."""
+    (x,) = f64(x)
+    return np.pad(x, [(int(b), int(a)) for b, a in paddings], mode="constant", constant_values=value)
+
+
+def pad_constant_vjp(
+    x: np.ndarray, dz: np.ndarray, paddings: Sequence[Sequence[int]], value: float = 0.0
+) -> dict[str, Grad]:
+    """dx = dz[before_0 : before_0 + n_0, ...] (the padding is a constant: no gradient flows)."""
+    (dz,) = f64(dz)
+    return {"x": _exact(dz[_crop(paddings, np.shape(x))])}
+
+
+def _reflect_matrix(n: int, before: int, after: int) -> np.ndarray:
+    """(n, before + n + after) 0/1 matrix: column j is one-hot at the source of padded position j.
+
+    Reflect padding mirrors about the edge element without repeating it (numpy ``reflect``,
+    TensorFlow ``REFLECT``): position -k takes x[k] and position n-1+k takes x[n-1-k].
+    """
+    j = np.arange(-before, n + after)
+    src = np.where(j < 0, -j, np.where(j > n - 1, 2 * (n - 1) - j, j))
+    m = np.zeros((n, j.size))
+    m[src, np.arange(j.size)] = 1.0
+    return m
+
+
+def pad_reflect(x: np.ndarray, paddings: Sequence[Sequence[int]]) -> np.ndarray:
+    """z = x mirrored at each edge without repeating the edge: paddings[d] = (before, after), each
+    smaller than x.shape[d]; z[-k] = x[k], z[n-1+k] = x[n-1-k] along every padded axis."""
+    (x,) = f64(x)
+    return np.pad(x, [(int(b), int(a)) for b, a in paddings], mode="reflect")
+
+
+def pad_reflect_vjp(x: np.ndarray, dz: np.ndarray, paddings: Sequence[Sequence[int]]) -> dict[str, Grad]:
+    """dx = dz with every padded element's cotangent added back onto its mirror source, axis by
+    axis: dx = dz x_0 R_0^T x_1 R_1^T ..., R_d the (n_d, padded n_d) source matrix of axis d.
+
+    An element receives at most 3 cotangents per axis (itself, its mirror before, its mirror
+    after); magnitude is the same accumulation of |dz|, terms the largest number of summands.
+    """
+    (dz,) = f64(dz)
+    g, m = dz, np.abs(dz)
+    terms = 1
+    for d, ((b, a), n) in enumerate(zip(paddings, np.shape(x))):
+        r = _reflect_matrix(n, int(b), int(a))
+        terms *= int(r.sum(axis=1).max())
+        g = np.moveaxis(np.tensordot(g, r, axes=([d], [1])), -1, d)
+        m = np.moveaxis(np.tensordot(m, r, axes=([d], [1])), -1, d)
+    return {"x": Grad(g, m, terms=terms)}
+
+
+# --------------------------------------------------------------------------- tile / broadcast_to
+
+
+def tile(x: np.ndarray, reps: Sequence[int]) -> np.ndarray:
+    """z = x repeated reps[d] times along each axis d (len(reps) == x.ndim)."""
+    (x,) = f64(x)
+    return np.tile(x, tuple(reps))
+
+
+def tile_vjp(x: np.ndarray, dz: np.ndarray, reps: Sequence[int]) -> dict[str, Grad]:
+    """dx = sum over the prod(reps) copies: dz viewed as (r0, n0, r1, n1, ...) summed over r."""
+    (dz,) = f64(dz)
+    shape = np.shape(x)
+    split = [v for r, n in zip(reps, shape) for v in (int(r), n)]
+    copies = tuple(range(0, 2 * len(shape), 2))
+    dx = dz.reshape(split).sum(axis=copies)
+    mag = np.abs(dz).reshape(split).sum(axis=copies)
+    return {"x": Grad(dx, mag, terms=int(np.prod(reps, dtype=np.int64)))}
+
+
+def broadcast_to(x: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """z = x broadcast (NumPy rules) to ``shape``."""
+    (x,) = f64(x)
+    return np.broadcast_to(x, tuple(shape)).copy()
+
+
+def broadcast_to_vjp(x: np.ndarray, dz: np.ndarray, shape: Sequence[int]) -> dict[str, Grad]:
+    """dx = dz summed over the dims broadcasting added or stretched."""
+    (dz,) = f64(dz)
+    xs = np.shape(x)
+    return {
+        "x": Grad(unbroadcast(dz, xs), unbroadcast(np.abs(dz), xs), terms=broadcast_factor(dz.shape, xs))
+    }
+
+
+# --------------------------------------------------------------------------- gathers
+
+
+def _max_repeat(indices: np.ndarray, n: int, axis: int | None = None) -> int:
+    """Largest number of times one index value occurs (along ``axis``, or overall)."""
+    idx = np.asarray(indices, dtype=np.int64)
+    if idx.size == 0:
+        return 1
+    if axis is None:
+        return int(np.bincount(idx.ravel(), minlength=n).max())
+    onehot = np.moveaxis(idx, axis, -1)[..., None] == np.arange(n)
+    return max(1, int(onehot.sum(axis=-2).max()))
+
+
+def gather(x: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
+    """z = take(x, indices, axis): z[a, i..., b] = x[a, indices[i...], b], with a the dims before
+    ``axis`` and b those after (indices in [0, x.shape[axis]), repeats allowed)."""
+    (x,) = f64(x)
+    return np.take(x, np.asarray(indices), axis=axis)
+
+
+def gather_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
+    """dx[a, j, b] = sum over i with indices[i] = j of dz[a, i, b] (a scatter-add: repeated
+    indices accumulate). Magnitude: the same scatter of |dz|; terms: the most repeats of one index."""
+    (dz,) = f64(dz)
+    shape = np.shape(x)
+    ax = axis % len(shape)
+    idx = np.asarray(indices, dtype=np.int64)
+    n = shape[ax]
+    # dz is (a..., i..., b...): bring the index dims to the front, flatten them
+    lead = tuple(range(ax, ax + idx.ndim))
+    d = np.moveaxis(dz, lead, tuple(range(idx.ndim))).reshape((idx.size,) + shape[:ax] + shape[ax + 1 :])
+    dx = np.zeros((n,) + d.shape[1:])
+    mag = np.zeros_like(dx)
+    np.add.at(dx, idx.ravel(), d)
+    np.add.at(mag, idx.ravel(), np.abs(d))
+    dx, mag = np.moveaxis(dx, 0, ax), np.moveaxis(mag, 0, ax)
+    return {"x": Grad(dx, mag, terms=_max_repeat(idx, n))}
+
+
+def take_along_axis(x: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
+    """z[a, i, b] = x[a, indices[a, i, b], b]: indices has x's rank and shape except along
+    ``axis`` (any length there; values in [0, x.shape[axis]), repeats allowed)."""
+    (x,) = f64(x)
+    return np.take_along_axis(x, np.asarray(indices), axis=axis)
+
+
+def take_along_axis_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
+    """dx[a, j, b] = sum over i with indices[a, i, b] = j of dz[a, i, b] (scatter-add along
+    ``axis``). Magnitude: the scatter of |dz|; terms: the most repeats of one index in a line."""
+    (dz,) = f64(dz)
+    shape = np.shape(x)
+    ax = axis % len(shape)
+    n = shape[ax]
+    idx = np.asarray(indices, dtype=np.int64)
+    # one-hot (..., i, ..., j) contraction over i, vectorised: onehot[a, i, b, j] = indices == j
+    onehot = (idx[..., None] == np.arange(n)).astype(np.float64)
+    dx = np.moveaxis(np.sum(dz[..., None] * onehot, axis=ax), -1, ax)
+    mag = np.moveaxis(np.sum(np.abs(dz)[..., None] * onehot, axis=ax), -1, ax)
+    return {"x": Grad(dx, mag, terms=_max_repeat(idx, n, ax))}
+
+
+# --------------------------------------------------------------------------- where
+
+
+def where(cond: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """z = x where cond else y; cond, x and y broadcast together."""
+    x, y = f64(x, y)
+    return np.where(np.asarray(cond, dtype=bool), x, y)
+
+
+def where_vjp(cond: np.ndarray, x: np.ndarray, y: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
+    """dx = unbroadcast(dz * cond), dy = unbroadcast(dz * not cond) (summed over broadcast dims)."""
+    (dz,) = f64(dz)
+    c = np.asarray(cond, dtype=bool)
+    out = dz.shape
+    gx, gy = np.where(c, dz, 0.0), np.where(c, 0.0, dz)
+    xs, ys = np.shape(x), np.shape(y)
+    return {
+        "x": Grad(unbroadcast(gx, xs), unbroadcast(np.abs(gx), xs), terms=broadcast_factor(out, xs)),
+        "y": Grad(unbroadcast(gy, ys), unbroadcast(np.abs(gy), ys), terms=broadcast_factor(out, ys)),
+    }
+
+
+# --------------------------------------------------------------------------- scans
+
+
+def _rcumsum(a: np.ndarray, axis: int) -> np.ndarray:
+    """Reverse (suffix) cumulative sum along ``axis``."""
+    return np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis)
+
+
+def cumsum(x: np.ndarray, axis: int, reverse: bool = False) -> np.ndarray:
+    """z_i = sum_{k <= i} x_k along ``axis`` (reverse: sum_{k >= i} x_k)."""
+    (x,) = f64(x)
+    return _rcumsum(x, axis) if reverse else np.cumsum(x, axis=axis)
+
+
+def cumsum_vjp(x: np.ndarray, dz: np.ndarray, axis: int, reverse: bool = False) -> dict[str, Grad]:
+    """dx_k = sum_{i >= k} dz_i (reverse: sum_{i <= k} dz_i): the cumsum in the other direction.
+    Magnitude: the same scan of |dz|; terms: the axis length."""
+    (dz,) = f64(dz)
+    scan = (lambda a: np.cumsum(a, axis=axis)) if reverse else (lambda a: _rcumsum(a, axis))
+    return {"x": Grad(scan(dz), scan(np.abs(dz)), terms=max(1, dz.shape[axis]))}
+
+
+def cumprod(x: np.ndarray, axis: int) -> np.ndarray:
+    """z_i = prod_{k <= i} x_k along ``axis``."""
+    (x,) = f64(x)
+    return np.cumprod(x, axis=axis)
+
+
+def _cumprod_partials(x: np.ndarray, axis: int) -> np.ndarray:
+    """A[..., k, i] = d z_i / d x_k = prod_{j <= i, j != k} x_j for i >= k, else 0 (axis moved
+    last), formed as products of x with the excluded factors set to one: no division, so exact
+    when x holds zeros."""
+    xm = np.moveaxis(x, axis, -1)
+    n = xm.shape[-1]
+    k = np.arange(n)[:, None, None]
+    i = np.arange(n)[None, :, None]
+    j = np.arange(n)[None, None, :]
+    keep = (j <= i) & (j != k)  # (k, i, j)
+    factors = np.where(keep, xm[..., None, None, :], 1.0)
+    return np.where(i[..., 0] >= k[..., 0], np.prod(factors, axis=-1), 0.0)
+
+
+def cumprod_vjp(x: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
+    """dx_k = sum_{i >= k} dz_i * prod_{j <= i, j != k} x_j (= sum_{i >= k} dz_i z_i / x_k when no
+    x is zero; evaluated here without division, so zeros in x are exact).
+
+    Magnitude: sum_{i >= k} |dz_i| prod_{j <= i, j != k} |x_j|: every product is formed to
+    relative accuracy (a few u per factor) whatever the implementation (suffix scans, or
+    reverse cumsum of dz * z divided by x); terms: the axis length.
+    """
+    x, dz = f64(x, dz)
+    a = _cumprod_partials(x, axis)
+    dzm = np.moveaxis(dz, axis, -1)[..., None, :]
+    dx = np.moveaxis(np.sum(a * dzm, axis=-1), -1, axis)
+    mag = np.moveaxis(np.sum(np.abs(a) * np.abs(dzm), axis=-1), -1, axis)
+    return {"x": Grad(dx, mag, terms=max(1, x.shape[axis]))}
+
+
+# --------------------------------------------------------------------------- sort / flip / roll
+
+
+def sort(x: np.ndarray, axis: int) -> np.ndarray:
+    """z = the values of x sorted ascending along ``axis``."""
+    (x,) = f64(x)
+    return np.sort(x, axis=axis, kind="stable")
+
+
+def sort_vjp(x: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
+    """dx[perm[i]] = dz[i] along ``axis``, perm = argsort(x) (undefined at ties: a kink)."""
+    x, dz = f64(x, dz)
+    perm = np.argsort(x, axis=axis, kind="stable")
+    dx = np.zeros_like(dz)
+    np.put_along_axis(dx, perm, dz, axis=axis)
+    return {"x": _exact(dx)}
+
+
+def flip(x: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+    """z = x reversed along each axis in ``axes``."""
+    (x,) = f64(x)
+    return np.flip(x, tuple(axes))
+
+
+def flip_vjp(x: np.ndarray, dz: np.ndarray, axes: Sequence[int]) -> dict[str, Grad]:
+    """dx = flip(dz, axes)."""
+    (dz,) = f64(dz)
+    return {"x": _exact(np.flip(dz, tuple(axes)).copy())}
+
+
+def roll(x: np.ndarray, shift: int, axis: int) -> np.ndarray:
+    """z_i = x_{(i - shift) mod n} along ``axis``."""
+    (x,) = f64(x)
+    return np.roll(x, shift, axis=axis)
+
+
+def roll_vjp(x: np.ndarray, dz: np.ndarray, shift: int, axis: int) -> dict[str, Grad]:
+    """dx = roll(dz, -shift, axis)."""
+    (dz,) = f64(dz)
+    return {"x": _exact(np.roll(dz, -shift, axis=axis))}

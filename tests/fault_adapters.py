@@ -1,0 +1,82 @@
+"""Test-only adapters that misbehave on purpose, built on the example NumPy engine (no framework
+import, so fault tests run anywhere). Each fault happens for real: a raise, a hang, a dying
+process, a malformed answer."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from examples.numpy_autodiff_adapter import OPS, TinyGradAdapter, Var
+
+
+class BrokenSoftmax(TinyGradAdapter):
+    """One VJP wrong: softmax without the -s.dz term."""
+
+    name = "tinygrad-broken"
+
+    def __init__(self) -> None:
+        def softmax_wrong(x: Var, axis: int) -> Var:
+            e = np.exp(x.value - x.value.max(axis=axis, keepdims=True))
+            s = e / e.sum(axis=axis, keepdims=True)
+            return Var(s, ((x, lambda g: s * g),))
+
+        self.ops = {**OPS, "softmax": softmax_wrong}
+
+
+class ScaledGradients(TinyGradAdapter):
+    """Every gradient off by a relative 1e-3 (float32 noise is 1e-7): must be flagged."""
+
+    name = "tinygrad-scaled"
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device):
+        grads = super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device)
+        return {k: (v * (1 + 1e-3)).astype(v.dtype) for k, v in grads.items()}
+
+
+class RaisesSometimes(TinyGradAdapter):
+    """Raises on matmul cases with an odd number of x elements."""
+
+    name = "tinygrad-raises"
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device):
+        if op.name == "matmul" and inputs["x"].size % 2:
+            raise FloatingPointError(f"injected failure for x of shape {inputs['x'].shape}")
+        return super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device)
+
+
+class HangsOnMatmul(TinyGradAdapter):
+    name = "tinygrad-hangs"
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device):
+        if op.name == "matmul":
+            time.sleep(3600)
+        return super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device)
+
+
+class DiesOnMatmul(TinyGradAdapter):
+    """The process dies without cleanup, as a segfaulting extension would."""
+
+    name = "tinygrad-dies"
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device):
+        if op.name == "matmul":
+            os._exit(139)
+        return super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device)
+
+
+class BadOutputs(TinyGradAdapter):
+    """Wrong answers in form: float64 for float32 (sigmoid), a missing key (matmul), a list (softmax)."""
+
+    name = "tinygrad-badout"
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device) -> Any:
+        grads = super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device)
+        if op.name == "sigmoid":
+            return {k: v.astype(np.float64) for k, v in grads.items()}
+        if op.name == "matmul":
+            return {"x": grads["x"]}
+        return {k: v.tolist() for k, v in grads.items()}
