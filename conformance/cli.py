@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--ops", help="comma list (default: the whole catalogue)")
     r.add_argument("--dtypes", help="comma list (default: float16,bfloat16,float32,float64)")
     r.add_argument("--precision", help="comma list of precision modes: default, strict (default: default)")
+    r.add_argument("--families", help="case families: accuracy, special, convention (default: all three)")
     r.add_argument("--profile", default="dev", help="Hypothesis profile: dev, ci, nightly (default: dev)")
     r.add_argument("--max-examples", type=int, help="examples per target (overrides the profile)")
     r.add_argument("--seed", type=int, help="seed (default: random, recorded in run.json)")
@@ -95,7 +96,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         sel = parse_selection(
             frameworks=a.frameworks or ",".join(n for n, v in frameworks.items() if v.available) or None,
             devices=a.devices, ops=a.ops, dtypes=a.dtypes, precision=a.precision, profile=a.profile,
-            max_examples=a.max_examples, seed=a.seed, known_frameworks=list(frameworks),
+            max_examples=a.max_examples, seed=a.seed, known_frameworks=list(frameworks), families=a.families,
         )
         resolve_devices(sel, frameworks)
     except SelectionError as e:
@@ -111,7 +112,8 @@ def cmd_run(a: argparse.Namespace) -> int:
             "-W", "ignore::pytest.PytestAssertRewriteWarning", "--vjp-run-dir", str(run_dir), "--vjp-seed", str(seed),
             "--vjp-profile", sel.profile, "--vjp-timeout", str(a.timeout),
             "--vjp-frameworks", ",".join(sel.frameworks), "--vjp-ops", ",".join(sel.ops),
-            "--vjp-dtypes", ",".join(sel.dtypes), "--vjp-precision", ",".join(sel.precisions)]
+            "--vjp-dtypes", ",".join(sel.dtypes), "--vjp-precision", ",".join(sel.precisions),
+            "--vjp-families", ",".join(sel.families)]
     if a.devices:
         args += ["--vjp-devices", a.devices]
     if a.max_examples:

@@ -60,6 +60,12 @@ def ulp_of(values: np.ndarray, dtype: DType) -> np.ndarray:
     return np.exp2(exp - (dtype.mantissa_bits - 1))
 
 
+def _number(x: Any) -> float | str:
+    """A float for JSON; non-finite values as their repr ('inf', '-inf', 'nan')."""
+    x = float(x)
+    return x if math.isfinite(x) else repr(x)
+
+
 def _finite_json(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
@@ -80,25 +86,30 @@ def compare(
         gv = np.asarray(got[name]).astype(np.float64)
         want = g.value
         budget = float(budget_of(name, g))
-        fin_got, fin_want = np.isfinite(gv), np.isfinite(want)
+        # the true gradient as the dtype can hold it: a finite value past the dtype's range is inf
+        with np.errstate(over="ignore", invalid="ignore"):
+            want_rounded = want.astype(dtype.numpy).astype(np.float64)
+        fin_got, fin_want = np.isfinite(gv), np.isfinite(want_rounded)
         mismatch = fin_got != fin_want
-        both_nonfinite_differ = ~fin_got & ~fin_want & ~((gv == want) | (np.isnan(gv) & np.isnan(want)))
+        same_nonfinite = (gv == want_rounded) | (np.isnan(gv) & np.isnan(want_rounded))
+        both_nonfinite_differ = ~fin_got & ~fin_want & ~same_nonfinite
         if mismatch.any() or both_nonfinite_differ.any():
             idx = np.unravel_index(int(np.argmax(mismatch | both_nonfinite_differ)), want.shape)
             fig.nonfinite = {
                 "input": name,
                 "index": [int(i) for i in idx],
                 "got": repr(float(gv[idx])),
-                "want": repr(float(want[idx])),
+                "want": repr(float(want_rounded[idx])),
                 "side": "framework" if not fin_got[idx] else "oracle",
                 "count": int(mismatch.sum() + both_nonfinite_differ.sum()),
             }
         ok = fin_got & fin_want
-        err = np.where(ok, np.abs(gv - want), 0.0)
-        denom = u * np.where(ok, g.magnitude, 0.0) + dtype.smallest_normal * np.broadcast_to(g.tiny, want.shape)
+        with np.errstate(invalid="ignore"):
+            err = np.where(ok, np.abs(gv - want), 0.0)
+        magnitude = np.where(np.isnan(g.magnitude), np.inf, g.magnitude)  # no claim where undefined
+        denom = u * np.where(ok, magnitude, 0.0) + dtype.smallest_normal * np.broadcast_to(g.tiny, want.shape)
         ratio = err / denom
         rel = err / np.maximum(np.abs(want), np.finfo(np.float64).tiny)
-        want_rounded = want.astype(dtype.numpy).astype(np.float64)
         ulps = np.where(ok, np.abs(gv - want_rounded) / ulp_of(want, dtype), 0.0)
         close = np.where(ok, err <= dtype.atol + dtype.rtol * np.abs(want), True)
         item = {
@@ -122,11 +133,11 @@ def compare(
             fig.worst = {
                 "input": name,
                 "index": [int(i) for i in idx],
-                "got": float(gv[idx]),
-                "want": float(want[idx]),
-                "abs_err": float(err[idx]),
-                "magnitude": float(g.magnitude[idx]),
-                "ulp": float(ulps[idx]),
+                "got": _number(gv[idx]),
+                "want": _number(want[idx]),
+                "abs_err": _number(err[idx]),
+                "magnitude": _number(g.magnitude[idx]),
+                "ulp": _number(ulps[idx]),
             }
     if fig.budget == math.inf:
         fig.budget = 0.0

@@ -54,6 +54,22 @@ class Kink:
 
 
 @dataclass(frozen=True)
+class Special:
+    """A special-values case (not an accuracy case): exact inputs with ±0, ±inf, NaN, subnormals
+    or values near overflow, and what the oracle holds the true gradient to be there.
+
+    inputs: input name -> float64 values, or a function ``(DType) -> values`` for values that
+            depend on the dtype (its subnormals, its overflow threshold).
+    holds:  the oracle's position in words (e.g. "log'(0) = +inf, so dx = dz * inf").
+    """
+
+    name: str
+    inputs: dict[str, Any]
+    holds: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class OpSpec:
     """Everything the generic test needs to know about one op.
 
@@ -84,6 +100,7 @@ class OpSpec:
     dtypes: tuple[str, ...] = tuple(DTYPES)
     kinks: tuple[Kink, ...] = ()
     avoid: Callable[..., Any] | None = None
+    specials: tuple[Special, ...] = ()
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 

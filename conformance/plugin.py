@@ -41,6 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vjp-ops", default=None, help="comma list of ops (default: whole catalogue)")
     g.addoption("--vjp-dtypes", default=None, help="comma list of dtypes (default: all four)")
     g.addoption("--vjp-precision", default=None, help="comma list of precision modes: default, strict")
+    g.addoption("--vjp-families", default=None, help="case families: accuracy, special, convention (default: all)")
     g.addoption("--vjp-profile", default=None, help=f"Hypothesis profile: {', '.join(PROFILES)}")
     g.addoption("--vjp-max-examples", type=int, default=None, help="examples per target (overrides profile)")
     g.addoption("--vjp-seed", type=int, default=None, help="seed for every target (default: random, recorded)")
@@ -84,14 +85,21 @@ def pytest_configure_node(node: Any) -> None:  # xdist controller -> each worker
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "vjp_target" not in metafunc.fixturenames:
+    names = {"vjp_target", "vjp_special", "vjp_kink"} & set(metafunc.fixturenames)
+    if not names:
         return
     sess = getattr(metafunc.config, "_vjp", None)
     if sess is None:
         raise pytest.UsageError("the conformance suite needs the vjp-conformance plugin session "
                                 "(run it as: pytest --pyargs conformance.suite)")
-    ts = sess.targets
-    metafunc.parametrize("vjp_target", ts, ids=[t.id for t in ts])
+    if "vjp_target" in names:
+        metafunc.parametrize("vjp_target", sess.targets, ids=[t.id for t in sess.targets])
+    if "vjp_special" in names:
+        pairs = sess.special_targets()
+        metafunc.parametrize("vjp_special", pairs, ids=[f"{t.id}-{s.name}" for t, s in pairs])
+    if "vjp_kink" in names:
+        pairs = sess.kink_targets()
+        metafunc.parametrize("vjp_kink", pairs, ids=[f"{t.id}-{k.name}" for t, k in pairs])
 
 
 @pytest.fixture

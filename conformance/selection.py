@@ -17,6 +17,7 @@ PROFILES = {
     "nightly": (150, "nightly runs, GPU runners included"),
 }
 PRECISIONS = ("default", "strict")
+FAMILIES = ("accuracy", "special", "convention")
 
 
 class SelectionError(ValueError):
@@ -52,6 +53,7 @@ class Selection:
     profile: str = "dev"
     max_examples: int | None = None
     seed: int = 0
+    families: list[str] = field(default_factory=lambda: list(FAMILIES))
 
 
 def parse_selection(
@@ -65,6 +67,7 @@ def parse_selection(
     max_examples: int | None,
     seed: int | None,
     known_frameworks: Iterable[str],
+    families: str | None = None,
 ) -> Selection:
     """Validate every choice before anything runs or is written."""
     op_names = list(all_ops())
@@ -81,7 +84,8 @@ def parse_selection(
         for d in sel_dev:
             if not (d == "cpu" or d == "cuda" or (d.startswith("cuda:") and d[5:].isdigit())):
                 raise SelectionError(f"unknown device {d!r}; valid forms: cpu, cuda (every CUDA device), cuda:N")
-    return Selection(sel_fw, sel_dev, sel_ops, sel_dtypes, sel_prec, prof, max_examples, int(seed or 0))
+    sel_fam = check_choices("case family", split(families), FAMILIES) if families else list(FAMILIES)
+    return Selection(sel_fw, sel_dev, sel_ops, sel_dtypes, sel_prec, prof, max_examples, int(seed or 0), sel_fam)
 
 
 def resolve_devices(sel: Selection, frameworks: dict[str, Availability]) -> dict[str, list[str]]:

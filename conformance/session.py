@@ -20,6 +20,8 @@ from conformance.execute import Target, base_record
 from conformance.records import SCHEMA_VERSION, RecordWriter, make_run_dir, merge_parts
 from conformance.registry import get_op
 from conformance.selection import Selection, parse_selection, resolve_devices, targets
+from conformance.expectations import Expectations
+from conformance.specials import specials_of
 from conformance.tolerances import Tolerances
 
 DEFAULT_OUT = "reports"
@@ -53,6 +55,7 @@ class Session:
         self.worker = worker
         self.render = render
         self.tolerances = Tolerances.load()
+        self.expectations = Expectations.load()
         self._writer: RecordWriter | None = None
         self._precision: dict[str, str] = {}
 
@@ -63,12 +66,13 @@ class Session:
             frameworks=opts.get("frameworks"), devices=opts.get("devices"), ops=opts.get("ops"),
             dtypes=opts.get("dtypes"), precision=opts.get("precision"), profile=opts.get("profile"),
             max_examples=opts.get("max_examples"), seed=opts.get("seed"), known_frameworks=list(frameworks),
+            families=opts.get("families"),
         )
 
     @classmethod
     def create(cls, config: Any, seed: int) -> Session:
         opts = {k: config.getoption(f"vjp_{k}") for k in
-                ("frameworks", "devices", "ops", "dtypes", "precision", "profile", "max_examples")}
+                ("frameworks", "devices", "ops", "dtypes", "precision", "profile", "max_examples", "families")}
         opts["seed"] = seed
         adapters = list(config.getoption("vjp_adapter") or [])
         from conformance.selection import split
@@ -104,6 +108,16 @@ class Session:
         frameworks = discover(tuple(data["adapters"]), selection.frameworks)
         return cls(selection, frameworks, data["devices"], data["run_id"], Path(data["run_dir"]),
                    data["adapters"], data["timeout"], worker)
+
+    def special_targets(self) -> list[tuple[Target, Any]]:
+        if "special" in self.selection.families:
+            return [(t, s) for t in self.targets for s in specials_of(get_op(t.op))]
+        return []
+
+    def kink_targets(self) -> list[tuple[Target, Any]]:
+        if "convention" in self.selection.families:
+            return [(t, k) for t in self.targets for k in get_op(t.op).kinks]
+        return []
 
     # -- per example ---------------------------------------------------------------------------
     @property
@@ -194,6 +208,7 @@ class Session:
             "hypothesis_profile": self.selection.profile, "seed": self.selection.seed,
             "precision_modes": self.selection.precisions,
             "targets": [t.key() for t in self.targets], "environment": self.environment(),
+            "expectations": self.expectations.to_json(),
             "unavailable": {n: a.reason for n, a in self.frameworks.items()
                             if n in self.selection.frameworks and not a.available},
         }

@@ -1,38 +1,86 @@
-"""The conformance suite: one generic test over op x framework x device x dtype x precision.
+"""The conformance suite: generic tests over op x framework x device x dtype x precision.
 
-Run it with ``vjp-conformance run`` or ``pytest --pyargs conformance.suite [--vjp-... options]``.
+- ``test_vjp``: accuracy cases drawn by Hypothesis, steered by ``target()`` toward the worst
+  bound ratio, shrunk to a minimal case on failure.
+- ``test_special_values``: the special-values family (±0, ±inf, NaN, subnormals, near overflow).
+- ``test_convention``: each declared kink, evaluated exactly there; records the subgradient the
+  framework chose (verdict ``convention``).
+
+Run with ``vjp-conformance run`` or ``pytest --pyargs conformance.suite [--vjp-... options]``.
+No framework appears here: differences live in adapters and in the expectations file.
 """
 
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, seed, settings, target
 from hypothesis.control import current_build_context
 
-from conformance.execute import FAILING, Target, failure_message, ratio_to_budget, run_example
+from conformance.case import Case
+from conformance.execute import (
+    FAILING, Target, attach_repro, base_record, failure_message, json_params, ratio_to_budget, run_example,
+)
+from conformance.opspec import OpSpec
 from conformance.registry import get_op
 from conformance.session import Session
+from conformance.specials import special_case
 from conformance.strategies import cases
 from conformance.timeouts import ExampleTimeout, time_limit
 
 
+def _ready(sess: Session, t: Target) -> tuple[OpSpec, Any, str]:
+    """The op, the adapter and its version; skips (recording why) when the target cannot run."""
+    av = sess.adapter_for(t)
+    if not av.available:
+        pytest.skip(f"not run: {t.framework} unavailable ({av.reason})")
+    spec = get_op(t.op)
+    version = sess.framework_version(t)
+    supported = av.adapter.supports(spec, t.dtype, t.device)
+    if supported is not True:
+        reason = str(supported or f"{t.framework} does not support this combination")
+        rec = base_record(t, run_id=sess.run_id, framework_version=version, spec=spec)
+        rec.update(status="unsupported", message=reason, phase="generate", max_abs_err=None, max_rel_err=None,
+                   bound_ratio=None, max_ulp=None)
+        sess.write(rec)
+        pytest.skip(f"unsupported: {reason}")
+    sess.prepare(t)
+    return spec, av.adapter, version
+
+
+def _run(sess: Session, t: Target, spec: OpSpec, adapter: Any, version: str, case: Case, phase: str,
+         outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    sess.writer.mark_inflight({"nodeid": t.id, "shapes": case.shapes, "params": json_params(case.params),
+                               "seed": case.seed, "phase": phase, "case_family": case.family})
+    try:
+        with time_limit(sess.timeout):
+            rec = run_example(t, spec, case, adapter, sess.tolerances, run_id=sess.run_id,
+                              framework_version=version, outputs=outputs)
+    except ExampleTimeout as e:
+        rec = base_record(t, run_id=sess.run_id, framework_version=version, spec=spec)
+        rec.update(status="timeout", message=str(e), shapes=case.shapes, params=json_params(case.params),
+                   cotangent_shape=list(case.cotangent.shape), seed=case.seed, scale=case.scale,
+                   distribution=case.distribution, case_family=case.family, max_abs_err=None,
+                   max_rel_err=None, bound_ratio=None, max_ulp=None)
+        attach_repro(rec, case)
+    rec["phase"] = phase
+    sess.expectations.apply(rec)
+    return rec
+
+
+def _raise_if_failing(sess: Session, rec: dict[str, Any]) -> None:
+    if rec["status"] in FAILING:
+        raise AssertionError(failure_message(rec, f"vjp-conformance repro {rec['record_id']} --run-dir {sess.run_dir}"))
+
+
 def test_vjp(vjp_target: Target, vjp_session: Session) -> None:
     sess = vjp_session
-    av = sess.adapter_for(vjp_target)
-    if not av.available:
-        pytest.skip(f"not run: {vjp_target.framework} unavailable ({av.reason})")
-    spec = get_op(vjp_target.op)
-    adapter = av.adapter
-    version = sess.framework_version(vjp_target)
-    supported = adapter.supports(spec, vjp_target.dtype, vjp_target.device)
-    if supported is not True:
-        reason = supported or f"{vjp_target.framework} does not support this combination"
-        rec = {"status": "unsupported", "message": str(reason)}
-        sess.write(_unsupported_record(sess, vjp_target, version, spec, rec))
-        pytest.skip(f"unsupported: {reason}")
-    sess.prepare(vjp_target)
+    if "accuracy" not in sess.selection.families:
+        pytest.skip("accuracy family not selected")
+    spec, adapter, version = _ready(sess, vjp_target)
     state = {"failed": False, "n": 0}
     sel = sess.selection
 
@@ -40,45 +88,63 @@ def test_vjp(vjp_target: Target, vjp_session: Session) -> None:
               **({"max_examples": sel.max_examples} if sel.max_examples else {}))
     @seed(zlib.crc32(f"{sel.seed}:{vjp_target.id}".encode()))
     @given(case=cases(spec, vjp_target.dtype))
-    def check(case):
+    def check(case: Case) -> None:
         phase = "final" if current_build_context().is_final else ("shrink" if state["failed"] else "generate")
-        sess.writer.mark_inflight({"nodeid": vjp_target.id, "shapes": case.shapes, "params": str(case.params),
-                                   "seed": case.seed, "phase": phase})
-        try:
-            with time_limit(sess.timeout):
-                rec = run_example(vjp_target, spec, case, adapter, sess.tolerances, run_id=sess.run_id,
-                                  framework_version=version)
-        except ExampleTimeout as e:
-            rec = _timeout_record(sess, vjp_target, version, spec, case, str(e))
-        rec["phase"] = phase
+        rec = _run(sess, vjp_target, spec, adapter, version, case, phase)
         rec["example"] = state["n"]
-        rec["targeted"] = True
+        rec["targeted"] = True  # every accuracy example is steered by target() below
         state["n"] += 1
         sess.write(rec)
         target(ratio_to_budget(rec), label="bound_ratio / budget")
         if rec["status"] in FAILING:
             state["failed"] = True
-            raise AssertionError(failure_message(
-                rec, f"vjp-conformance repro {rec['record_id']} --run-dir {sess.run_dir}"))
+        _raise_if_failing(sess, rec)
 
     check()
 
 
-def _unsupported_record(sess, t, version, spec, extra):
-    from conformance.execute import base_record
+def test_special_values(vjp_special: tuple[Target, Any], vjp_session: Session) -> None:
+    t, special = vjp_special
+    sess = vjp_session
+    spec, adapter, version = _ready(sess, t)
+    rec = _run(sess, t, spec, adapter, version, special_case(spec, special, t.dtype), "generate")
+    sess.write(rec)
+    _raise_if_failing(sess, rec)
 
-    rec = base_record(t, run_id=sess.run_id, framework_version=version, spec=spec)
-    rec.update(extra, phase="generate", max_abs_err=None, max_rel_err=None, bound_ratio=None, max_ulp=None)
-    return rec
+
+def test_convention(vjp_kink: tuple[Target, Any], vjp_session: Session) -> None:
+    t, kink = vjp_kink
+    sess = vjp_session
+    spec, adapter, version = _ready(sess, t)
+    case = kink_case(spec, kink, t.dtype)
+    outputs: dict[str, Any] = {}
+    rec = _run(sess, t, spec, adapter, version, case, "generate", outputs)
+    rec["kink"] = kink.name
+    rec["kink_description"] = kink.description
+    if "got" in outputs:
+        rec["choice"] = {name: [_num(outputs["got"][name][tuple(i)]) for i in idx] for name, idx in kink.at.items()}
+        rec["oracle_choice"] = {name: [_num(outputs["ref"][name].value[tuple(i)]) for i in idx]
+                                for name, idx in kink.at.items()}
+        if rec["status"] in ("pass", "fail"):
+            rec["status"] = "convention"
+    sess.write(rec)
+    _raise_if_failing(sess, rec)
 
 
-def _timeout_record(sess, t, version, spec, case, message):
-    from conformance.execute import attach_repro, base_record, json_params
+def kink_case(spec: OpSpec, kink: Any, dtype: str) -> Case:
+    from conformance.dtypes import get_dtype
 
-    rec = base_record(t, run_id=sess.run_id, framework_version=version, spec=spec)
-    rec.update(status="timeout", message=message, shapes=case.shapes, params=json_params(case.params),
-               cotangent_shape=list(case.cotangent.shape), seed=case.seed, scale=case.scale,
-               distribution=case.distribution, case_family=case.family,
-               max_abs_err=None, max_rel_err=None, bound_ratio=None, max_ulp=None)
-    attach_repro(rec, case)
-    return rec
+    d = get_dtype(dtype)
+    inputs = {}
+    for name, v in kink.inputs.items():
+        arr = np.asarray(v)
+        inputs[name] = arr if arr.dtype.kind in "iub" else arr.astype(np.float64).astype(d.numpy)
+    out = np.asarray(spec.reference(**{k: (v.astype(np.float64) if v.dtype.kind == "f" or v.dtype.name == "bfloat16"
+                                           else v) for k, v in inputs.items()}, **kink.params))
+    return Case(spec.name, dtype, inputs, dict(kink.params), np.ones(out.shape, dtype=d.numpy), family="convention",
+                kink=kink.name)
+
+
+def _num(x: Any) -> float | str:
+    x = float(x)
+    return x if np.isfinite(x) else repr(x)

@@ -30,8 +30,22 @@ def counted(rec: dict[str, Any]) -> bool:
     return rec.get("phase") != "shrink"
 
 
+def convention_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """op x kink x framework (x device, dtype) -> the gradient values the framework chose."""
+    rows = []
+    for r in records:
+        if r.get("case_family") == "convention" and "kink" in r:
+            rows.append({k: r.get(k) for k in ("op", "kink", "framework", "device", "dtype", "precision",
+                                               "status", "choice", "oracle_choice", "kink_description")})
+    rows.sort(key=lambda x: (x["op"], x["kink"], x["framework"], x["device"], x["dtype"]))
+    return rows
+
+
 def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None = None,
               damaged: int = 0) -> dict[str, Any]:
+    from conformance.expectations import entry_states
+
+    records = list(records)
     cells: dict[tuple[str, ...], dict[str, Any]] = {}
     totals: Counter[str] = Counter()
     n = 0
@@ -87,6 +101,8 @@ def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None
         "cells": out_cells,
         "not_run": not_run,
         "failed": any(c["status"] in FAILING for c in out_cells),
+        "conventions": convention_table(records),
+        "expectations": entry_states((manifest or {}).get("expectations", []), records),
     }
 
 

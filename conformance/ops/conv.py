@@ -1,3 +1,273 @@
-"""OpSpecs of the conv family; filled in by the catalogue work."""
+"""OpSpecs of the conv family: 1-D / 3-D, grouped, depthwise and transposed convolution, a bias
+variant of each (and of the seed's conv2d), and 2-D max / average pooling.
 
-OPS: list = []
+Every op is channels-last (NWC / NHWC / NDHWC inputs, filters (*kernel, C // groups, O)) like the
+seed's conv2d. Shapes stay small (N <= 2, spatial sides <= 6, channels <= 4) so the float64
+oracle and three frameworks stay fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from hypothesis import strategies as st
+
+from conformance.opspec import InputSpec, Kink, OpSpec
+from conformance.strategies import Structure, distinct_along, kink_margin
+from reference import conv_more, pool
+
+X, W, BIAS = InputSpec("x"), InputSpec("w"), InputSpec("bias")
+CONV_PARAMS = ("stride", "dilation", "padding")
+PADDING_NOTE = (
+    "Padding: 'VALID', 'SAME' (TensorFlow's rule: output ceil(in / stride), the odd extra pad "
+    "element after) or explicit [[before, after], ...] per spatial dim."
+)
+
+
+def _padding(draw, nd: int):
+    padding = draw(st.sampled_from(["VALID", "SAME", "explicit"]))
+    if padding == "explicit":
+        padding = [[draw(st.integers(0, 2)), draw(st.integers(0, 2))] for _ in range(nd)]
+    return padding
+
+
+def _window_params(draw, nd: int, max_kernel: int, max_stride: int, max_side: int):
+    """Kernel, stride, dilation, padding and input sides that hold one dilated kernel window."""
+    kernel = tuple(draw(st.integers(1, max_kernel)) for _ in range(nd))
+    stride = tuple(draw(st.integers(1, max_stride)) for _ in range(nd))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
+    sides = tuple(draw(st.integers(e, max(e, max_side))) for e in eff)
+    params = {"stride": stride, "dilation": dilation, "padding": _padding(draw, nd)}
+    return kernel, sides, params
+
+
+def _conv(nd: int, max_kernel: int = 3, max_side: int = 6, max_channels: int = 4):
+    def structure(draw, rng) -> Structure:
+        n, c, o = draw(st.integers(1, 2)), draw(st.integers(1, max_channels)), draw(st.integers(1, max_channels))
+        kernel, sides, params = _window_params(draw, nd, max_kernel, 2 if nd == 3 else 3, max_side)
+        return Structure({"x": (n, *sides, c), "w": (*kernel, c, o)}, params)
+
+    return structure
+
+
+def _grouped(draw, rng) -> Structure:
+    groups = draw(st.integers(2, 4))
+    cg = draw(st.integers(1, 4 // groups))
+    og = draw(st.integers(1, 4 // groups))
+    n = draw(st.integers(1, 2))
+    kernel, sides, params = _window_params(draw, 2, 3, 2, 6)
+    params["groups"] = groups
+    return Structure({"x": (n, *sides, groups * cg), "w": (*kernel, cg, groups * og)}, params)
+
+
+def _depthwise(draw, rng) -> Structure:
+    n, c, m = draw(st.integers(1, 2)), draw(st.integers(1, 4)), draw(st.integers(1, 2))
+    kernel, sides, params = _window_params(draw, 2, 3, 2, 6)
+    return Structure({"x": (n, *sides, c), "w": (*kernel, c, m)}, params)
+
+
+def _transpose(draw, rng) -> Structure:
+    n, c, o = draw(st.integers(1, 2)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(2))
+    stride = tuple(draw(st.integers(1, 2)) for _ in range(2))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(2))
+    output_padding = tuple(draw(st.integers(0, s - 1)) for s in stride)
+    sides = tuple(draw(st.integers(1, 4)) for _ in range(2))
+    padding = draw(st.sampled_from(["VALID", "SAME", "explicit"]))
+    if padding == "explicit":
+        padding = []
+        for k, d, s, q, side in zip(kernel, dilation, stride, output_padding, sides):
+            eff = (k - 1) * d + 1
+            # pads up to the dilated kernel's reach (beyond it the output would be cut), and an
+            # output of at least one element: (side - 1) * s + eff - before - after + q >= 1
+            before = draw(st.integers(0, min(2, eff - 1)))
+            after = draw(st.integers(0, min(2, eff - 1, (side - 1) * s + eff - before + q - 1)))
+            padding.append([before, after])
+    params = {"stride": stride, "dilation": dilation, "padding": padding, "output_padding": output_padding}
+    return Structure({"x": (n, *sides, c), "w": (*kernel, o, c)}, params)
+
+
+def _pool(draw, rng) -> Structure:
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    window = tuple(draw(st.integers(1, 3)) for _ in range(2))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(2))
+    padding = draw(st.sampled_from(["VALID", "SAME"]))
+    sides = tuple(draw(st.integers(k if padding == "VALID" else 1, 6)) for k in window)
+    return Structure({"x": (n, *sides, c)}, {"window": window, "stride": stride, "padding": padding})
+
+
+def _with_bias(structure, out_channels):
+    """The structure of the bias variant: the same draw plus a bias of the output channels."""
+
+    def biased(draw, rng) -> Structure:
+        s = structure(draw, rng)
+        s.shapes["bias"] = (out_channels(s.shapes["w"]),)
+        return s
+
+    return biased
+
+
+def _max_pool_avoid(values, params, dtype):
+    """Distinct values in every (n, c) plane: no window can hold a tie."""
+    return {**values, "x": distinct_along(values["x"], (1, 2), kink_margin(dtype))}
+
+
+MAX_POOL_TIE = Kink(
+    "tie",
+    "dz of a window may go to any convex combination of its tied maxima (frameworks route it to one)",
+    inputs={"x": np.ones((1, 2, 2, 1))},
+    params={"window": (2, 2), "stride": (2, 2), "padding": "VALID"},
+    at={"x": [[0, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 1, 1, 0]]},
+)
+
+CONV_FORMULA = "dw = windows of x correlated with dz;  dx = dz scattered back through w"
+
+BASE = [
+    OpSpec(
+        name="conv1d",
+        family="conv",
+        inputs=(X, W),
+        structure=_conv(1),
+        reference=conv_more.conv1d,
+        reference_vjp=conv_more.conv1d_vjp,
+        formula=CONV_FORMULA + "  (1-D)",
+        params=CONV_PARAMS,
+        notes="NWC input, WIO filter. " + PADDING_NOTE,
+    ),
+    OpSpec(
+        name="conv3d",
+        family="conv",
+        inputs=(X, W),
+        structure=_conv(3, max_kernel=2, max_side=4, max_channels=3),
+        reference=conv_more.conv3d,
+        reference_vjp=conv_more.conv3d_vjp,
+        formula=CONV_FORMULA + "  (3-D)",
+        params=CONV_PARAMS,
+        notes="NDHWC input, DHWIO filter. " + PADDING_NOTE,
+    ),
+    OpSpec(
+        name="grouped_conv2d",
+        family="conv",
+        inputs=(X, W),
+        structure=_grouped,
+        reference=conv_more.grouped_conv2d,
+        reference_vjp=conv_more.grouped_conv2d_vjp,
+        formula=CONV_FORMULA + ", within each group",
+        params=(*CONV_PARAMS, "groups"),
+        notes=(
+            "NHWC input with C = groups * Cg channels, filter (kh, kw, Cg, O), O = groups * Og; output "
+            "channels g*Og .. g*Og + Og - 1 see input channels g*Cg .. g*Cg + Cg - 1 (torch's and "
+            "XLA's feature_group_count grouping). " + PADDING_NOTE
+        ),
+    ),
+    OpSpec(
+        name="depthwise_conv2d",
+        family="conv",
+        inputs=(X, W),
+        structure=_depthwise,
+        reference=conv_more.depthwise_conv2d,
+        reference_vjp=conv_more.depthwise_conv2d_vjp,
+        formula="dw[k, c, m] = windows of x[..., c] correlated with dz[..., c*M + m];  "
+        "dx[..., c] = sum_m dz[..., c*M + m] scattered back through w[k, c, m]",
+        params=CONV_PARAMS,
+        notes=(
+            "tf.nn.depthwise_conv2d's layout: NHWC input, filter (kh, kw, C, M) with channel multiplier "
+            "M; output channel c*M + m is channel c correlated with w[:, :, c, m]. Equals grouped "
+            "convolution with groups = C and the filter reshaped to (kh, kw, 1, C*M). " + PADDING_NOTE
+        ),
+    ),
+    OpSpec(
+        name="conv2d_transpose",
+        family="conv",
+        inputs=(X, W),
+        structure=_transpose,
+        reference=conv_more.conv2d_transpose,
+        reference_vjp=conv_more.conv2d_transpose_vjp,
+        formula="dx = conv2d(dz, w) (the forward convolution);  dw = conv2d's filter gradient with input dz "
+        "and cotangent x",
+        params=(*CONV_PARAMS, "output_padding"),
+        notes=(
+            "The adjoint of conv2d w.r.t. its input (tf.nn.conv2d_transpose, torch conv_transpose2d). "
+            "x is (N, H, W, C), w is (kh, kw, O, C) (tf's layout: the HWIO filter of the conv2d that maps "
+            "the O-channel output back to x). Output size per dim, with eff = (k - 1) * dilation + 1 "
+            "and 0 <= output_padding < stride: explicit [before, after] / VALID: "
+            "(in - 1) * stride + eff - before - after + output_padding (torch's rule, with asymmetric "
+            "padding allowed); SAME: (in - 1) * stride + 1 + output_padding, padded by TensorFlow's SAME "
+            "rule on that output size (output_padding = stride - 1 gives tf's default in * stride). "
+            "Explicit pads stay within the dilated kernel's reach (<= eff - 1)."
+        ),
+    ),
+    OpSpec(
+        name="max_pool2d",
+        family="conv",
+        inputs=(X,),
+        structure=_pool,
+        reference=pool.max_pool2d,
+        reference_vjp=pool.max_pool2d_vjp,
+        formula="dx = dz routed to the maximum of each window (summed where windows overlap)",
+        params=("window", "stride", "padding"),
+        kinks=(MAX_POOL_TIE,),
+        avoid=_max_pool_avoid,
+        notes=(
+            "NHWC; window (kh, kw), stride (sh, sw), padding VALID or SAME (TensorFlow's rule); padded "
+            "positions are -inf and never chosen. Accuracy cases keep values distinct within each "
+            "(n, c) plane so no window holds a tie."
+        ),
+    ),
+    OpSpec(
+        name="avg_pool2d",
+        family="conv",
+        inputs=(X,),
+        structure=_pool,
+        reference=pool.avg_pool2d,
+        reference_vjp=pool.avg_pool2d_vjp,
+        formula="dx = sum over the windows holding x of dz / count(window)",
+        params=("window", "stride", "padding"),
+        notes=(
+            "NHWC; window (kh, kw), stride (sh, sw), padding VALID or SAME (TensorFlow's rule). SAME "
+            "averages over the real elements only: each window's divisor is the number of unpadded "
+            "elements in it (TensorFlow's tf.nn.avg_pool2d; torch count_include_pad=False)."
+        ),
+    ),
+]
+
+
+CONV2D_BIAS = OpSpec(
+    name="conv2d_bias",
+    family="conv",
+    inputs=(X, W, BIAS),
+    structure=_with_bias(_conv(2), lambda w: w[-1]),
+    reference=conv_more.conv2d_bias,
+    reference_vjp=conv_more.conv2d_bias_vjp,
+    formula=CONV_FORMULA + ";  dbias = dz summed over batch and spatial positions",
+    params=CONV_PARAMS,
+    notes="The seed's conv2d (NHWC / HWIO) plus bias[o] on output channel o. " + PADDING_NOTE,
+)
+
+
+def _bias_variant(spec: OpSpec, out_channels) -> OpSpec:
+    return replace(
+        spec,
+        name=spec.name + "_bias",
+        inputs=(*spec.inputs, BIAS),
+        structure=_with_bias(spec.structure, out_channels),
+        reference=getattr(conv_more, spec.name + "_bias"),
+        reference_vjp=getattr(conv_more, spec.name + "_bias_vjp"),
+        formula=spec.formula + ";  dbias = dz summed over batch and spatial positions",
+        notes=f"{spec.name} plus bias[o] on output channel o. " + spec.notes,
+    )
+
+
+_BY_NAME = {spec.name: spec for spec in BASE}
+BIASED = [
+    CONV2D_BIAS,
+    _bias_variant(_BY_NAME["conv1d"], lambda w: w[-1]),
+    _bias_variant(_BY_NAME["conv3d"], lambda w: w[-1]),
+    _bias_variant(_BY_NAME["grouped_conv2d"], lambda w: w[-1]),
+    _bias_variant(_BY_NAME["depthwise_conv2d"], lambda w: w[-2] * w[-1]),
+    _bias_variant(_BY_NAME["conv2d_transpose"], lambda w: w[-2]),
+]
+
+OPS = [*BASE, *BIASED]

@@ -1,3 +1,334 @@
-"""OpSpecs of the linalg family; filled in by the catalogue work."""
+"""OpSpecs of the linalg family (matmul is the seed's, in conformance.ops.seed).
 
-OPS: list = []
+Matrix inputs of the factorisation and solve ops are drawn well conditioned by the op's
+structure function (Structure.values), never by the generic value strategies:
+
+- general square matrices: U diag(s) V^T with U, V Haar-random orthogonal (so det's sign is
+  random) and s log-uniform in [0.5, 2] times a drawn scale (1, 0.1 or 10): 2-norm condition
+  number at most 4;
+- symmetric positive definite: Q diag(s) Q^T, s as above;
+- symmetric with distinct eigenvalues: Q diag(w) Q^T, w spread over [-2, 2] (times the scale)
+  on a jittered grid, neighbours at least 2/n apart;
+- rectangular with distinct singular values: U diag(s) V^T with thin orthonormal U, V and s on a
+  jittered grid in [0.5, 2.5], at least 1/k apart;
+- triangular systems: a diagonal of magnitude in [1, 2] (random sign), a strict triangle of
+  entries at most 0.5/n, and the triangle that is not read filled with large noise (so an
+  implementation that reads it shows up).
+
+Right-hand sides and einsum operands use the generic value strategies (all scales and
+distributions). Batch shapes are (), (b,) or (b1, b2) with sides up to 3.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from conformance.opspec import InputSpec, Kink, OpSpec
+from conformance.strategies import Structure, away_from, distinct_along, kink_margin
+from reference import linalg_more as lm
+
+X = InputSpec("x")
+MATRIX_SCALES = (1.0, 0.1, 10.0)
+
+EINSUM_EQUATIONS = (
+    "ij,jk->ik",  # matrix product
+    "bij,bjk->bik",  # batched matrix product
+    "i,j->ij",  # outer product
+    "ij,ij->",  # full contraction (Frobenius inner product)
+    "ij,j->i",  # matrix-vector product
+    "bij,bkj->bik",  # batched product with the second operand transposed
+    "bnqd,bnkd->bnqk",  # attention logits
+)
+EINSUM_UNARY_EQUATIONS = (
+    "ii->",  # trace
+    "ii->i",  # diagonal
+    "bii->b",  # batched trace
+    "ij->ji",  # transpose
+    "ij->",  # sum of all elements
+    "ij->j",  # column sums
+    "bij->bji",  # batched transpose
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# matrix generators (float64, before rounding to the test dtype)
+
+
+def _batch(draw) -> tuple[int, ...]:
+    return tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+
+
+def _orthogonal(rng, batch, n, k=None) -> np.ndarray:
+    """Haar-random (batch, n, k) with orthonormal columns (k <= n; k = n when None)."""
+    q, r = np.linalg.qr(rng.standard_normal((*batch, n, n)))
+    q = q * np.sign(np.einsum("...ii->...i", r))[..., None, :]
+    return q[..., : (n if k is None else k)]
+
+
+def _log_uniform(rng, shape, lo=0.5, hi=2.0) -> np.ndarray:
+    return np.exp(rng.uniform(np.log(lo), np.log(hi), shape))
+
+
+def _grid(rng, batch, k, lo, hi) -> np.ndarray:
+    """k distinct values in [lo, hi]: a grid of k cells with one jittered value per cell, each at
+    least a quarter cell from the cell's edges (neighbours at least half a cell apart)."""
+    cell = (hi - lo) / k
+    return lo + cell * (np.arange(k) + rng.uniform(0.25, 0.75, (*batch, k)))
+
+
+def _general(rng, batch, n, scale) -> np.ndarray:
+    u, v = _orthogonal(rng, batch, n), _orthogonal(rng, batch, n)
+    s = _log_uniform(rng, (*batch, n)) * scale
+    return (u * s[..., None, :]) @ lm.T(v)
+
+
+def _symmetric(rng, batch, n, w) -> np.ndarray:
+    q = _orthogonal(rng, batch, n)
+    a = (q * w[..., None, :]) @ lm.T(q)
+    return lm.sym(a)  # exactly symmetric, so rounding to any dtype keeps it symmetric
+
+
+def _triangular_system(rng, batch, n, lower, scale) -> np.ndarray:
+    d = rng.uniform(1.0, 2.0, (*batch, n)) * rng.choice([-1.0, 1.0], (*batch, n))
+    strict = rng.uniform(-0.5, 0.5, (*batch, n, n)) / n
+    noise = rng.standard_normal((*batch, n, n)) * 10.0
+    if lower:
+        a = np.tril(strict, -1) + np.triu(noise, 1)
+    else:
+        a = np.triu(strict, 1) + np.tril(noise, -1)
+    a = a + d[..., None] * np.eye(n)
+    return a * scale
+
+
+# ---------------------------------------------------------------------------------------------
+# structures
+
+
+def _einsum(draw, rng) -> Structure:
+    eq = draw(st.sampled_from(EINSUM_EQUATIONS))
+    (a, b), _ = lm._parse(eq)
+    sizes = {c: draw(st.integers(1, 3 if c == "b" else 5)) for c in sorted(set(a + b))}
+    return Structure({"x": tuple(sizes[c] for c in a), "y": tuple(sizes[c] for c in b)}, {"equation": eq})
+
+
+def _einsum_unary(draw, rng) -> Structure:
+    eq = draw(st.sampled_from(EINSUM_UNARY_EQUATIONS))
+    (a,), _ = lm._parse(eq)
+    sizes = {c: draw(st.integers(1, 3 if c == "b" else 5)) for c in sorted(set(a))}
+    return Structure({"x": tuple(sizes[c] for c in a)}, {"equation": eq})
+
+
+def _square(draw, rng) -> Structure:
+    batch, n = _batch(draw), draw(st.integers(1, 5))
+    scale = draw(st.sampled_from(MATRIX_SCALES))
+    return Structure({"x": (*batch, n, n)}, values={"x": _general(rng, batch, n, scale)})
+
+
+def _solve(draw, rng) -> Structure:
+    batch, n, k = _batch(draw), draw(st.integers(1, 5)), draw(st.integers(1, 4))
+    scale = draw(st.sampled_from(MATRIX_SCALES))
+    return Structure({"a": (*batch, n, n), "b": (*batch, n, k)}, values={"a": _general(rng, batch, n, scale)})
+
+
+def _triangular_solve(draw, rng) -> Structure:
+    batch, n, k = _batch(draw), draw(st.integers(1, 5)), draw(st.integers(1, 4))
+    lower, transpose = draw(st.booleans()), draw(st.booleans())
+    scale = draw(st.sampled_from(MATRIX_SCALES))
+    return Structure(
+        {"a": (*batch, n, n), "b": (*batch, n, k)},
+        {"lower": lower, "transpose": transpose},
+        values={"a": _triangular_system(rng, batch, n, lower, scale)},
+    )
+
+
+def _spd(draw, rng) -> Structure:
+    batch, n = _batch(draw), draw(st.integers(1, 5))
+    scale = draw(st.sampled_from(MATRIX_SCALES))
+    s = _log_uniform(rng, (*batch, n)) * scale
+    return Structure({"x": (*batch, n, n)}, values={"x": _symmetric(rng, batch, n, s)})
+
+
+def _eigvalsh(draw, rng) -> Structure:
+    batch, n = _batch(draw), draw(st.integers(1, 5))
+    scale = draw(st.sampled_from(MATRIX_SCALES))
+    w = rng.permuted(_grid(rng, batch, n, -2.0, 2.0), axis=-1) * scale
+    return Structure({"x": (*batch, n, n)}, values={"x": _symmetric(rng, batch, n, w)})
+
+
+def _svdvals(draw, rng) -> Structure:
+    batch, m, n = _batch(draw), draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    scale = draw(st.sampled_from(MATRIX_SCALES))
+    k = min(m, n)
+    s = rng.permuted(_grid(rng, batch, k, 0.5, 2.5), axis=-1) * scale
+    u, v = _orthogonal(rng, batch, m, k), _orthogonal(rng, batch, n, k)
+    return Structure({"x": (*batch, m, n)}, values={"x": (u * s[..., None, :]) @ lm.T(v)})
+
+
+# ---------------------------------------------------------------------------------------------
+# keeping spectra off their kinks (ties; zero singular values)
+
+
+def _avoid_eigvalsh(values, params, dtype):
+    a = lm.sym(values["x"])
+    w, q = np.linalg.eigh(a)
+    w = distinct_along(w, -1, kink_margin(dtype))  # relative to the spectrum's largest |w|
+    return {**values, "x": lm.sym((q * w[..., None, :]) @ lm.T(q))}
+
+
+def _avoid_svdvals(values, params, dtype):
+    x = values["x"]
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    scale = float(s.max(initial=0.0))
+    s = np.abs(away_from(distinct_along(s, -1, kink_margin(dtype)), [0.0], kink_margin(dtype) * scale))
+    return {**values, "x": (u * s[..., None, :]) @ vh}
+
+
+EIGVALSH_TIE = Kink(
+    "tie",
+    "two equal eigenvalues: the sorted eigenvalues are not differentiable there; any V diag(dz) V^T "
+    "with V an orthonormal eigenbasis is a valid gradient (with dz equal on the tie, as the probe's "
+    "all-ones dz is, every choice gives V V^T = I)",
+    inputs={"x": np.array([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 1.0]])},
+    at={"x": [[0, 0], [0, 1], [1, 0], [1, 1]]},
+)
+SVDVALS_ZERO = Kink(
+    "zero",
+    "a zero singular value (|.| at 0): for x = diag(1, 0) and dz = (1, 1) the valid gradients are "
+    "diag(1, c) with c in [-1, 1]",
+    inputs={"x": np.array([[1.0, 0.0], [0.0, 0.0]])},
+    at={"x": [[1, 1], [0, 1], [1, 0]]},
+)
+SVDVALS_TIE = Kink(
+    "tie",
+    "two equal singular values: any U diag(dz) V^T over singular bases is valid (with dz = (1, 1) "
+    "at x = I every choice gives I)",
+    inputs={"x": np.array([[1.0, 0.0], [0.0, 1.0]])},
+    at={"x": [[0, 0], [0, 1], [1, 0], [1, 1]]},
+)
+
+
+# ---------------------------------------------------------------------------------------------
+
+OPS = [
+    OpSpec(
+        name="einsum",
+        family="linalg",
+        inputs=(X, InputSpec("y")),
+        structure=_einsum,
+        reference=lm.einsum,
+        reference_vjp=lm.einsum_vjp,
+        formula='dx = einsum("<out>,<y>-><x>", dz, y),  dy = einsum("<out>,<x>-><y>", dz, x)',
+        params=("equation",),
+        notes="two operands, explicit '->' output; equations: " + ", ".join(EINSUM_EQUATIONS)
+        + ". Single-operand equations are einsum_unary.",
+    ),
+    OpSpec(
+        name="einsum_unary",
+        family="linalg",
+        inputs=(X,),
+        structure=_einsum_unary,
+        reference=lm.einsum_unary,
+        reference_vjp=lm.einsum_unary_vjp,
+        formula="dx = dz embedded on the diagonal of repeated letters, broadcast over summed letters",
+        params=("equation",),
+        notes="one operand; equations: " + ", ".join(EINSUM_UNARY_EQUATIONS) + " (trace, diagonal, "
+        "batched trace, transpose, sum, column sums, batched transpose). The gradient is exact.",
+    ),
+    OpSpec(
+        name="inv",
+        family="linalg",
+        inputs=(X,),
+        structure=_square,
+        reference=lm.inv,
+        reference_vjp=lm.inv_vjp,
+        formula="dx = -z^T dz z^T,  z = x^-1",
+        notes="x = U diag(s) V^T, s in [0.5, 2] times a scale of 1, 0.1 or 10 (cond <= 4). "
+        "Magnitude uses env(x^-1) = |x^-1| + |x^-1||x||x^-1|.",
+    ),
+    OpSpec(
+        name="det",
+        family="linalg",
+        inputs=(X,),
+        structure=_square,
+        reference=lm.det,
+        reference_vjp=lm.det_vjp,
+        formula="dx = dz * det(x) * x^-T",
+        notes="x as for inv (random determinant sign). Magnitude adds the determinant's relative "
+        "condition tr(|x^-1||x|).",
+    ),
+    OpSpec(
+        name="slogdet",
+        family="linalg",
+        inputs=(X,),
+        structure=_square,
+        reference=lm.slogdet,
+        reference_vjp=lm.slogdet_vjp,
+        formula="dx = dz * x^-T   (gradient of the logabsdet output; sign is piecewise constant)",
+        notes="the op's output is logabsdet = log|det x|; x as for inv (both determinant signs).",
+    ),
+    OpSpec(
+        name="solve",
+        family="linalg",
+        inputs=(InputSpec("a"), InputSpec("b")),
+        structure=_solve,
+        reference=lm.solve,
+        reference_vjp=lm.solve_vjp,
+        formula="db = a^-T dz,  da = -db z^T,  z = a^-1 b",
+        notes="a (..., n, n) as for inv; b (..., n, k), k >= 1 (always a matrix right-hand side), same "
+        "batch shape, generic values.",
+    ),
+    OpSpec(
+        name="triangular_solve",
+        family="linalg",
+        inputs=(InputSpec("a"), InputSpec("b")),
+        structure=_triangular_solve,
+        reference=lm.triangular_solve,
+        reference_vjp=lm.triangular_solve_vjp,
+        formula="z = op(t)^-1 b, t = tril(a) or triu(a), op(t) = t or t^T;  db = op(t)^-T dz,  "
+        "da = triangle((-db z^T), transposed when op is t^T)",
+        params=("lower", "transpose"),
+        notes="only the `lower` (else upper) triangle of a is read, diagonal included, no unit diagonal; "
+        "`transpose` solves t^T z = b. The gradient is zero in the triangle not read. a has a diagonal "
+        "of magnitude [1, 2], a strict triangle of entries <= 0.5/n, and noise of size 10 in the other "
+        "triangle; all times a scale of 1, 0.1 or 10.",
+    ),
+    OpSpec(
+        name="cholesky",
+        family="linalg",
+        inputs=(X,),
+        structure=_spd,
+        reference=lm.cholesky,
+        reference_vjp=lm.cholesky_vjp,
+        formula="dx = sym(L^-T phi(L^T dz) L^-1),  L L^T = sym(x) = (x + x^T)/2,  phi = tril with halved diagonal",
+        notes="defined on sym(x) for any square x, so the gradient is symmetric; tests draw symmetric "
+        "positive definite x = Q diag(s) Q^T (s in [0.5, 2] times the scale), for which reading one "
+        "triangle (torch, tf) and symmetrising (jax) agree.",
+    ),
+    OpSpec(
+        name="eigvalsh",
+        family="linalg",
+        inputs=(X,),
+        structure=_eigvalsh,
+        reference=lm.eigvalsh,
+        reference_vjp=lm.eigvalsh_vjp,
+        formula="dx = V diag(dz) V^T,  sym(x) = V diag(w) V^T, w ascending",
+        kinks=(EIGVALSH_TIE,),
+        avoid=_avoid_eigvalsh,
+        notes="eigenvalues of sym(x) (any square x; symmetric gradient). Tests draw symmetric x with "
+        "distinct eigenvalues on a jittered grid over [-2, 2] times the scale.",
+    ),
+    OpSpec(
+        name="svdvals",
+        family="linalg",
+        inputs=(X,),
+        structure=_svdvals,
+        reference=lm.svdvals,
+        reference_vjp=lm.svdvals_vjp,
+        formula="dx = U diag(dz) V^T  (thin SVD, singular values descending)",
+        kinks=(SVDVALS_ZERO, SVDVALS_TIE),
+        avoid=_avoid_svdvals,
+        notes="x (..., m, n), m and n in 1..5; distinct singular values on a jittered grid over "
+        "[0.5, 2.5] times the scale.",
+    ),
+]

@@ -1,3 +1,190 @@
-"""OpSpecs of the reduction family; filled in by the catalogue work."""
+"""OpSpecs of the reduction family: sum, mean, prod, max, min, logsumexp, var, std, l2_norm over
+one axis, several axes or all of them (``axis`` an int, a tuple or None, with ``keepdims``), and
+log_softmax over one axis."""
 
-OPS: list = []
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from conformance.opspec import InputSpec, Kink, OpSpec
+from conformance.strategies import Structure, axis, distinct_along, kink_margin, shape
+from reference import reduction as R
+
+X = InputSpec("x")
+PARAMS = ("axis", "keepdims")
+# prod reduces at most this many elements into one output, its inputs have magnitudes in
+# [0.6, 1.6]: products stay within 1.6^12 ~ 281 and 0.6^12 ~ 2e-3 (float16's range).
+PROD_MAX_GROUP = 12
+
+
+def _axis_param(draw, ndim: int):
+    """An int axis, a non-empty tuple of distinct axes (any order, some negative) or None."""
+    kind = draw(st.sampled_from(("int", "tuple", "none")))
+    if kind == "int":
+        return axis(draw, ndim)
+    if kind == "none":
+        return None
+    chosen = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
+    return tuple(a - ndim if draw(st.booleans()) else a for a in chosen)
+
+
+def _reduce(draw, rng, *, max_group: int | None = None, min_group: int = 1) -> Structure:
+    s = list(shape(draw))
+    ax = _axis_param(draw, len(s))
+    axes = R.reduced_axes(ax, len(s))
+    if max_group is not None:  # cap the group size by shrinking reduced sides
+        left = max_group
+        for a in axes:
+            s[a] = min(s[a], left)
+            left //= s[a]
+    if R.group_size(tuple(s), axes) < min_group:
+        s[axes[0]] = min_group
+    return Structure({"x": tuple(s)}, {"axis": ax, "keepdims": draw(st.booleans())})
+
+
+def _plain(draw, rng) -> Structure:
+    return _reduce(draw, rng)
+
+
+def _prod(draw, rng) -> Structure:
+    return _reduce(draw, rng, max_group=PROD_MAX_GROUP)
+
+
+def _with_ddof(draw, structure: Structure) -> Structure:
+    n = R.group_size(structure.shapes["x"], structure.params["axis"])
+    structure.params["ddof"] = draw(st.sampled_from((0, 1))) if n >= 2 else 0
+    return structure
+
+
+def _var(draw, rng) -> Structure:
+    return _with_ddof(draw, _reduce(draw, rng))
+
+
+def _std(draw, rng) -> Structure:
+    # N >= 2: std of one element is the constant 0, probed as a kink-like point instead
+    return _with_ddof(draw, _reduce(draw, rng, min_group=2))
+
+
+def _log_softmax(draw, rng) -> Structure:
+    s = shape(draw)
+    return Structure({"x": s}, {"axis": axis(draw, len(s))})
+
+
+def _prod_values(values, params, dtype):
+    """Magnitudes mapped into [0.6, 1.6] (sign kept, relative sizes ordered): away from 0, and
+    products of up to PROD_MAX_GROUP of them stay in every dtype's range."""
+    x = np.asarray(values["x"], dtype=np.float64)
+    a = np.abs(x) / np.maximum(np.abs(x).max(initial=0.0), 1e-300)
+    return {**values, "x": np.where(x < 0, -1.0, 1.0) * (0.6 + a)}
+
+
+def _distinct(values, params, dtype):
+    """No ties along the reduced axes (max/min ties, zero variance for std)."""
+    return {**values, "x": distinct_along(values["x"], params["axis"], kink_margin(dtype))}
+
+
+def _not_zero_vector(values, params, dtype):
+    """Each group's largest |x| at least the kink margin (the norm is not differentiable at 0)."""
+    x = np.array(values["x"], dtype=np.float64)
+    axes = R.reduced_axes(params["axis"], x.ndim)
+    m = kink_margin(dtype)
+    big = np.abs(x).max(axis=axes, keepdims=True) if x.size else np.zeros(())
+    first = np.zeros(x.shape, dtype=bool)
+    first[tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))] = True
+    x = np.where(first & (big < m), np.where(x < 0, -m, m), x)
+    return {**values, "x": x}
+
+
+_TIE = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.5]])
+
+
+def _chooser_kink(which: str) -> Kink:
+    x = _TIE if which == "max" else -_TIE
+    return Kink(
+        "tie",
+        f"any convex combination of dz over the tied {which}ima (split evenly, or all to one of them)",
+        inputs={"x": x},
+        params={"axis": 1, "keepdims": False},
+        at={"x": [[0, 1], [0, 2], [1, 0], [1, 1]]},
+    )
+
+
+def _spec(name, structure, formula, *, params=PARAMS, **kw) -> OpSpec:
+    return OpSpec(
+        name=name,
+        family="reduction",
+        inputs=(X,),
+        structure=structure,
+        reference=getattr(R, name),
+        reference_vjp=getattr(R, f"{name}_vjp"),
+        formula=formula,
+        params=params,
+        **kw,
+    )
+
+
+DZB = "dzb = dz broadcast back over the reduced axes"
+
+OPS = [
+    _spec("sum", _plain, f"dx = dzb  ({DZB})"),
+    _spec("mean", _plain, f"dx = dzb / N  ({DZB}, N elements per output)"),
+    _spec(
+        "prod", _prod, f"dx_i = dzb * prod_{{j != i}} x_j  ({DZB})",
+        avoid=_prod_values,
+        notes="Accuracy inputs are mapped to magnitudes in [0.6, 1.6] (sign kept) and at most "
+              f"{PROD_MAX_GROUP} elements are reduced into one output, so products stay in range; "
+              "zeros belong to the special-values family.",
+    ),
+    _spec("max", _plain, f"dx = dzb where x is its group's maximum, else 0  ({DZB})",
+          kinks=(_chooser_kink("max"),), avoid=_distinct),
+    _spec("min", _plain, f"dx = dzb where x is its group's minimum, else 0  ({DZB})",
+          kinks=(_chooser_kink("min"),), avoid=_distinct),
+    _spec("logsumexp", _plain, f"dx = dzb * softmax(x) over the reduced axes = dzb * exp(x - z)  ({DZB})"),
+    _spec(
+        "var", _var, f"dx = dzb * 2 (x - mean) / (N - ddof)  ({DZB})", params=(*PARAMS, "ddof"),
+        notes="ddof in {0, 1} with N > ddof.",
+    ),
+    _spec(
+        "std", _std, f"dx = dzb * (x - mean) / ((N - ddof) * s),  s = std(x, ddof)  ({DZB})",
+        params=(*PARAMS, "ddof"),
+        kinks=(
+            Kink(
+                "zero variance",
+                "all elements equal: not differentiable; any P v / sqrt(N - ddof) times dz with |v| <= 1 "
+                "and P the centring projection is a subgradient (0 is the natural choice)",
+                inputs={"x": np.array([[2.0, 2.0, 2.0], [-0.5, -0.5, -0.5]])},
+                params={"axis": 1, "keepdims": False, "ddof": 0},
+                at={"x": [[0, 0], [0, 1], [0, 2], [1, 0]]},
+            ),
+            Kink(
+                "one element",
+                "N = 1, ddof = 0: std is the constant 0, so the gradient is exactly 0 (differentiable, "
+                "but sqrt'(0) * 0 gives NaN in a naive chain rule)",
+                inputs={"x": np.array([[1.5], [-2.0]])},
+                params={"axis": 1, "keepdims": False, "ddof": 0},
+                at={"x": [[0, 0], [1, 0]]},
+            ),
+        ),
+        avoid=_distinct,
+        notes="ddof in {0, 1}; accuracy cases reduce N >= 2 distinct elements (zero variance is a kink; "
+              "N = 1 is probed as the 'one element' point).",
+    ),
+    _spec(
+        "l2_norm", _plain, f"dx = dzb * x / n,  n = sqrt(sum x^2) over the reduced axes  ({DZB})",
+        kinks=(
+            Kink(
+                "x=0",
+                "the zero vector: any g with |g| <= 1 times dz is a subgradient (0 is the natural choice)",
+                inputs={"x": np.zeros((2, 3))},
+                params={"axis": 1, "keepdims": False},
+                at={"x": [[0, 0], [0, 1], [1, 2]]},
+            ),
+        ),
+        avoid=_not_zero_vector,
+    ),
+    _spec(
+        "log_softmax", _log_softmax, "dx = dz - s * sum(dz),  s = softmax(x, axis), sum along axis",
+        params=("axis",),
+    ),
+]

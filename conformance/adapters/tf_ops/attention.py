@@ -1,3 +1,28 @@
-"""tf mappings of the attention family (see ../mapping.py); filled in by the catalogue work."""
+"""tf mappings of the attention family (see ../mapping.py)."""
 
-OPS: dict = {}
+import numpy as np
+import tensorflow as tf
+
+from conformance.adapters.mapping import impl
+
+
+@impl("softmax(tf.einsum('btnh,bsnh->bnts', q, k) * scale, masked by tf.where) then tf.einsum with v",
+      composite=True)
+def scaled_dot_product_attention(q, k, v, causal, scale):
+    # TensorFlow has no fused attention op (Keras's MultiHeadAttention is a layer with its own weights)
+    logits = tf.einsum("btnh,bsnh->bnts", q, k) * tf.constant(scale, dtype=q.dtype)
+    if causal:
+        valid = np.tril(np.ones((q.shape[1], k.shape[1]), dtype=bool))
+        logits = tf.where(valid, logits, tf.constant(-np.inf, dtype=q.dtype))
+    return tf.einsum("bnts,bsnh->btnh", tf.nn.softmax(logits, axis=-1), v)
+
+
+@impl("tf.cast(tf.image.resize(x, size, method='bilinear', antialias=False), x.dtype)")
+def resize_bilinear(x, size):
+    # tf.image.resize returns float32 for bilinear whatever the input dtype (ResizeBilinear's output
+    # is float); the cast gives the catalogue's output dtype back
+    z = tf.image.resize(x, [int(s) for s in size], method="bilinear", antialias=False)
+    return tf.cast(z, x.dtype)
+
+
+OPS = {"scaled_dot_product_attention": scaled_dot_product_attention, "resize_bilinear": resize_bilinear}

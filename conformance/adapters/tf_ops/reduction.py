@@ -1,3 +1,92 @@
-"""tf mappings of the reduction family (see ../mapping.py); filled in by the catalogue work."""
+"""TensorFlow mappings of the reduction family (see ../mapping.py).
 
-OPS: dict = {}
+``axis`` arrives as an int, a tuple/list of ints or None (all axes); TensorFlow's reductions
+take all three (a tuple as a list).
+"""
+
+import tensorflow as tf
+
+from conformance.adapters.mapping import impl
+
+
+def axes(axis):
+    return axis if axis is None or isinstance(axis, int) else [int(a) for a in axis]
+
+
+def group_size(x, axis):
+    """N, the number of elements reduced into each output."""
+    shape = x.shape.as_list()
+    if axis is None:
+        picked = range(len(shape))
+    elif isinstance(axis, int):
+        picked = [axis]
+    else:
+        picked = axis
+    n = 1
+    for a in {int(a) % len(shape) for a in picked}:
+        n *= shape[a]
+    return n
+
+
+@impl("tf.reduce_sum(x, axis, keepdims)")
+def sum_(x, axis, keepdims):
+    return tf.reduce_sum(x, axis=axes(axis), keepdims=keepdims)
+
+
+@impl("tf.reduce_mean(x, axis, keepdims)")
+def mean(x, axis, keepdims):
+    return tf.reduce_mean(x, axis=axes(axis), keepdims=keepdims)
+
+
+@impl("tf.reduce_prod(x, axis, keepdims)")
+def prod(x, axis, keepdims):
+    return tf.reduce_prod(x, axis=axes(axis), keepdims=keepdims)
+
+
+@impl("tf.reduce_max(x, axis, keepdims)")
+def max_(x, axis, keepdims):
+    return tf.reduce_max(x, axis=axes(axis), keepdims=keepdims)
+
+
+@impl("tf.reduce_min(x, axis, keepdims)")
+def min_(x, axis, keepdims):
+    return tf.reduce_min(x, axis=axes(axis), keepdims=keepdims)
+
+
+@impl("tf.reduce_logsumexp(x, axis, keepdims)")
+def logsumexp(x, axis, keepdims):
+    return tf.reduce_logsumexp(x, axis=axes(axis), keepdims=keepdims)
+
+
+@impl("tf.math.reduce_variance(x, axis, keepdims) (population; ddof=1: times N / (N - 1))", composite=True)
+def var(x, axis, keepdims, ddof):
+    v = tf.math.reduce_variance(x, axis=axes(axis), keepdims=keepdims)
+    if ddof:
+        n = group_size(x, axis)
+        v = v * tf.constant(n / (n - ddof), dtype=x.dtype)
+    return v
+
+
+@impl("tf.math.reduce_std(x, axis, keepdims) (ddof=1: tf.sqrt(reduce_variance * N / (N - 1)))", composite=True)
+def std(x, axis, keepdims, ddof):
+    if not ddof:
+        return tf.math.reduce_std(x, axis=axes(axis), keepdims=keepdims)
+    n = group_size(x, axis)
+    return tf.sqrt(tf.math.reduce_variance(x, axis=axes(axis), keepdims=keepdims)
+                   * tf.constant(n / (n - ddof), dtype=x.dtype))
+
+
+@impl("tf.math.reduce_euclidean_norm(x, axis, keepdims)")
+def l2_norm(x, axis, keepdims):
+    return tf.math.reduce_euclidean_norm(x, axis=axes(axis), keepdims=keepdims)
+
+
+@impl("tf.nn.log_softmax(x, axis=axis)")
+def log_softmax(x, axis):
+    return tf.nn.log_softmax(x, axis=axis)
+
+
+OPS = {
+    "sum": sum_, "mean": mean, "prod": prod, "max": max_, "min": min_, "logsumexp": logsumexp,
+    "var": var, "std": std, "l2_norm": l2_norm, "log_softmax": log_softmax,
+}

@@ -1,0 +1,546 @@
+"""``vjp-conformance repro``: a standalone Python script that reproduces one record.
+
+The script needs only the record's framework and NumPy (ml_dtypes for bfloat16):
+
+- the record's exact inputs, params and cotangent, inline (float64 literals that round-trip,
+  cast to the test dtype);
+- the op's call exactly as the built-in adapter maps it: the mapping function and the helpers it
+  uses are copied from the adapter's source (``conformance/adapters/<fw>_ops``), read as text,
+  never imported; where that cannot be done the script imports the mapping and says so;
+- the framework's VJP in the adapter's own steps (``torch.autograd.grad``,
+  ``tf.GradientTape().gradient(output_gradients=)``, ``jax.vjp``);
+- the oracle's gradient, rounding magnitude and budget, computed now with the NumPy reference and
+  inlined, and the comparison that prints the record's figures (max_abs_err, max_rel_err,
+  max_ulp, bound_ratio) next to the recorded ones.
+
+A framework from a third-party adapter gets a script that loads that adapter (and so needs
+vjp-conformance and the adapter's package). Nothing here imports a framework.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import functools
+import json
+import math
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from conformance import __version__
+from conformance.adapters import BUILTIN, ENTRY_POINT_GROUP
+from conformance.case import Case
+from conformance.dtypes import get_dtype
+from conformance.records import check_schema, decode_array, record_files
+from conformance.registry import get_op
+from conformance.tolerances import Tolerances
+
+ROOT = Path(__file__).resolve().parent.parent
+OPS_PACKAGES = {"torch": "conformance.adapters.torch_ops", "tensorflow": "conformance.adapters.tf_ops",
+                "jax": "conformance.adapters.jax_ops"}
+LOCAL_PACKAGES = ("conformance", "reference")
+# names the script itself defines: a copied mapping must not redefine them
+RESERVED = {"np", "inf", "nan", "OP", "DTYPE", "DTYPE_NAME", "DEVICE", "PRECISION", "INPUTS", "PARAMS", "COTANGENT",
+            "DIFFERENTIABLE", "ORACLE", "RECORDED", "UNIT_ROUNDOFF", "SMALLEST_NORMAL", "MANTISSA_BITS", "op",
+            "framework_vjp", "ulp_of", "compare", "ADAPTER", "TF_DEVICE"}
+
+
+class ReproError(Exception):
+    """The record cannot be found or reproduced; the message says why."""
+
+
+# -- finding the record ----------------------------------------------------------------------------
+def _scan(files: list[Path], record_id: str) -> dict[str, Any] | None:
+    for f in files:
+        with open(f, encoding="utf-8") as fh:
+            for line in fh:
+                if record_id in line:
+                    try:
+                        rec = json.loads(line)
+                    except ValueError:
+                        continue
+                    if rec.get("record_id") == record_id:
+                        check_schema(rec, f"{f}")
+                        return rec
+    return None
+
+
+def find_record(ref: str, *, run_dir: str | None = None, out: str = "reports",
+                index: int | None = None) -> tuple[dict[str, Any], Path]:
+    """The record and the directory it was read from: a record id searched under ``run_dir`` or
+    every run under ``out`` (its own run first), or line ``index`` (0-based) of a results file."""
+    path = Path(ref)
+    if index is not None or path.is_file():
+        if not path.is_file():
+            raise ReproError(f"{ref}: no such results file")
+        if index is None:
+            raise ReproError(f"{ref} is a results file: say which record with --index N (0-based line number)")
+        with open(path, encoding="utf-8") as fh:
+            for n, line in enumerate(fh):
+                if n == index:
+                    rec = json.loads(line)
+                    check_schema(rec, f"{path}:{n}")
+                    return rec, path.parent
+        raise ReproError(f"{path} has no line {index} (0-based)")
+    if ref.count("/") != 2:
+        raise ReproError(f"{ref!r} is neither a record id (run-id/worker/n) nor a results file")
+    if run_dir:
+        dirs = [Path(run_dir)]
+    else:
+        base = Path(out)
+        own = base / ref.split("/")[0]
+        dirs = [own] + (sorted(d for d in base.iterdir() if d.is_dir() and d != own) if base.is_dir() else [])
+    for d in dirs:
+        if d.is_dir():
+            rec = _scan(record_files(d), ref)
+            if rec is not None:
+                return rec, d
+    raise ReproError(f"record {ref} not found in {', '.join(str(d) for d in dirs) or out}")
+
+
+def manifest_for(rec: dict[str, Any], base: Path, known: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """run.json of the record's run: ``known`` when it is that run's, else ``base/run.json`` or, in a
+    merged directory, ``base/runs/<run-id>/run.json``."""
+    run_id = rec.get("run_id")
+    if known and known.get("run_id") == run_id:
+        return known
+    for p in (Path(base) / "run.json", Path(base) / "runs" / str(run_id) / "run.json"):
+        if p.exists():
+            m = json.loads(p.read_text(encoding="utf-8"))
+            if m.get("run_id") == run_id:
+                return m
+    return None
+
+
+# -- the adapter's mapping, copied from its source --------------------------------------------------
+class _Unresolvable(Exception):
+    pass
+
+
+@functools.cache
+def _module(name: str) -> tuple[str, dict[str, ast.stmt], dict[str, tuple[str, str | None, str]]] | None:
+    """Source text, top-level definitions and imports (local name -> module, attr, statement)."""
+    base = ROOT.joinpath(*name.split("."))
+    path = base.with_suffix(".py") if base.with_suffix(".py").exists() else base / "__init__.py"
+    if not path.exists():
+        return None
+    text = path.read_text(encoding="utf-8")
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    defs: dict[str, ast.stmt] = {}
+    imports: dict[str, tuple[str, str | None, str]] = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            defs[node.name] = node
+        elif isinstance(node, ast.Assign):
+            defs.update({t.id: node for t in node.targets if isinstance(t, ast.Name)})
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            defs[node.target.id] = node
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                local = a.asname or a.name.split(".")[0]
+                imports[local] = (a.name, None, f"import {a.name}" + (f" as {a.asname}" if a.asname else ""))
+        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            mod = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                mod = ".".join(up + ([mod] if mod else []))
+            for a in node.names:
+                imports[a.asname or a.name] = (mod, a.name, f"from {mod} import {a.name}"
+                                               + (f" as {a.asname}" if a.asname else ""))
+    return text, defs, imports
+
+
+def _names_used(node: ast.stmt) -> list[str]:
+    """Names a definition reads (decorators and annotations left out)."""
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        parts: list[ast.AST] = list(node.body)
+        if isinstance(node, ast.FunctionDef):
+            parts += [d for d in node.args.defaults + node.args.kw_defaults if d is not None]
+        else:
+            parts += node.bases
+    else:
+        parts = [node.value] if getattr(node, "value", None) is not None else []
+    seen: dict[str, None] = {}
+    for part in parts:
+        for n in ast.walk(part):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                seen.setdefault(n.id, None)
+    return list(seen)
+
+
+class _Copier:
+    """Collects a definition and everything it needs, dependencies first."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[str, tuple[str, str | None]] = {}  # name -> (module, source)
+        self.order: list[str] = []
+        self.imports: list[str] = []
+
+    def need(self, module: str, name: str) -> None:
+        parsed = _module(module)
+        if parsed is None:
+            raise _Unresolvable(f"no source for {module}")
+        text, defs, imports = parsed
+        if name in defs:
+            if name in self.blocks:
+                if self.blocks[name][0] != module:
+                    raise _Unresolvable(f"{name} is defined in two modules")
+                return
+            if name in RESERVED:
+                raise _Unresolvable(f"{name} clashes with the script's own names")
+            node = defs[name]
+            self.blocks[name] = (module, None)
+            for dep in _names_used(node):
+                if dep in defs or dep in imports:
+                    self.need(module, dep)
+            self.blocks[name] = (module, ast.get_source_segment(text, node))
+            self.order.append(name)
+        elif name in imports:
+            mod, attr, stmt = imports[name]
+            if mod.split(".")[0] not in LOCAL_PACKAGES:
+                if stmt not in self.imports:
+                    self.imports.append(stmt)
+            elif attr is None:
+                raise _Unresolvable(f"{name} is a module of the project ({mod})")
+            else:
+                self.need(mod, attr)
+                if attr != name:
+                    self.blocks[name] = (module, f"{name} = {attr}")
+                    self.order.append(name)
+        else:
+            raise _Unresolvable(f"{name} not found in {module}")
+
+
+def _find_mapping(framework: str, op: str) -> tuple[str, str] | None:
+    """(module, function name) of the built-in adapter's mapping of ``op``, read from ``OPS = {...}``."""
+    package = OPS_PACKAGES[framework]
+    for path in sorted(ROOT.joinpath(*package.split(".")).glob("*.py")):
+        module = f"{package}.{path.stem}"
+        parsed = _module(module)
+        if parsed is None or "OPS" not in parsed[1]:
+            continue
+        value = getattr(parsed[1]["OPS"], "value", None)
+        if isinstance(value, ast.Dict):
+            for k, v in zip(value.keys, value.values):
+                if isinstance(k, ast.Constant) and k.value == op and isinstance(v, ast.Name):
+                    return module, v.id
+    return None
+
+
+def mapping_source(framework: str, op: str) -> tuple[list[str], str]:
+    """(import lines, code defining ``op``) for a built-in framework's mapping of ``op``."""
+    found = _find_mapping(framework, op)
+    if found is None:
+        raise ReproError(f"the {framework} adapter has no mapping for {op}")
+    module, fn = found
+    where = module.replace(".", "/") + ".py"
+    copier = _Copier()
+    try:
+        copier.need(module, fn)
+    except _Unresolvable as e:
+        return [], (f"# The {framework} adapter's mapping of {op} could not be copied as standalone code ({e}),\n"
+                    f"# so this script imports it: it needs vjp-conformance installed.\n"
+                    f"from {module} import {fn} as _mapped\n\nop = _mapped.fn\n")
+    code = "\n\n\n".join(str(copier.blocks[n][1]) for n in copier.order)
+    return copier.imports, (f"# The op exactly as the vjp-conformance {framework} adapter calls it: copied from\n"
+                            f"# {where} (and the helpers it uses), decorators left out.\n\n"
+                            f"{code}\n\n\nop = {fn}\n")
+
+
+# -- array literals --------------------------------------------------------------------------------
+def _float_literal(x: float) -> str:
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return repr(x)
+
+
+def _wrap(items: list[str], indent: str = "    ", width: int = 110) -> str:
+    lines, cur = [], ""
+    for it in items:
+        if cur and len(cur) + len(it) + 2 > width:
+            lines.append(cur + ",")
+            cur = ""
+        cur = f"{cur}, {it}" if cur else it
+    lines.append(cur)
+    return ("\n" + indent).join(lines)
+
+
+def array_literal(a: np.ndarray, cast: str = "", indent: str = "    ") -> str:
+    """``np.array([...]).astype(...).reshape(...)``: exact values as Python literals."""
+    a = np.asarray(a)
+    flat = a.reshape(-1)
+    if a.dtype.kind == "b":
+        items, base, cast = [str(bool(v)) for v in flat], "bool_", ""
+    elif a.dtype.kind in "iu":
+        items, base, cast = [str(int(v)) for v in flat], a.dtype.name, ""
+    else:
+        items, base = [_float_literal(float(v)) for v in flat.astype(np.float64)], "float64"
+    body = _wrap(items, indent + "    ")
+    return f"np.array([\n{indent}    {body}\n{indent}], dtype=np.{base}){cast}.reshape({tuple(a.shape)!r})"
+
+
+# -- the script ------------------------------------------------------------------------------------
+TORCH = '''
+def _to_tensor(a):
+    if a.dtype.name == "bfloat16":
+        return torch.from_numpy(np.ascontiguousarray(a).view(np.int16)).view(torch.bfloat16).to(DEVICE)
+    return torch.from_numpy(np.ascontiguousarray(a)).to(DEVICE)
+
+
+def _to_numpy(t):
+    t = t.detach().cpu()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().view(DTYPE)
+    return t.numpy()
+
+
+def framework_vjp():
+    """torch.autograd.grad(out, inputs, grad_outputs=dz), the adapter's steps."""
+    tensors, wrt = {}, []
+    for name, value in INPUTS.items():
+        t = _to_tensor(value)
+        if name in DIFFERENTIABLE:
+            t.requires_grad_(True)
+            wrt.append(t)
+        tensors[name] = t
+    out = op(**tensors, **PARAMS)
+    grads = torch.autograd.grad(out, wrt, grad_outputs=_to_tensor(COTANGENT), allow_unused=True)
+    return {n: _to_numpy(torch.zeros_like(t) if g is None else g) for n, t, g in zip(DIFFERENTIABLE, wrt, grads)}
+'''
+TENSORFLOW = '''
+TF_DEVICE = "/CPU:0" if DEVICE == "cpu" else "/GPU:" + DEVICE.split(":")[1]
+
+
+def framework_vjp():
+    """tf.GradientTape().gradient(out, inputs, output_gradients=dz), the adapter's steps."""
+    with tf.device(TF_DEVICE):
+        tensors = {name: tf.constant(value) for name, value in INPUTS.items()}
+        wrt = [tensors[n] for n in DIFFERENTIABLE]
+        with tf.GradientTape() as tape:
+            for t in wrt:
+                tape.watch(t)
+            out = op(**tensors, **PARAMS)
+        grads = tape.gradient(out, wrt, output_gradients=tf.constant(COTANGENT))
+    return {n: np.asarray(tf.convert_to_tensor(tf.zeros_like(t) if g is None else g).numpy())
+            for n, t, g in zip(DIFFERENTIABLE, wrt, grads)}
+'''
+JAX = '''
+def framework_vjp():
+    """jax.vjp(f, *inputs), then the pullback applied to dz: the adapter's steps."""
+    dev = jax.devices("cpu")[0] if DEVICE == "cpu" else jax.devices("gpu")[int(DEVICE.split(":")[1])]
+    arrays = {name: jax.device_put(jnp.asarray(v), dev) for name, v in INPUTS.items()}
+
+    def f(*diff):
+        kw = dict(arrays)
+        kw.update(zip(DIFFERENTIABLE, diff))
+        return op(**kw, **PARAMS)
+
+    _, pullback = jax.vjp(f, *(arrays[n] for n in DIFFERENTIABLE))
+    grads = pullback(jax.device_put(jnp.asarray(COTANGENT), dev))
+    return {n: np.asarray(g) for n, g in zip(DIFFERENTIABLE, grads)}
+'''
+PLUGIN = '''
+def framework_vjp():
+    """The third-party adapter's own vjp(), as the suite calls it."""
+    if ADAPTER is None:
+        raise SystemExit("the run does not say where this framework's adapter came from: set ADAPTER")
+    from conformance.adapters import load
+    from conformance.registry import get_op
+
+    av = load(ADAPTER)
+    if av.adapter is None:
+        raise SystemExit(f"cannot load the adapter {ADAPTER}: {av.reason}")
+    if hasattr(av.adapter, "set_precision"):
+        av.adapter.set_precision(PRECISION)
+    return av.adapter.vjp(get_op(OP), dict(INPUTS), dict(PARAMS), COTANGENT, dtype=DTYPE_NAME, device=DEVICE)
+'''
+# (prelude lines run before the imports, import lines, strict-precision lines, template)
+FRAMEWORKS = {
+    "torch": ([], ["import torch"], [
+        "torch.backends.cuda.matmul.allow_tf32 = False", "torch.backends.cudnn.allow_tf32 = False",
+        "torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False",
+        "torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False"], TORCH),
+    "tensorflow": (["import os", "", 'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")'],
+                   ["import tensorflow as tf"], ["tf.config.experimental.enable_tensor_float_32_execution(False)"],
+                   TENSORFLOW),
+    "jax": (["import jax", "", 'jax.config.update("jax_enable_x64", True)  # as the adapter does'],
+            ["import jax.numpy as jnp"], ['jax.config.update("jax_default_matmul_precision", "highest")'], JAX),
+}
+COMPARE = '''
+def ulp_of(values):
+    a = np.abs(values)
+    exp = np.floor(np.log2(np.where(a > 0, a, SMALLEST_NORMAL)))
+    return np.exp2(np.maximum(exp, np.log2(SMALLEST_NORMAL)) - (MANTISSA_BITS - 1))
+
+
+def compare(got):
+    """The suite's figures: bound_ratio = max |got - oracle| / (u * magnitude + smallest_normal * tiny)."""
+    total = {"max_abs_err": 0.0, "max_rel_err": 0.0, "max_ulp": 0.0, "bound_ratio": 0.0, "budget": 0.0}
+    worst, verdict = -1.0, None
+    for name, o in ORACLE.items():
+        g, want = got.get(name), o["value"]
+        if not isinstance(g, np.ndarray) or g.shape != want.shape or g.dtype != np.dtype(DTYPE):
+            print(f"d{name}: bad output {type(g).__name__} {getattr(g, 'shape', '')} {getattr(g, 'dtype', '')}, "
+                  f"expected shape {want.shape} dtype {np.dtype(DTYPE)}")
+            verdict = "bad-output"
+            continue
+        gv = g.astype(np.float64)
+        if g.size <= 12:
+            print(f"d{name} = {gv.tolist()}\\n  oracle {want.tolist()}")
+        fin_got, fin_want = np.isfinite(gv), np.isfinite(want)
+        bad = (fin_got != fin_want) | (~fin_got & ~fin_want & ~((gv == want) | (np.isnan(gv) & np.isnan(want))))
+        if bad.any():
+            i = np.unravel_index(int(np.argmax(bad)), want.shape)
+            print(f"d{name}: {int(bad.sum())} non-finite mismatch(es), first at {[int(k) for k in i]}: "
+                  f"got {gv[i]!r}, oracle {want[i]!r}")
+            verdict = verdict or "nonfinite"
+        ok = fin_got & fin_want
+        with np.errstate(all="ignore"):
+            err = np.where(ok, np.abs(gv - want), 0.0)
+            ratio = err / (UNIT_ROUNDOFF * np.where(ok, o["magnitude"], 0.0)
+                           + SMALLEST_NORMAL * np.broadcast_to(o["tiny"], want.shape))
+            rel = err / np.maximum(np.abs(want), np.finfo(np.float64).tiny)
+            ulps = np.where(ok, np.abs(gv - want.astype(DTYPE).astype(np.float64)) / ulp_of(want), 0.0)
+        fig = {"max_abs_err": float(err.max(initial=0.0)),
+               "max_rel_err": float(np.where(ok & (err > 0), rel, 0.0).max(initial=0.0)),
+               "max_ulp": float(ulps.max(initial=0.0)), "bound_ratio": float(ratio.max(initial=0.0))}
+        print(f"d{name}: " + ", ".join(f"{k} {v!r}" for k, v in fig.items()) + f", budget {o['budget']!r}")
+        for k in ("max_abs_err", "max_rel_err", "max_ulp"):
+            total[k] = max(total[k], fig[k])
+        if want.size and fig["bound_ratio"] / o["budget"] > worst:
+            worst = fig["bound_ratio"] / o["budget"]
+            total["bound_ratio"], total["budget"] = fig["bound_ratio"], o["budget"]
+            i = np.unravel_index(int(np.argmax(ratio)), want.shape)
+            total["worst"] = f"d{name}[{', '.join(str(int(k)) for k in i)}]: got {gv[i]!r}, oracle {want[i]!r}"
+    verdict = verdict or ("fail" if total["bound_ratio"] > total["budget"] else "pass")
+    if "worst" in total:
+        print(f"worst element {total['worst']}")
+    print(f"this run: max_abs_err={total['max_abs_err']!r} max_rel_err={total['max_rel_err']!r} "
+          f"max_ulp={total['max_ulp']!r} bound_ratio={total['bound_ratio']!r} budget={total['budget']!r} -> {verdict}")
+    print("recorded: " + " ".join(f"{k}={RECORDED[k]!r}" for k in ("max_abs_err", "max_rel_err", "max_ulp",
+                                                                  "bound_ratio", "budget")) + f" -> {RECORDED['status']}")
+    return verdict
+
+
+if __name__ == "__main__":
+    print(f"{OP} on {FRAMEWORK}, device {DEVICE}, dtype {DTYPE_NAME}, precision {PRECISION}")
+    compare(framework_vjp())
+'''
+
+
+def _adapter_ref(framework: str, manifest: dict[str, Any] | None) -> str | None:
+    """Where a third-party adapter came from (``package.module:attr``), from the run's manifest."""
+    source = str((((manifest or {}).get("environment") or {}).get("frameworks") or {}).get(framework, {})
+                 .get("source", ""))
+    if source.startswith("--adapter "):
+        return source[len("--adapter "):]
+    if source.startswith("entry point "):
+        name = source[len("entry point "):]
+        return next((ep.value for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name), None)
+    return None
+
+
+def is_builtin(framework: str, manifest: dict[str, Any] | None) -> bool:
+    fws = ((manifest or {}).get("environment") or {}).get("frameworks") or {}
+    if framework in fws:
+        return fws[framework].get("source") == "builtin" and framework in OPS_PACKAGES
+    return framework in OPS_PACKAGES and framework in BUILTIN
+
+
+def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) -> str:
+    """The standalone script for ``rec`` (see the module's docstring)."""
+    rid = rec.get("record_id", "?")
+    if rec.get("status") == "unsupported":
+        raise ReproError(f"record {rid} is 'unsupported' ({rec.get('message')}): nothing ran, nothing to reproduce")
+    repro = rec.get("repro")
+    if not repro:
+        raise ReproError(f"record {rid} carries no inputs: passing examples keep them only when small; "
+                         f"rerun its target with --seed {rec.get('seed')} to get them")
+    try:
+        spec = get_op(str(rec.get("op")))
+    except ValueError as e:
+        raise ReproError(f"record {rid}: {e} (the record comes from another catalogue)") from None
+    framework, dtype = str(rec["framework"]), get_dtype(str(rec["dtype"]))
+    inputs = {i.name: decode_array(repro["inputs"][i.name]) for i in spec.inputs}
+    cotangent = decode_array(repro["cotangent"])
+    params = rec.get("params") or {}
+    case = Case(spec.name, dtype.name, inputs, params, cotangent)
+    ref = spec.reference_vjp(**case.oracle_inputs(), dz=cotangent.astype(np.float64), **params)
+    budget = Tolerances.load().budget(spec.name, framework, rec["device"], dtype.name, rec.get("precision", "default"))
+    per_input = rec.get("per_input") or {}
+
+    builtin = is_builtin(framework, manifest)
+    if builtin:
+        prelude, imports, strict, template = FRAMEWORKS[framework]
+        extra_imports, op_code = mapping_source(framework, spec.name)
+        needs = f"{framework} and NumPy" + (" (and ml_dtypes for bfloat16)" if dtype.name == "bfloat16" else "")
+    else:
+        prelude, imports, strict, template = [], [], [], PLUGIN
+        extra_imports, op_code = [], f"ADAPTER = {_adapter_ref(framework, manifest)!r}\n"
+        needs = f"vjp-conformance and the package of the third-party adapter that provides {framework!r}"
+    lines = list(prelude)
+    for stmt in ["import numpy as np"] + (["import ml_dtypes"] if dtype.name == "bfloat16" else []) + imports \
+            + extra_imports:
+        if stmt not in lines:
+            lines.append(stmt)
+    figures = {k: rec.get(k) for k in ("max_abs_err", "max_rel_err", "max_ulp", "bound_ratio", "budget", "status")}
+    dtype_expr = "ml_dtypes.bfloat16" if dtype.name == "bfloat16" else f"np.{dtype.name}"
+    out = [
+        "#!/usr/bin/env python3",
+        f'"""Reproduce vjp-conformance record {rid}.',
+        "",
+        f"{spec.name} on {framework} {rec.get('framework_version', '')}, device {rec['device']}, dtype {dtype.name}, "
+        f"precision {rec.get('precision', 'default')}: recorded status {rec.get('status')}.",
+        f"VJP the oracle uses: {spec.formula}",
+        "",
+        f"Needs only {needs}. Inputs, params and cotangent are the record's exact values; the oracle's",
+        "gradient and rounding magnitude were computed by vjp-conformance's NumPy reference (float64) and are",
+        f"inlined below. Generated by vjp-conformance {__version__}.",
+        '"""',
+        "",
+        *lines,
+        "",
+        "inf, nan = float(\"inf\"), float(\"nan\")",
+        f"FRAMEWORK = {framework!r}",
+        f"OP = {spec.name!r}",
+        f"DTYPE_NAME = {dtype.name!r}",
+        f"DTYPE = {dtype_expr}",
+        f"DEVICE = {str(rec['device'])!r}",
+        f"PRECISION = {str(rec.get('precision', 'default'))!r}",
+    ]
+    if rec.get("precision") == "strict" and strict:
+        out += ["", "# precision mode 'strict': no TF32, no reduced-precision reductions", *strict]
+    if rec.get("message"):
+        out += ["", "# recorded message:", *(f"#   {m}" for m in str(rec["message"]).splitlines()[:20])]
+    out += ["", "INPUTS = {"]
+    out += [f"    {k!r}: {array_literal(v, '.astype(DTYPE)', '    ')}," for k, v in inputs.items()]
+    out += ["}", f"PARAMS = {params!r}", f"COTANGENT = {array_literal(cotangent, '.astype(DTYPE)', '')}",
+            f"DIFFERENTIABLE = {list(spec.differentiable)!r}", "", "", op_code.rstrip("\n"), "", template.strip("\n"),
+            "", "", "# The oracle's numbers for these inputs (NumPy reference, float64).",
+            f"UNIT_ROUNDOFF = {dtype.unit_roundoff!r}", f"SMALLEST_NORMAL = {dtype.smallest_normal!r}",
+            f"MANTISSA_BITS = {dtype.mantissa_bits!r}", "ORACLE = {"]
+    for name, g in ref.items():
+        b = (per_input.get(name) or {}).get("budget")
+        b = float(b) if b is not None else budget.for_terms(g.terms)
+        tiny = array_literal(np.asarray(g.tiny), "", "        ") if np.ndim(g.tiny) else repr(float(g.tiny))
+        out += [f"    {name!r}: {{", f"        \"value\": {array_literal(g.value, '', '        ')},",
+                f"        \"magnitude\": {array_literal(g.magnitude, '', '        ')},",
+                f"        \"tiny\": {tiny},", f"        \"budget\": {b!r},", "    },"]
+    out += ["}", f"RECORDED = {figures!r}", "", COMPARE.strip("\n"), ""]
+    return "\n".join(out)
+
+
+def main(args: argparse.Namespace) -> int:
+    rec, base = find_record(args.record, run_dir=args.run_dir, out=args.out, index=args.index)
+    text = build_script(rec, manifest_for(rec, base))
+    if getattr(args, "output", None):
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0

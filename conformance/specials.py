@@ -1,0 +1,77 @@
+"""The special-values family: ±0, ±inf, NaN, subnormals and values near overflow.
+
+Kept apart from accuracy cases. Every single-input elementwise op gets the generic IEEE set
+below (its oracle is evaluated there in float64 with IEEE semantics, which is what it holds the
+true gradient to be: e.g. log'(0) = +inf, sqrt'(0) = +inf, relu'(nan) = nan); ops declare further
+cases with ``OpSpec.specials`` (softmax with -inf logits, division by zero...).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from hypothesis import Phase, find, settings
+from hypothesis import strategies as st
+
+from conformance.case import Case
+from conformance.dtypes import DType, get_dtype
+from conformance.opspec import OpSpec, Special
+
+UNARY_FAMILIES = ("activation", "elementwise")
+
+
+def _subnormal(d: DType) -> float:
+    return d.smallest_normal * 2.0 ** -(d.mantissa_bits // 2)
+
+
+GENERIC = (
+    Special("zero", {"x": lambda d: np.array([0.0, -0.0])}, "IEEE evaluation of f'(±0) (inf or nan where f' is)"),
+    Special("inf", {"x": lambda d: np.array([np.inf, -np.inf])}, "the limit of f' at ±inf where it exists, else nan"),
+    Special("nan", {"x": lambda d: np.array([np.nan])}, "nan: no gradient at an undefined input"),
+    Special("subnormal", {"x": lambda d: np.array([_subnormal(d), -_subnormal(d)])},
+            "f' at the subnormal value itself (flush-to-zero is judged by the tiny term)"),
+    Special("near-overflow", {"x": lambda d: np.array([d.max / 8, -d.max / 8])},
+            "f' at max/8, rounded to the dtype (inf where the true gradient overflows it)"),
+)
+
+
+def is_unary_elementwise(spec: OpSpec) -> bool:
+    return spec.family in UNARY_FAMILIES and len(spec.inputs) == 1 and spec.inputs[0].name == "x"
+
+
+@lru_cache(maxsize=None)
+def minimal_params(op_name: str) -> tuple[tuple[str, Any], ...]:
+    """The op's simplest parameters: Hypothesis's minimal example of its structure."""
+    from conformance.registry import get_op
+
+    spec = get_op(op_name)
+
+    @st.composite
+    def structure(draw):
+        return spec.structure(draw, np.random.default_rng(0))
+
+    found = find(structure(), lambda _: True,
+                 settings=settings(database=None, phases=[Phase.generate, Phase.shrink], max_examples=1))
+    return tuple(found.params.items())
+
+
+def specials_of(spec: OpSpec) -> tuple[Special, ...]:
+    return (GENERIC if is_unary_elementwise(spec) else ()) + tuple(spec.specials)
+
+
+def special_case(spec: OpSpec, special: Special, dtype: str) -> Case:
+    d = get_dtype(dtype)
+    inputs: dict[str, np.ndarray] = {}
+    for name, v in special.inputs.items():
+        values = v(d) if callable(v) else np.asarray(v)
+        values = np.asarray(values)
+        inputs[name] = values if values.dtype.kind in "iub" else values.astype(np.float64).astype(d.numpy)
+    params = dict(special.params) if special.params or not is_unary_elementwise(spec) else dict(minimal_params(spec.name))
+    with np.errstate(all="ignore"):
+        out = np.asarray(spec.reference(**{k: (v.astype(np.float64) if v.dtype.kind == "f" or v.dtype.name == "bfloat16"
+                                               else v) for k, v in inputs.items()}, **params))
+    cotangent = np.ones(out.shape, dtype=d.numpy)
+    return Case(spec.name, dtype, inputs, params, cotangent, family="special", meta={"special": special.name,
+                                                                                      "holds": special.holds})

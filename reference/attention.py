@@ -1,0 +1,145 @@
+"""Attention and image resampling: scaled dot-product attention and bilinear resize.
+
+Layouts are channels-last, like the rest of the catalogue:
+
+- attention: q is (B, T, N, H) (batch, query positions, heads, head size), k and v are
+  (B, S, N, H) (the layout of ``jax.nn.dot_product_attention``);
+- images: x is (N, H, W, C).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference._grad import Grad, f64
+
+# ---------------------------------------------------------------------------------------------
+# scaled dot-product attention
+
+
+def causal_mask(t: int, s: int) -> np.ndarray:
+    """valid[i, j] = j <= i: query i sees keys 0..i (top-left aligned, as torch's ``is_causal``
+    and jax's ``is_causal`` both define it when T != S). Every row sees key 0."""
+    return np.tril(np.ones((t, s), dtype=bool))
+
+
+def _attention_probs(q, k, causal, scale):
+    """Logits (B, N, T, S), the validity mask and the probabilities (masked entries exactly 0)."""
+    logits = scale * np.einsum("btnh,bsnh->bnts", q, k)
+    valid = causal_mask(q.shape[1], k.shape[1]) if causal else np.ones((q.shape[1], k.shape[1]), dtype=bool)
+    shifted = np.where(valid, logits, -np.inf)
+    m = shifted.max(axis=-1, keepdims=True)
+    e = np.where(valid, np.exp(np.where(valid, logits - m, 0.0)), 0.0)
+    p = e / e.sum(axis=-1, keepdims=True)
+    return logits, m, valid, p
+
+
+def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, causal: bool, scale: float
+                                 ) -> np.ndarray:
+    """z[b,t,n,:] = sum_s P[b,n,t,s] v[b,s,n,:], P = softmax_s(scale * q[b,t,n,:].k[b,s,n,:])
+    over the keys s the query sees (all, or s <= t when ``causal``)."""
+    q, k, v = f64(q, k, v)
+    _, _, _, p = _attention_probs(q, k, causal, scale)
+    return np.einsum("bnts,bsnh->btnh", p, v)
+
+
+def scaled_dot_product_attention_vjp(q: np.ndarray, k: np.ndarray, v: np.ndarray, dz: np.ndarray,
+                                     causal: bool, scale: float) -> dict[str, Grad]:
+    """dv = P^T dz;  dP = dz v^T;  dS = P * (dP - rowsum(P * dP));  dq = scale * dS k;
+    dk = scale * dS^T q   (per batch and head).
+
+    Magnitude: the same expressions on absolute values with P replaced by its envelope
+    Pc + P * rowsum(Pc), Pc = P * (1 + |S - max S| + scale |q|.|k|): the shifted logit is
+    rounded before exp (|S - max S|) and each logit is a rounded dot product (scale |q|.|k|);
+    a logit error e_j changes P_j by P_j (e_j - sum P e). tiny: a flushed P entry moves dv by
+    sum |dz| and dq, dk by scale (1 + |dP| + |rowsum|) |k| (|q|).
+    """
+    q, k, v, dz = f64(q, k, v, dz)
+    logits, m, valid, p = _attention_probs(q, k, causal, scale)
+    dp = np.einsum("btnh,bsnh->bnts", dz, v)
+    ds = p * (dp - np.sum(p * dp, axis=-1, keepdims=True))
+    dq = scale * np.einsum("bnts,bsnh->btnh", ds, k)
+    dk = scale * np.einsum("bnts,btnh->bsnh", ds, q)
+    dv = np.einsum("bnts,btnh->bsnh", p, dz)
+
+    aq, ak, av, adz = np.abs(q), np.abs(k), np.abs(v), np.abs(dz)
+    a = abs(scale) * np.einsum("btnh,bsnh->bnts", aq, ak)
+    cond = np.where(valid, 1.0 + np.abs(np.where(valid, logits - m, 0.0)) + a, 0.0)
+    pc = p * cond
+    penv = pc + p * pc.sum(axis=-1, keepdims=True)
+    dpm = np.einsum("btnh,bsnh->bnts", adz, av)
+    rm = np.sum(penv * dpm, axis=-1, keepdims=True)
+    dsm = penv * (dpm + rm)
+    mag_dq = abs(scale) * np.einsum("bnts,bsnh->btnh", dsm, ak)
+    mag_dk = abs(scale) * np.einsum("bnts,btnh->bsnh", dsm, aq)
+    mag_dv = np.einsum("bnts,btnh->bsnh", penv, adz)
+
+    flush = np.where(valid, 1.0 + dpm + rm, 0.0)
+    tiny_dq = 1.0 + abs(scale) * np.einsum("bnts,bsnh->btnh", flush, ak)
+    tiny_dk = 1.0 + abs(scale) * np.einsum("bnts,btnh->bsnh", flush, aq)
+    tiny_dv = 1.0 + np.einsum("ts,btnh->bsnh", valid.astype(np.float64), adz)
+
+    t, s, h = q.shape[1], k.shape[1], q.shape[3]
+    return {
+        "q": Grad(dq, mag_dq, terms=max(s, h), tiny=tiny_dq),
+        "k": Grad(dk, mag_dk, terms=max(t, s, h), tiny=tiny_dk),
+        "v": Grad(dv, mag_dv, terms=t, tiny=tiny_dv),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# bilinear resize
+
+
+def bilinear_weights(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Interpolation matrix W (out, in) with half-pixel centres, and its rounding envelope.
+
+    Output pixel o samples the input at src = (o + 0.5) * in / out - 0.5, clamped to
+    [0, in - 1]; it takes (1 - f) of pixel floor(src) and f of pixel floor(src) + 1 (clamped),
+    f = src - floor(src). No antialiasing: downsampling interpolates the two nearest pixels too.
+
+    Envelope E (out, in): ``1 + |src|`` on both neighbours: a position computed in a dtype with
+    unit roundoff u is off by about u (1 + |src|), which moves both weights by that much.
+    """
+    o = np.arange(out_size)
+    src = (o + 0.5) * (in_size / out_size) - 0.5
+    c = np.clip(src, 0.0, in_size - 1)
+    lo = np.floor(c).astype(np.int64)
+    hi = np.minimum(lo + 1, in_size - 1)
+    frac = c - lo
+    w = np.zeros((out_size, in_size))
+    np.add.at(w, (o, lo), 1.0 - frac)
+    np.add.at(w, (o, hi), frac)
+    e = np.zeros((out_size, in_size))
+    e[o, lo] = 1.0 + np.abs(src)
+    e[o, hi] = 1.0 + np.abs(src)
+    return w, e
+
+
+def resize_bilinear(x: np.ndarray, size) -> np.ndarray:
+    """z[n, o, p, c] = sum_{h, w} Wh[o, h] Ww[p, w] x[n, h, w, c], size = (out height, out width),
+    Wh and Ww from :func:`bilinear_weights` (half-pixel centres, no antialiasing)."""
+    (x,) = f64(x)
+    wh, _ = bilinear_weights(x.shape[1], int(size[0]))
+    ww, _ = bilinear_weights(x.shape[2], int(size[1]))
+    return np.einsum("oh,nhwc,pw->nopc", wh, x, ww)
+
+
+def resize_bilinear_vjp(x: np.ndarray, dz: np.ndarray, size) -> dict[str, Grad]:
+    """dx[n, h, w, c] = sum_{o, p} Wh[o, h] Ww[p, w] dz[n, o, p, c] (the transposed resize).
+
+    Magnitude: the same sum on |dz| plus the first-order effect of rounded sample positions,
+    (Eh . Ww + Wh . Ew) on |dz|; terms: the most output pixels any input pixel feeds.
+    """
+    x, dz = f64(x, dz)
+    wh, eh = bilinear_weights(x.shape[1], int(size[0]))
+    ww, ew = bilinear_weights(x.shape[2], int(size[1]))
+    adz = np.abs(dz)
+    dx = np.einsum("oh,nopc,pw->nhwc", wh, dz, ww)
+    mag = (
+        np.einsum("oh,nopc,pw->nhwc", wh, adz, ww)
+        + np.einsum("oh,nopc,pw->nhwc", eh, adz, ww)
+        + np.einsum("oh,nopc,pw->nhwc", wh, adz, ew)
+    )
+    terms = int((wh != 0).sum(axis=0).max(initial=1)) * int((ww != 0).sum(axis=0).max(initial=1))
+    return {"x": Grad(dx, mag, terms=max(terms, 1))}
