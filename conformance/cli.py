@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=float, default=60.0, help="per-example time limit, seconds")
     r.add_argument("-n", "--jobs", default="1", help="pytest-xdist workers (a number or auto)")
     r.add_argument("--no-report", action="store_true", help="skip index.html")
+    r.add_argument("-v", "--verbose", action="store_true", help="pytest's own output (every failure in full)")
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
 
     o = sub.add_parser("ops", help="list the op catalogue")
@@ -62,14 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("record", help="record id (run-id/worker/n), or a results file with --index")
     rp.add_argument("--index", type=int, help="line number (0-based) in a results file")
     rp.add_argument("--run-dir", help="run directory (default: searched under --out)")
-    rp.add_argument("--out", default="reports")
+    rp.add_argument("--out", default="reports", help="folder runs are written under (default: reports)")
+    rp.add_argument("-o", "--output", help="write the script to this file instead of printing it")
     m = sub.add_parser("merge", help="merge run directories into one report")
-    m.add_argument("run_dirs", nargs="+")
-    m.add_argument("--out", required=True)
+    m.add_argument("run_dirs", nargs="+", help="run directories (or merged ones)")
+    m.add_argument("--out", required=True, help="directory for the merged records, summary and index.html")
     d = sub.add_parser("diff", help="what got better or worse between two runs (exit 1 on regression)")
-    d.add_argument("old")
-    d.add_argument("new")
+    d.add_argument("old", help="run directory, merged directory or summary.json")
+    d.add_argument("new", help="run directory, merged directory or summary.json")
     d.add_argument("--html", help="write an HTML rendering of the diff here")
+    d.add_argument("--factor", type=float, default=2.0,
+                   help="report a worst bound_ratio/budget change beyond this factor (default: 2)")
+    d.add_argument("--floor", type=float, default=0.1,
+                   help="ignore ratio changes where both ratios to budget are under this (default: 0.1)")
+    d.add_argument("--fail-on-ratio", action="store_true",
+                   help="exit 1 also when a worst bound_ratio/budget got worse beyond the factor")
     return p
 
 
@@ -107,8 +115,9 @@ def cmd_run(a: argparse.Namespace) -> int:
         raise UsageError(f"--jobs must be a number or 'auto', got {a.jobs!r}") from None
     seed = a.seed if a.seed is not None else random.SystemRandom().randrange(2**31)
     run_id, run_dir = make_run_dir(Path(a.out))
+    quiet = ["-q", "--tb=short"] if a.verbose else ["-qq", "--tb=no", "-p", "no:warnings"]
     args = ["--pyargs", "conformance.suite", "-p", "conformance.plugin", "-p", "no:cacheprovider",
-            "-q", "--no-header", "--tb=short", "-rN",
+            *quiet, "--no-header", "-rN",
             "-W", "ignore::pytest.PytestAssertRewriteWarning", "--vjp-run-dir", str(run_dir), "--vjp-seed", str(seed),
             "--vjp-profile", sel.profile, "--vjp-timeout", str(a.timeout),
             "--vjp-frameworks", ",".join(sel.frameworks), "--vjp-ops", ",".join(sel.ops),
@@ -127,13 +136,27 @@ def cmd_run(a: argparse.Namespace) -> int:
     args += list(a.pytest_args)
     import pytest
 
-    code = pytest.main(args)
-    print(f"run directory: {run_dir}")
+    from conformance import progress
+
+    if progress.wanted(sys.stderr) and not a.verbose:
+        with progress.Progress(run_dir, len(sel.ops) * len(sel.frameworks) * len(sel.dtypes) * len(sel.precisions)):
+            code = pytest.main(args)
+    else:
+        code = pytest.main(args)
     summary_path = run_dir / "summary.json"
     if not summary_path.exists():
+        print(f"run directory: {run_dir}")
         print("error: the run ended before writing summary.json", file=sys.stderr)
         return 1
     summary = json.loads(summary_path.read_text())
+    if not a.verbose:
+        from conformance.summary import failure_lines, table_lines
+
+        for line in table_lines(summary) + failure_lines(run_dir, summary):
+            print(line)
+    print(f"run directory: {run_dir}")
+    if (run_dir / "index.html").exists():
+        print(f"report: {run_dir / 'index.html'}")
     if summary.get("failed") or code not in (0, 5):
         return 1
     return 0

@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import json
 import shutil
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -146,16 +147,15 @@ class Merger:
     def manifest(self, run_id: str) -> dict[str, Any]:
         ms = list(self.manifests.values())
         sels = [m.get("selection") or {} for m in ms]
+        targets = _union([[json.dumps(t, sort_keys=True) for t in m.get("targets", [])] for m in ms])
         return {
             "schema": SCHEMA_VERSION, "run_id": run_id, "merged_from": sorted(self.manifests),
             "started": min((m.get("started") for m in ms if m.get("started")), default=None),
             "finished": max((m.get("finished") for m in ms if m.get("finished")), default=None),
             "selection": {k: _union([s.get(k) or [] for s in sels]) for k in ("frameworks", "ops", "dtypes",
                                                                                "precisions")},
-            "targets": _union([[json.dumps(t, sort_keys=True) for t in m.get("targets", [])] for m in ms]),
-            "merge_sources": self.sources,
-        } | {"targets": [json.loads(t) for t in _union([[json.dumps(t, sort_keys=True) for t in m.get("targets", [])]
-                                                         for m in ms])]}
+            "targets": [json.loads(t) for t in targets], "merge_sources": self.sources,
+        }
 
     def write(self, out: Path) -> dict[str, Any]:
         if any(out.resolve() == p for p in self.paths):
@@ -214,7 +214,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         summary = merge_runs([Path(d) for d in args.run_dirs], Path(args.out))
     except ValueError as e:
-        print(f"vjp-conformance: error: {e}")
+        print(f"vjp-conformance: error: {e}", file=sys.stderr)
         return 2
     print("\n".join(explain(summary, Path(args.out))))
     return 0

@@ -139,8 +139,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     sess = getattr(config, "_vjp", None)
-    if sess is None or hasattr(config, "workerinput"):
-        return
+    if sess is None or hasattr(config, "workerinput") or config.getoption("verbose") < 0:
+        return  # the command line prints its own summary when it runs pytest quietly
     for line in sess.summary_lines():
         terminalreporter.write_line(line)
 

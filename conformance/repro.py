@@ -42,10 +42,11 @@ ROOT = Path(__file__).resolve().parent.parent
 OPS_PACKAGES = {"torch": "conformance.adapters.torch_ops", "tensorflow": "conformance.adapters.tf_ops",
                 "jax": "conformance.adapters.jax_ops"}
 LOCAL_PACKAGES = ("conformance", "reference")
+DROPPED_DECORATORS = ("impl",)
 # names the script itself defines: a copied mapping must not redefine them
-RESERVED = {"np", "inf", "nan", "OP", "DTYPE", "DTYPE_NAME", "DEVICE", "PRECISION", "INPUTS", "PARAMS", "COTANGENT",
-            "DIFFERENTIABLE", "ORACLE", "RECORDED", "UNIT_ROUNDOFF", "SMALLEST_NORMAL", "MANTISSA_BITS", "op",
-            "framework_vjp", "ulp_of", "compare", "ADAPTER", "TF_DEVICE"}
+RESERVED = {"np", "inf", "nan", "SimpleNamespace", "FRAMEWORK", "OP", "DTYPE", "DTYPE_NAME", "DTYPE_INFO", "DEVICE",
+            "PRECISION", "INPUTS", "PARAMS", "COTANGENT", "DIFFERENTIABLE", "ORACLE", "BUDGETS", "RECORDED", "op",
+            "framework_vjp", "check_output", "report", "ADAPTER", "TF_DEVICE"}
 
 
 class ReproError(Exception):
@@ -153,10 +154,29 @@ def _module(name: str) -> tuple[str, dict[str, ast.stmt], dict[str, tuple[str, s
     return text, defs, imports
 
 
+def _dropped(node: ast.stmt) -> bool:
+    """The adapter's ``@impl(...)`` decorators are left out (the copy is the plain function)."""
+    decorators = getattr(node, "decorator_list", [])
+    return bool(decorators) and all(
+        isinstance(d, ast.Call) and isinstance(d.func, ast.Name) and d.func.id in DROPPED_DECORATORS
+        for d in decorators)
+
+
+def _source(text: str, node: ast.stmt) -> str:
+    """A definition's source, from its first decorator unless the decorators are dropped."""
+    decorators = getattr(node, "decorator_list", [])
+    if not decorators or _dropped(node):
+        return str(ast.get_source_segment(text, node))
+    lines = text.splitlines()
+    return "\n".join(lines[decorators[0].lineno - 1:node.end_lineno])
+
+
 def _names_used(node: ast.stmt) -> list[str]:
-    """Names a definition reads (decorators and annotations left out)."""
+    """Names a definition reads (annotations and dropped decorators left out)."""
     if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
         parts: list[ast.AST] = list(node.body)
+        if not _dropped(node):
+            parts += node.decorator_list
         if isinstance(node, ast.FunctionDef):
             parts += [d for d in node.args.defaults + node.args.kw_defaults if d is not None]
         else:
@@ -196,7 +216,7 @@ class _Copier:
             for dep in _names_used(node):
                 if dep in defs or dep in imports:
                     self.need(module, dep)
-            self.blocks[name] = (module, ast.get_source_segment(text, node))
+            self.blocks[name] = (module, _source(text, node))
             self.order.append(name)
         elif name in imports:
             mod, attr, stmt = imports[name]
@@ -230,24 +250,43 @@ def _find_mapping(framework: str, op: str) -> tuple[str, str] | None:
     return None
 
 
-def mapping_source(framework: str, op: str) -> tuple[list[str], str]:
-    """(import lines, code defining ``op``) for a built-in framework's mapping of ``op``."""
+def _copied(copier: _Copier) -> str:
+    return "\n\n\n".join(str(copier.blocks[n][1]) for n in copier.order)
+
+
+def mapping_source(framework: str, op: str, taken: frozenset[str] = frozenset()) -> tuple[list[str], str]:
+    """(import lines, code defining ``op``) for a built-in framework's mapping of ``op``; ``taken``
+    are names the script already defines."""
     found = _find_mapping(framework, op)
     if found is None:
         raise ReproError(f"the {framework} adapter has no mapping for {op}")
     module, fn = found
-    where = module.replace(".", "/") + ".py"
     copier = _Copier()
     try:
         copier.need(module, fn)
+        clash = sorted(set(copier.blocks) & taken)
+        if clash:
+            raise _Unresolvable(f"{', '.join(clash)} clash with the comparison's names")
     except _Unresolvable as e:
         return [], (f"# The {framework} adapter's mapping of {op} could not be copied as standalone code ({e}),\n"
                     f"# so this script imports it: it needs vjp-conformance installed.\n"
                     f"from {module} import {fn} as _mapped\n\nop = _mapped.fn\n")
-    code = "\n\n\n".join(str(copier.blocks[n][1]) for n in copier.order)
+    where = module.replace(".", "/") + ".py"
     return copier.imports, (f"# The op exactly as the vjp-conformance {framework} adapter calls it: copied from\n"
-                            f"# {where} (and the helpers it uses), decorators left out.\n\n"
-                            f"{code}\n\n\nop = {fn}\n")
+                            f"# {where} (and the helpers it uses), its @impl decorator left out.\n\n"
+                            f"{_copied(copier)}\n\n\nop = {fn}\n")
+
+
+def comparison_source() -> tuple[list[str], str, frozenset[str]]:
+    """(import lines, code, names defined) of the suite's own ``compare`` and ``verdict``."""
+    copier = _Copier()
+    try:
+        for name in ("compare", "verdict"):
+            copier.need("conformance.compare", name)
+    except _Unresolvable as e:  # a change in compare.py that this copier cannot follow
+        raise ReproError(f"cannot copy the suite's comparison: {e}") from None
+    return copier.imports, ("# The suite's own comparison, copied from conformance/compare.py: the same figures as\n"
+                            "# the record, from the same code.\n\n" + _copied(copier) + "\n"), frozenset(copier.blocks)
 
 
 # -- array literals --------------------------------------------------------------------------------
@@ -371,65 +410,50 @@ FRAMEWORKS = {
     "jax": (["import jax", "", 'jax.config.update("jax_enable_x64", True)  # as the adapter does'],
             ["import jax.numpy as jnp"], ['jax.config.update("jax_default_matmul_precision", "highest")'], JAX),
 }
-COMPARE = '''
-def ulp_of(values):
-    a = np.abs(values)
-    exp = np.floor(np.log2(np.where(a > 0, a, SMALLEST_NORMAL)))
-    return np.exp2(np.maximum(exp, np.log2(SMALLEST_NORMAL)) - (MANTISSA_BITS - 1))
+MAIN = '''
+def check_output(got):
+    """Why the framework's answer is not one array per input, of its shape and dtype (None when it is)."""
+    for name, g in ORACLE.items():
+        arr = got.get(name) if isinstance(got, dict) else None
+        if not isinstance(arr, np.ndarray):
+            return f"gradient {name!r}: expected numpy.ndarray, got {type(arr).__name__}"
+        if arr.shape != g.value.shape:
+            return f"gradient {name!r}: expected shape {g.value.shape}, got {arr.shape}"
+        if arr.dtype != DTYPE_INFO.numpy:
+            return f"gradient {name!r}: expected dtype {DTYPE_NAME}, got {arr.dtype}"
+    return None
 
 
-def compare(got):
-    """The suite's figures: bound_ratio = max |got - oracle| / (u * magnitude + smallest_normal * tiny)."""
-    total = {"max_abs_err": 0.0, "max_rel_err": 0.0, "max_ulp": 0.0, "bound_ratio": 0.0, "budget": 0.0}
-    worst, verdict = -1.0, None
-    for name, o in ORACLE.items():
-        g, want = got.get(name), o["value"]
-        if not isinstance(g, np.ndarray) or g.shape != want.shape or g.dtype != np.dtype(DTYPE):
-            print(f"d{name}: bad output {type(g).__name__} {getattr(g, 'shape', '')} {getattr(g, 'dtype', '')}, "
-                  f"expected shape {want.shape} dtype {np.dtype(DTYPE)}")
-            verdict = "bad-output"
-            continue
-        gv = g.astype(np.float64)
-        if g.size <= 12:
-            print(f"d{name} = {gv.tolist()}\\n  oracle {want.tolist()}")
-        fin_got, fin_want = np.isfinite(gv), np.isfinite(want)
-        bad = (fin_got != fin_want) | (~fin_got & ~fin_want & ~((gv == want) | (np.isnan(gv) & np.isnan(want))))
-        if bad.any():
-            i = np.unravel_index(int(np.argmax(bad)), want.shape)
-            print(f"d{name}: {int(bad.sum())} non-finite mismatch(es), first at {[int(k) for k in i]}: "
-                  f"got {gv[i]!r}, oracle {want[i]!r}")
-            verdict = verdict or "nonfinite"
-        ok = fin_got & fin_want
-        with np.errstate(all="ignore"):
-            err = np.where(ok, np.abs(gv - want), 0.0)
-            ratio = err / (UNIT_ROUNDOFF * np.where(ok, o["magnitude"], 0.0)
-                           + SMALLEST_NORMAL * np.broadcast_to(o["tiny"], want.shape))
-            rel = err / np.maximum(np.abs(want), np.finfo(np.float64).tiny)
-            ulps = np.where(ok, np.abs(gv - want.astype(DTYPE).astype(np.float64)) / ulp_of(want), 0.0)
-        fig = {"max_abs_err": float(err.max(initial=0.0)),
-               "max_rel_err": float(np.where(ok & (err > 0), rel, 0.0).max(initial=0.0)),
-               "max_ulp": float(ulps.max(initial=0.0)), "bound_ratio": float(ratio.max(initial=0.0))}
-        print(f"d{name}: " + ", ".join(f"{k} {v!r}" for k, v in fig.items()) + f", budget {o['budget']!r}")
-        for k in ("max_abs_err", "max_rel_err", "max_ulp"):
-            total[k] = max(total[k], fig[k])
-        if want.size and fig["bound_ratio"] / o["budget"] > worst:
-            worst = fig["bound_ratio"] / o["budget"]
-            total["bound_ratio"], total["budget"] = fig["bound_ratio"], o["budget"]
-            i = np.unravel_index(int(np.argmax(ratio)), want.shape)
-            total["worst"] = f"d{name}[{', '.join(str(int(k)) for k in i)}]: got {gv[i]!r}, oracle {want[i]!r}"
-    verdict = verdict or ("fail" if total["bound_ratio"] > total["budget"] else "pass")
-    if "worst" in total:
-        print(f"worst element {total['worst']}")
-    print(f"this run: max_abs_err={total['max_abs_err']!r} max_rel_err={total['max_rel_err']!r} "
-          f"max_ulp={total['max_ulp']!r} bound_ratio={total['bound_ratio']!r} budget={total['budget']!r} -> {verdict}")
+def report(got):
+    """Print the record's figures for this run next to the recorded ones; return the verdict."""
+    problem = check_output(got)
+    if problem:
+        print(f"bad-output: {problem}")
+        print(f"recorded: {RECORDED['status']}")
+        return "bad-output"
+    for name, g in ORACLE.items():
+        if g.value.size <= 12:
+            print(f"d{name} = {got[name].astype(np.float64).tolist()}\\n  oracle {g.value.tolist()}")
+    with np.errstate(all="ignore"):
+        fig = compare(got, ORACLE, DTYPE_INFO, lambda name, grad: BUDGETS[name])
+    status = verdict(fig)
+    for name, item in fig.per_input.items():
+        print(f"d{name}: " + ", ".join(f"{k} {v!r}" for k, v in item.items()))
+    if fig.worst:
+        print(f"worst element: {fig.worst}")
+    if fig.nonfinite:
+        print(f"non-finite: {fig.nonfinite}")
+    print(f"this run: max_abs_err={fig.max_abs_err!r} max_rel_err={fig.max_rel_err!r} max_ulp={fig.max_ulp!r} "
+          f"bound_ratio={fig.bound_ratio!r} budget={fig.budget!r} -> {status}")
     print("recorded: " + " ".join(f"{k}={RECORDED[k]!r}" for k in ("max_abs_err", "max_rel_err", "max_ulp",
-                                                                  "bound_ratio", "budget")) + f" -> {RECORDED['status']}")
-    return verdict
+                                                                  "bound_ratio", "budget"))
+          + f" -> {RECORDED['status']}")
+    return status
 
 
 if __name__ == "__main__":
     print(f"{OP} on {FRAMEWORK}, device {DEVICE}, dtype {DTYPE_NAME}, precision {PRECISION}")
-    compare(framework_vjp())
+    report(framework_vjp())
 '''
 
 
@@ -452,6 +476,11 @@ def is_builtin(framework: str, manifest: dict[str, Any] | None) -> bool:
     return framework in OPS_PACKAGES and framework in BUILTIN
 
 
+def _namespace(fields: dict[str, str], indent: str = "") -> str:
+    body = "".join(f"\n{indent}    {k}={v}," for k, v in fields.items())
+    return f"SimpleNamespace({body}\n{indent})"
+
+
 def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) -> str:
     """The standalone script for ``rec`` (see the module's docstring)."""
     rid = rec.get("record_id", "?")
@@ -466,36 +495,38 @@ def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) ->
     except ValueError as e:
         raise ReproError(f"record {rid}: {e} (the record comes from another catalogue)") from None
     framework, dtype = str(rec["framework"]), get_dtype(str(rec["dtype"]))
+    precision = str(rec.get("precision") or "default")
     inputs = {i.name: decode_array(repro["inputs"][i.name]) for i in spec.inputs}
     cotangent = decode_array(repro["cotangent"])
     params = rec.get("params") or {}
     case = Case(spec.name, dtype.name, inputs, params, cotangent)
-    ref = spec.reference_vjp(**case.oracle_inputs(), dz=cotangent.astype(np.float64), **params)
-    budget = Tolerances.load().budget(spec.name, framework, rec["device"], dtype.name, rec.get("precision", "default"))
+    with np.errstate(all="ignore"):  # special values: the oracle evaluates them with IEEE semantics
+        ref = spec.reference_vjp(**case.oracle_inputs(), dz=cotangent.astype(np.float64), **params)
+    budget = Tolerances.load().budget(spec.name, framework, rec["device"], dtype.name, precision)
     per_input = rec.get("per_input") or {}
 
-    builtin = is_builtin(framework, manifest)
-    if builtin:
+    cmp_imports, cmp_code, cmp_names = comparison_source()
+    if is_builtin(framework, manifest):
         prelude, imports, strict, template = FRAMEWORKS[framework]
-        extra_imports, op_code = mapping_source(framework, spec.name)
+        map_imports, op_code = mapping_source(framework, spec.name, cmp_names | RESERVED)
         needs = f"{framework} and NumPy" + (" (and ml_dtypes for bfloat16)" if dtype.name == "bfloat16" else "")
     else:
-        prelude, imports, strict, template = [], [], [], PLUGIN
-        extra_imports, op_code = [], f"ADAPTER = {_adapter_ref(framework, manifest)!r}\n"
+        prelude, imports, strict, template, map_imports = [], [], [], PLUGIN, []
+        op_code = (f"# {framework!r} comes from a third-party adapter: the script calls it as the suite did.\n"
+                   f"ADAPTER = {_adapter_ref(framework, manifest)!r}\n")
         needs = f"vjp-conformance and the package of the third-party adapter that provides {framework!r}"
-    lines = list(prelude)
-    for stmt in ["import numpy as np"] + (["import ml_dtypes"] if dtype.name == "bfloat16" else []) + imports \
-            + extra_imports:
-        if stmt not in lines:
+    lines = ["from __future__ import annotations", "", *prelude]
+    for stmt in ["from types import SimpleNamespace", "", "import numpy as np"] + \
+            (["import ml_dtypes"] if dtype.name == "bfloat16" else []) + imports + map_imports + cmp_imports:
+        if stmt not in lines or not stmt:
             lines.append(stmt)
-    figures = {k: rec.get(k) for k in ("max_abs_err", "max_rel_err", "max_ulp", "bound_ratio", "budget", "status")}
     dtype_expr = "ml_dtypes.bfloat16" if dtype.name == "bfloat16" else f"np.{dtype.name}"
     out = [
         "#!/usr/bin/env python3",
         f'"""Reproduce vjp-conformance record {rid}.',
         "",
         f"{spec.name} on {framework} {rec.get('framework_version', '')}, device {rec['device']}, dtype {dtype.name}, "
-        f"precision {rec.get('precision', 'default')}: recorded status {rec.get('status')}.",
+        f"precision {precision}: recorded status {rec.get('status')}.",
         f"VJP the oracle uses: {spec.formula}",
         "",
         f"Needs only {needs}. Inputs, params and cotangent are the record's exact values; the oracle's",
@@ -505,33 +536,39 @@ def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) ->
         "",
         *lines,
         "",
-        "inf, nan = float(\"inf\"), float(\"nan\")",
+        'inf, nan = float("inf"), float("nan")',
         f"FRAMEWORK = {framework!r}",
         f"OP = {spec.name!r}",
         f"DTYPE_NAME = {dtype.name!r}",
         f"DTYPE = {dtype_expr}",
         f"DEVICE = {str(rec['device'])!r}",
-        f"PRECISION = {str(rec.get('precision', 'default'))!r}",
+        f"PRECISION = {precision!r}",
     ]
-    if rec.get("precision") == "strict" and strict:
+    if precision == "strict" and strict:
         out += ["", "# precision mode 'strict': no TF32, no reduced-precision reductions", *strict]
     if rec.get("message"):
         out += ["", "# recorded message:", *(f"#   {m}" for m in str(rec["message"]).splitlines()[:20])]
     out += ["", "INPUTS = {"]
     out += [f"    {k!r}: {array_literal(v, '.astype(DTYPE)', '    ')}," for k, v in inputs.items()]
     out += ["}", f"PARAMS = {params!r}", f"COTANGENT = {array_literal(cotangent, '.astype(DTYPE)', '')}",
-            f"DIFFERENTIABLE = {list(spec.differentiable)!r}", "", "", op_code.rstrip("\n"), "", template.strip("\n"),
-            "", "", "# The oracle's numbers for these inputs (NumPy reference, float64).",
-            f"UNIT_ROUNDOFF = {dtype.unit_roundoff!r}", f"SMALLEST_NORMAL = {dtype.smallest_normal!r}",
-            f"MANTISSA_BITS = {dtype.mantissa_bits!r}", "ORACLE = {"]
+            f"DIFFERENTIABLE = {list(spec.differentiable)!r}", "", "", op_code.rstrip("\n"), "", "",
+            template.strip("\n"), "", "", "# The oracle's numbers for these inputs (NumPy reference, float64).",
+            "DTYPE_INFO = " + _namespace({
+                "name": "DTYPE_NAME", "numpy": "np.dtype(DTYPE)", "mantissa_bits": repr(dtype.mantissa_bits),
+                "unit_roundoff": repr(dtype.unit_roundoff), "smallest_normal": repr(dtype.smallest_normal),
+                "max": repr(dtype.max), "rtol": repr(dtype.rtol), "atol": repr(dtype.atol)}),
+            "ORACLE = {"]
+    budgets = {}
     for name, g in ref.items():
         b = (per_input.get(name) or {}).get("budget")
-        b = float(b) if b is not None else budget.for_terms(g.terms)
+        budgets[name] = float(b) if b is not None else budget.for_terms(g.terms)
         tiny = array_literal(np.asarray(g.tiny), "", "        ") if np.ndim(g.tiny) else repr(float(g.tiny))
-        out += [f"    {name!r}: {{", f"        \"value\": {array_literal(g.value, '', '        ')},",
-                f"        \"magnitude\": {array_literal(g.magnitude, '', '        ')},",
-                f"        \"tiny\": {tiny},", f"        \"budget\": {b!r},", "    },"]
-    out += ["}", f"RECORDED = {figures!r}", "", COMPARE.strip("\n"), ""]
+        out.append(f"    {name!r}: " + _namespace({
+            "value": array_literal(g.value, "", "        "), "magnitude": array_literal(g.magnitude, "", "        "),
+            "terms": repr(int(g.terms)), "tiny": tiny}, "    ") + ",")
+    figures = {k: rec.get(k) for k in ("max_abs_err", "max_rel_err", "max_ulp", "bound_ratio", "budget", "status")}
+    out += ["}", f"BUDGETS = {budgets!r}", f"RECORDED = {figures!r}", "", "", cmp_code.rstrip("\n"), "", "",
+            MAIN.strip("\n"), ""]
     return "\n".join(out)
 
 

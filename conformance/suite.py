@@ -86,7 +86,9 @@ def test_vjp(vjp_target: Target, vjp_session: Session) -> None:
 
     @settings(settings.get_profile(f"vjp-{sel.profile}"),
               **({"max_examples": sel.max_examples} if sel.max_examples else {}))
-    @seed(zlib.crc32(f"{sel.seed}:{vjp_target.id}".encode()))
+    # the seed leaves out framework, device and precision: every framework, the CPU and the GPU,
+    # strict and default precision start from the same cases (target() may steer them apart)
+    @seed(zlib.crc32(f"{sel.seed}:{vjp_target.op}:{vjp_target.dtype}".encode()))
     @given(case=cases(spec, vjp_target.dtype))
     def check(case: Case) -> None:
         phase = "final" if current_build_context().is_final else ("shrink" if state["failed"] else "generate")

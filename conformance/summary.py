@@ -125,13 +125,13 @@ def table_lines(summary: dict[str, Any]) -> list[str]:
         groups.setdefault(key, Counter()).update(c["counts"])
         if c["worst_bound_ratio"] is not None and c["budget"]:
             worst[key] = max(worst.get(key, 0.0), c["worst_bound_ratio"] / c["budget"])
-    lines = [f"{'framework':<12}{'device':<8}{'dtype':<10}{'precision':<10}{'examples':>9}  statuses"
+    lines = [f"{'framework':<16}{'device':<8}{'dtype':<10}{'precision':<10}{'examples':>9}  statuses"
              f"  worst ratio/budget"]
     for key in sorted(groups):
         counts = groups[key]
         statuses = " ".join(f"{s}={n}" for s, n in sorted(counts.items()))
         w = worst.get(key)
-        lines.append(f"{key[0]:<12}{key[1]:<8}{key[2]:<10}{key[3]:<10}{sum(counts.values()):>9}  {statuses}"
+        lines.append(f"{key[0]:<16}{key[1]:<8}{key[2]:<10}{key[3]:<10}{sum(counts.values()):>9}  {statuses}"
                      + (f"  {w:.3f}" if w is not None else ""))
     for nr in summary.get("not_run", [])[:20]:
         lines.append(f"not run: {nr['op']} {nr['framework']} {nr['device']} {nr['dtype']}: {nr['reason']}")
@@ -140,4 +140,29 @@ def table_lines(summary: dict[str, Any]) -> list[str]:
         f"{summary['examples']} examples in {len(summary['cells'])} cells; totals {summary['totals']}; "
         f"{len(fails)} failing cell(s); {len(summary.get('not_run', []))} not run"
     )
+    return lines
+
+
+def failure_lines(run_dir: Path, summary: dict[str, Any], limit: int = 30) -> list[str]:
+    """One line per failing cell: its minimal (or first) failing example and how to reproduce it."""
+    failing = {tuple(c[k] for k in CELL_KEYS) for c in summary["cells"] if c["status"] in FAILING}
+    if not failing:
+        return []
+    best: dict[tuple[str, ...], dict[str, Any]] = {}
+    for rec in read_run(run_dir, warn=False).records:
+        key = cell_key(rec)
+        if key in failing and rec.get("status") in FAILING:
+            # the final (shrunk) example wins over the first one seen
+            if key not in best or rec.get("phase") == "final":
+                best[key] = rec
+    lines = [f"{len(failing)} failing cell(s):"]
+    for key in sorted(failing)[:limit]:
+        rec = best.get(key, {})
+        what = rec.get("message") or (
+            f"bound_ratio {rec.get('bound_ratio'):.3g} > budget {rec.get('budget'):.3g}"
+            if rec.get("bound_ratio") is not None else rec.get("status", "?"))
+        lines.append(f"  {'/'.join(key)}: {rec.get('status')}: {str(what)[:160]} shapes {rec.get('shapes')} "
+                     f"params {rec.get('params')}  -> vjp-conformance repro {rec.get('record_id')} --run-dir {run_dir}")
+    if len(failing) > limit:
+        lines.append(f"  ... and {len(failing) - limit} more (see the report)")
     return lines

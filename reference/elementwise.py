@@ -15,6 +15,7 @@ Functions never raise on special values: where the true gradient is infinite or 
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -37,11 +38,28 @@ def _errstate():
     return np.errstate(all="ignore")
 
 
-def _unary(dz: np.ndarray, d: np.ndarray, mag: np.ndarray, tiny: np.ndarray | float = 1.0) -> dict[str, Grad]:
-    """``dx = dz * d`` with magnitude ``|dz| * mag`` (mag is the derivative's own magnitude)."""
+def _ieee(fn):
+    """Evaluate ``fn`` with IEEE semantics: overflow, 0/0 and the like give inf/nan silently."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _unary(x: np.ndarray, dz: np.ndarray, d: np.ndarray, mag: np.ndarray,
+           tiny: np.ndarray | float = 1.0) -> dict[str, Grad]:
+    """``dx = dz * d`` with magnitude ``|dz| * mag`` (mag is the derivative's own magnitude).
+
+    A nan input has no gradient (nan). Where the magnitude model overflows or is undefined (at
+    ±inf, near overflow) the magnitude falls back to |dx|, so it stays finite wherever dx is.
+    """
     with _errstate():
-        value = dz * d
+        value = np.where(np.isnan(x), np.nan, dz * d)
         magnitude = np.abs(dz) * mag
+        magnitude = np.where(np.isfinite(magnitude), np.maximum(magnitude, np.abs(value)), np.abs(value))
     return {"x": Grad(value, np.asarray(magnitude, dtype=np.float64), tiny=tiny)}
 
 
@@ -74,6 +92,7 @@ def _erfc_cf(x: np.ndarray) -> np.ndarray:
     return np.exp(-x * x) / (SQRT_PI * t)
 
 
+@_ieee
 def erfc_pos(x: np.ndarray) -> np.ndarray:
     """erfc(x) with full relative accuracy in the tail x >= 2 (1 - erf(x) below that)."""
     x = np.asarray(x, dtype=np.float64)
@@ -86,6 +105,7 @@ def erfc_pos(x: np.ndarray) -> np.ndarray:
         return np.where(small, 1.0 - s, np.where(x > 0, e_tail, 2.0 - e_tail))
 
 
+@_ieee
 def erf_f64(x: np.ndarray) -> np.ndarray:
     """erf(x) in float64, vectorised (series for |x| < 2, continued fraction beyond)."""
     x = np.asarray(x, dtype=np.float64)
@@ -97,16 +117,19 @@ def erf_f64(x: np.ndarray) -> np.ndarray:
         return np.where(np.isnan(x), np.nan, out)
 
 
+@_ieee
 def normal_cdf(x: np.ndarray) -> np.ndarray:
     """Phi(x) = erfc(-x / sqrt 2) / 2, accurate in the lower tail too."""
     return 0.5 * erfc_pos(-np.asarray(x, dtype=np.float64) / SQRT_2)
 
 
+@_ieee
 def normal_pdf(x: np.ndarray) -> np.ndarray:
     with _errstate():
         return INV_SQRT_2PI * np.exp(-0.5 * np.asarray(x, dtype=np.float64) ** 2)
 
 
+@_ieee
 def sigmoid_f64(x: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-x)) without overflow."""
     x = np.asarray(x, dtype=np.float64)
@@ -115,6 +138,7 @@ def sigmoid_f64(x: np.ndarray) -> np.ndarray:
         return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+@_ieee
 def softplus_f64(x: np.ndarray) -> np.ndarray:
     """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
     x = np.asarray(x, dtype=np.float64)
@@ -122,46 +146,73 @@ def softplus_f64(x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
+# Rounding an intermediate r to a dtype with unit roundoff u costs at most u |r|. Near saturation it
+# costs less: a value within gap < u/2 of the representable number it tends to (tanh and sigmoid of
+# large x next to ±1, expm1 next to -1, softplus next to x) rounds onto that number, an error of
+# gap. In units of u that is min(|r|, gap / u) <= min(|r|, gap * 2^53) for every dtype (float64
+# has the smallest u), which keeps magnitudes tight far out instead of |dz| times a constant.
+INV_U64 = 2.0**53
+
+
+def _rounded(r: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """Rounding error of the intermediate r, in units of u, given its gap to saturation."""
+    return np.minimum(np.abs(r), np.abs(gap) * INV_U64)
+
+
+def _shift_cond(x: np.ndarray) -> np.ndarray:
+    """Conditioning of exp(x - z), z = softplus(x) rounded (JAX's logaddexp derivative): the
+    error of z shifts exp's argument, a relative error of u |z|, or of the gap
+    log1p(exp(-|x|)) once z has saturated onto max(x, 0)."""
+    return 1.0 + _rounded(softplus_f64(x), np.log1p(np.exp(-np.abs(x))))
+
+
 # ---------------------------------------------------------------------------------------------
 # unary: arithmetic and powers
 
 
+@_ieee
 def neg(x):
     """z = -x."""
     (x,) = f64(x)
     return -x
 
 
+@_ieee
 def neg_vjp(x, dz):
     """dx = -dz."""
     x, dz = f64(x, dz)
-    return _unary(dz, -np.ones_like(x), np.ones_like(x))
+    return _unary(x, dz, -np.ones_like(x), np.ones_like(x))
 
 
+@_ieee
 def abs(x):
     """z = |x|."""
     (x,) = f64(x)
     return np.abs(x)
 
 
+@_ieee
 def abs_vjp(x, dz):
     """dx = dz * sign(x); at x = 0 any value in [-1, 1] times dz is a subgradient (0 here)."""
     x, dz = f64(x, dz)
-    return _unary(dz, np.sign(x), np.ones_like(x))
+    return _unary(x, dz, np.sign(x), np.ones_like(x))
 
 
+@_ieee
 def square(x):
     """z = x^2."""
     (x,) = f64(x)
     return x * x
 
 
+@_ieee
 def square_vjp(x, dz):
     """dx = 2 x dz."""
     x, dz = f64(x, dz)
-    return _unary(dz, 2.0 * x, 2.0 * np.abs(x))
+    return _unary(x, dz, 2.0 * x, 2.0 * np.abs(x))
 
 
+@_ieee
 def sqrt(x):
     """z = sqrt(x), x >= 0."""
     (x,) = f64(x)
@@ -169,14 +220,16 @@ def sqrt(x):
         return np.sqrt(x)
 
 
+@_ieee
 def sqrt_vjp(x, dz):
     """dx = dz / (2 sqrt(x)) (+inf times dz at x = 0)."""
     x, dz = f64(x, dz)
     with _errstate():
         d = 0.5 / np.sqrt(x)
-    return _unary(dz, d, np.abs(d))
+    return _unary(x, dz, d, np.abs(d))
 
 
+@_ieee
 def rsqrt(x):
     """z = 1 / sqrt(x), x > 0."""
     (x,) = f64(x)
@@ -184,14 +237,16 @@ def rsqrt(x):
         return 1.0 / np.sqrt(x)
 
 
+@_ieee
 def rsqrt_vjp(x, dz):
     """dx = -dz / (2 x^(3/2)) = -dz z^3 / 2."""
     x, dz = f64(x, dz)
     with _errstate():
         d = -0.5 / (x * np.sqrt(x))
-    return _unary(dz, d, np.abs(d))
+    return _unary(x, dz, d, np.abs(d))
 
 
+@_ieee
 def reciprocal(x):
     """z = 1 / x."""
     (x,) = f64(x)
@@ -199,18 +254,20 @@ def reciprocal(x):
         return 1.0 / x
 
 
+@_ieee
 def reciprocal_vjp(x, dz):
     """dx = -dz / x^2 = -dz z^2."""
     x, dz = f64(x, dz)
     with _errstate():
         d = -1.0 / (x * x)
-    return _unary(dz, d, np.abs(d))
+    return _unary(x, dz, d, np.abs(d))
 
 
 # ---------------------------------------------------------------------------------------------
 # unary: exponentials, logarithms, trigonometry
 
 
+@_ieee
 def exp(x):
     """z = exp(x)."""
     (x,) = f64(x)
@@ -218,6 +275,7 @@ def exp(x):
         return np.exp(x)
 
 
+@_ieee
 def exp_vjp(x, dz):
     """dx = dz exp(x) = dz z.
 
@@ -226,9 +284,10 @@ def exp_vjp(x, dz):
     x, dz = f64(x, dz)
     with _errstate():
         e = np.exp(x)
-    return _unary(dz, e, e, tiny=1.0 + np.abs(dz))
+    return _unary(x, dz, e, e, tiny=1.0 + np.abs(dz))
 
 
+@_ieee
 def expm1(x):
     """z = exp(x) - 1."""
     (x,) = f64(x)
@@ -236,19 +295,20 @@ def expm1(x):
         return np.expm1(x)
 
 
+@_ieee
 def expm1_vjp(x, dz):
     """dx = dz exp(x).
 
     Magnitude: torch and JAX form exp(x) as z + 1 from the rounded output z, so the sum
-    contributes ``|dz| (exp(x) + |z|)``.
+    contributes ``|dz| (exp(x) + |z|)`` (z's rounding error is at most exp(x) once z has
+    saturated onto -1; see _rounded).
     """
     x, dz = f64(x, dz)
-    with _errstate():
-        e = np.exp(x)
-        mag = e + np.abs(np.expm1(x))
-    return _unary(dz, e, mag, tiny=1.0 + np.abs(dz))
+    e = np.exp(x)
+    return _unary(x, dz, e, e + _rounded(np.expm1(x), e), tiny=1.0 + np.abs(dz))
 
 
+@_ieee
 def log(x):
     """z = log(x), x > 0."""
     (x,) = f64(x)
@@ -256,14 +316,16 @@ def log(x):
         return np.log(x)
 
 
+@_ieee
 def log_vjp(x, dz):
     """dx = dz / x (dz / 0 = +-inf at x = 0)."""
     x, dz = f64(x, dz)
     with _errstate():
         d = 1.0 / x
-    return _unary(dz, d, np.abs(d))
+    return _unary(x, dz, d, np.abs(d))
 
 
+@_ieee
 def log1p(x):
     """z = log(1 + x), x > -1."""
     (x,) = f64(x)
@@ -271,78 +333,94 @@ def log1p(x):
         return np.log1p(x)
 
 
+@_ieee
 def log1p_vjp(x, dz):
     """dx = dz / (1 + x)."""
     x, dz = f64(x, dz)
     with _errstate():
         d = 1.0 / (1.0 + x)
-    return _unary(dz, d, np.abs(d))
+    return _unary(x, dz, d, np.abs(d))
 
 
+@_ieee
 def sin(x):
     """z = sin(x)."""
     (x,) = f64(x)
-    return np.sin(x)
+    with _errstate():
+        return np.sin(x)
 
 
+@_ieee
 def sin_vjp(x, dz):
     """dx = dz cos(x)."""
     x, dz = f64(x, dz)
-    d = np.cos(x)
-    return _unary(dz, d, np.abs(d))
+    with _errstate():
+        d = np.cos(x)
+    return _unary(x, dz, d, np.abs(d))
 
 
+@_ieee
 def cos(x):
     """z = cos(x)."""
     (x,) = f64(x)
-    return np.cos(x)
+    with _errstate():
+        return np.cos(x)
 
 
+@_ieee
 def cos_vjp(x, dz):
     """dx = -dz sin(x)."""
     x, dz = f64(x, dz)
-    d = -np.sin(x)
-    return _unary(dz, d, np.abs(d))
+    with _errstate():
+        d = -np.sin(x)
+    return _unary(x, dz, d, np.abs(d))
 
 
+@_ieee
 def tan(x):
     """z = tan(x), x away from the poles pi/2 + k pi."""
     (x,) = f64(x)
-    return np.tan(x)
+    with _errstate():
+        return np.tan(x)
 
 
+@_ieee
 def tan_vjp(x, dz):
     """dx = dz (1 + tan(x)^2) = dz / cos(x)^2."""
     x, dz = f64(x, dz)
     with _errstate():
         d = 1.0 / np.cos(x) ** 2
-    return _unary(dz, d, d)
+    return _unary(x, dz, d, d)
 
 
+@_ieee
 def tanh(x):
     """z = tanh(x)."""
     (x,) = f64(x)
     return np.tanh(x)
 
 
+@_ieee
 def tanh_vjp(x, dz):
     """dx = dz (1 - z^2), z = tanh(x).
 
-    Magnitude: frameworks form 1 - z^2 from the rounded output z: ``|dz| (1 + z^2)``.
+    Magnitude: frameworks form 1 - z^2 from the rounded output z, whose error moves it by
+    2 |z| err(z): ``|dz| (1 - z^2 + 2 |z| min(|z|, (1 - z^2) / u))`` (see _rounded), that is
+    ``|dz| (1 + z^2)`` until z saturates onto ±1.
     """
     x, dz = f64(x, dz)
-    t = np.tanh(x)
-    # 1 - tanh^2 = 1 / cosh^2 keeps full relative accuracy for large |x|
-    with _errstate():
-        d = 1.0 / np.cosh(x) ** 2
-    return _unary(dz, d, 1.0 + t * t)
+    t = np.tanh(x)  # nan stays nan, ±inf gives ±1
+    d = 1.0 / np.cosh(x) ** 2  # 1 - tanh^2 with full relative accuracy for large |x|
+    return _unary(x, dz, d, d + 2.0 * np.abs(t) * _rounded(t, d))
 
 
+@_ieee
 def erf(x):
     """z = erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt."""
     return erf_f64(x)
 
 
+@_ieee
 def erf_vjp(x, dz):
     """dx = dz 2/sqrt(pi) exp(-x^2).
 
@@ -353,69 +431,79 @@ def erf_vjp(x, dz):
     x, dz = f64(x, dz)
     with _errstate():
         d = TWO_OVER_SQRT_PI * np.exp(-x * x)
-    return _unary(dz, d, d * (1.0 + x * x), tiny=1.0 + TWO_OVER_SQRT_PI * np.abs(dz))
+    return _unary(x, dz, d, d * (1.0 + x * x), tiny=1.0 + TWO_OVER_SQRT_PI * np.abs(dz))
 
 
 # ---------------------------------------------------------------------------------------------
 # unary: activations
 
 
+@_ieee
 def log_sigmoid(x):
     """z = log(sigmoid(x)) = -softplus(-x) = -log(1 + exp(-x))."""
     return -softplus_f64(-np.asarray(x, dtype=np.float64))
 
 
+@_ieee
 def log_sigmoid_vjp(x, dz):
     """dx = dz sigmoid(-x) = dz (1 - sigmoid(x)).
 
     Magnitude: JAX (log_sigmoid = -logaddexp(-x, 0)) evaluates the derivative as
     exp(-x - softplus(-x)) with the rounded output in exp's argument, a relative error of
-    u |z|; the derivative is scaled by 1 + |z|. tiny: sigmoid(-x) is subnormal for large x.
+    u |z|; the derivative is scaled by 1 + |z| (less once z saturates; see _shift_cond).
+    tiny: sigmoid(-x) is subnormal for large x.
     """
     x, dz = f64(x, dz)
     d = sigmoid_f64(-x)
-    return _unary(dz, d, d * (1.0 + softplus_f64(-x)), tiny=1.0 + np.abs(dz))
+    return _unary(x, dz, d, d * _shift_cond(-x), tiny=1.0 + np.abs(dz))
 
 
+@_ieee
 def relu(x):
     """z = max(x, 0)."""
     (x,) = f64(x)
     return np.maximum(x, 0.0)
 
 
+@_ieee
 def relu_vjp(x, dz):
     """dx = dz [x > 0]; at x = 0 any value in [0, 1] times dz is a subgradient (0 here)."""
     x, dz = f64(x, dz)
     d = (x > 0).astype(np.float64)
-    return _unary(dz, d, d)
+    return _unary(x, dz, d, d)
 
 
+@_ieee
 def relu6(x):
     """z = min(max(x, 0), 6)."""
     (x,) = f64(x)
     return np.minimum(np.maximum(x, 0.0), 6.0)
 
 
+@_ieee
 def relu6_vjp(x, dz):
     """dx = dz [0 < x < 6]; kinks at 0 and 6 (any value in [0, 1] times dz; 0 here)."""
     x, dz = f64(x, dz)
     d = ((x > 0) & (x < 6)).astype(np.float64)
-    return _unary(dz, d, d)
+    return _unary(x, dz, d, d)
 
 
+@_ieee
 def leaky_relu(x, slope=0.01):
     """z = x for x > 0, slope x otherwise."""
     (x,) = f64(x)
     return np.where(x > 0, x, slope * x)
 
 
+@_ieee
 def leaky_relu_vjp(x, dz, slope=0.01):
     """dx = dz for x > 0, slope dz for x < 0; at 0 any value between slope and 1 (slope here)."""
     x, dz = f64(x, dz)
     d = np.where(x > 0, 1.0, float(slope))
-    return _unary(dz, d, np.abs(d))
+    return _unary(x, dz, d, np.abs(d))
 
 
+@_ieee
 def elu(x, alpha=1.0):
     """z = x for x > 0, alpha (exp(x) - 1) otherwise."""
     (x,) = f64(x)
@@ -423,27 +511,31 @@ def elu(x, alpha=1.0):
         return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
 
 
+@_ieee
 def elu_vjp(x, dz, alpha=1.0):
     """dx = dz for x > 0, dz alpha exp(x) for x < 0 (at 0: between alpha and 1; alpha here).
 
     Magnitude: for x < 0 TensorFlow and JAX form alpha exp(x) as z + alpha (z the rounded
-    output alpha expm1(x)): ``|dz| alpha (exp(x) + |expm1(x)|)``.
+    output alpha expm1(x)): ``|dz| alpha (exp(x) + |expm1(x)|)`` (less once expm1 saturates
+    onto -1; see _rounded).
     tiny: alpha exp(x) is subnormal for very negative x.
     """
     x, dz = f64(x, dz)
-    with _errstate():
-        xn = np.minimum(x, 0.0)
-        e = np.exp(xn)
-        d = np.where(x > 0, 1.0, alpha * e)
-        mag = np.where(x > 0, 1.0, float(np.abs(alpha)) * (e + np.abs(np.expm1(xn))))
-    return _unary(dz, d, mag, tiny=1.0 + float(np.abs(alpha)) * np.abs(dz))
+    a = float(np.abs(alpha))
+    xn = np.minimum(x, 0.0)
+    e = np.exp(xn)
+    d = np.where(x > 0, 1.0, alpha * e)
+    mag = np.where(x > 0, 1.0, a * (e + _rounded(np.expm1(xn), e)))
+    return _unary(x, dz, d, mag, tiny=1.0 + a * np.abs(dz))
 
 
+@_ieee
 def selu(x):
     """z = scale x for x > 0, scale alpha (exp(x) - 1) otherwise (the fixed selu constants)."""
     return SELU_SCALE * elu(x, SELU_ALPHA)
 
 
+@_ieee
 def selu_vjp(x, dz):
     """dx = scale dz for x > 0, scale alpha exp(x) dz for x < 0 (kink at 0; the left value here).
 
@@ -458,6 +550,7 @@ def _gelu_tanh_parts(x):
     return inner, np.tanh(inner)
 
 
+@_ieee
 def gelu(x, approximate="none"):
     """z = x Phi(x) with Phi the standard normal cdf (approximate="none"), or
     z = x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 (approximate="tanh")."""
@@ -471,79 +564,97 @@ def gelu(x, approximate="none"):
     return x * normal_cdf(x)
 
 
+@_ieee
 def gelu_vjp(x, dz, approximate="none"):
     """approximate="none": dx = dz (Phi(x) + x phi(x)), phi the standard normal density.
     approximate="tanh":  dx = dz ((1 + t)/2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2),
-    t = tanh(sqrt(2/pi) (x + 0.044715 x^3)).
+    t = tanh(inner), inner = sqrt(2/pi) (x + 0.044715 x^3).
 
-    Magnitude ("none"): torch forms Phi as (1 + erf(x / sqrt 2)) / 2, an absolute error of u
-    for negative x, hence ``(1 + |erf|)/2``; the density's exp has the rounded argument x^2/2
-    (factor 1 + x^2/2) and erf's rounded argument adds about |x| phi(x).
-    Magnitude ("tanh"): the sum on absolute values, plus the rounding of tanh's argument
-    (relative u in ``inner`` moves t by (1 - t^2) |inner| u) and 1 - t^2 formed from rounded t.
+    Magnitude ("none"): torch forms Phi as (1 + erf(x / sqrt 2)) / 2, so erf's rounding error
+    (|erf| units, less once erf saturates onto -1: see _rounded) enters for negative x; the
+    density's exp has the rounded argument x^2/2 (factor 1 + x^2/2) and erf's rounded argument
+    adds about |x| phi(x).
+    Magnitude ("tanh"): the two terms on absolute values; t's error err(t) (its own rounding,
+    see _rounded, plus (1 - t^2) |inner| from inner's rounding) enters (1 + t)/2 and, doubled
+    by |t|, 1 - t^2 formed from the rounded t.
     tiny: phi and Phi are subnormal far out.
     """
     x, dz = f64(x, dz)
-    with _errstate():
-        if approximate == "tanh":
-            inner, t = _gelu_tanh_parts(x)
-            sech2 = 1.0 / np.cosh(inner) ** 2  # 1 - t^2 with full relative accuracy
-            poly = GELU_K * (1.0 + 3.0 * GELU_C * x * x)
-            d = 0.5 * (1.0 + t) + 0.5 * x * sech2 * poly
-            mag = 0.5 * (1.0 + np.abs(t) + sech2 * np.abs(inner)) + 0.5 * np.abs(x) * poly * (
-                1.0 + t * t + 2.0 * np.abs(t) * sech2 * np.abs(inner)
-            )
-        elif approximate == "none":
-            cdf, pdf = normal_cdf(x), normal_pdf(x)
-            d = cdf + x * pdf
-            mag = 0.5 * (1.0 + np.abs(erf_f64(x / SQRT_2))) + np.abs(x) * pdf * (2.0 + 0.5 * x * x)
-        else:
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return _unary(dz, d, mag, tiny=1.0 + np.abs(dz) * (1.0 + np.abs(x)))
+    if approximate == "tanh":
+        inner, t = _gelu_tanh_parts(x)
+        sech2 = 1.0 / np.cosh(inner) ** 2  # 1 - t^2 with full relative accuracy
+        poly = GELU_K * (1.0 + 3.0 * GELU_C * x * x)
+        err_t = _rounded(t, sech2) + sech2 * np.abs(inner)
+        # far out (sech2 == 0) the second term is 0 even where x or poly overflow
+        far = sech2 == 0
+        second = np.where(far, 0.0, 0.5 * x * sech2 * poly)
+        d = 0.5 * (1.0 + t) + second
+        mag = 0.5 * (1.0 + t + err_t) + np.where(far, 0.0, 0.5 * np.abs(x) * poly * (sech2 + 2.0 * np.abs(t) * err_t))
+    elif approximate == "none":
+        cdf, pdf = normal_cdf(x), normal_pdf(x)
+        # far out (pdf == 0) x phi(x) is 0 even at x = ±inf
+        xpdf = np.where(pdf == 0, 0.0, x * pdf)
+        d = cdf + xpdf
+        err_erf = _rounded(erf_f64(x / SQRT_2), 2.0 * np.minimum(cdf, 1.0 - cdf))
+        tail = np.where(pdf == 0, 0.0, np.abs(xpdf) * (2.0 + 0.5 * x * x))
+        mag = cdf + 0.5 * err_erf + tail
+    else:
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _unary(x, dz, d, mag, tiny=1.0 + np.abs(dz) * (1.0 + np.abs(x)))
 
 
+@_ieee
 def silu(x):
     """z = x sigmoid(x)."""
     (x,) = f64(x)
     return x * sigmoid_f64(x)
 
 
+@_ieee
 def silu_vjp(x, dz):
     """dx = dz s (1 + x (1 - s)), s = sigmoid(x).
 
-    Magnitude: on absolute values, with 1 - s formed from the rounded s: ``s (1 + |x| (1 + s))``.
+    Magnitude: on absolute values, ``s (1 + |x| (1 - s))``, plus the error err(s) of the rounded
+    s from which frameworks form 1 - s, entering as ``(1 + |x|) err(s)`` (err(s) is s in units
+    of u, less once s saturates onto 1; see _rounded).
     tiny: s is subnormal for very negative x; flushing it moves dx by |dz| (1 + |x|).
     """
     x, dz = f64(x, dz)
     s, one_minus_s = sigmoid_f64(x), sigmoid_f64(-x)
     d = s * (1.0 + x * one_minus_s)
-    mag = s * (1.0 + np.abs(x) * (1.0 + s))
-    return _unary(dz, d, mag, tiny=1.0 + np.abs(dz) * (1.0 + np.abs(x)))
+    d = np.where(np.isinf(x), (x > 0).astype(np.float64), d)  # the limits 1 and 0 at ±inf
+    mag = s * (1.0 + np.abs(x) * one_minus_s) + (1.0 + np.abs(x)) * _rounded(s, one_minus_s)
+    return _unary(x, dz, d, mag, tiny=1.0 + np.abs(dz) * (1.0 + np.abs(x)))
 
 
+@_ieee
 def softplus(x):
     """z = log(1 + exp(x)) (no threshold: the mathematical function)."""
     return softplus_f64(x)
 
 
+@_ieee
 def softplus_vjp(x, dz):
     """dx = dz sigmoid(x).
 
     Magnitude: JAX (softplus = logaddexp(x, 0)) evaluates sigmoid(x) as exp(x - z) with the
-    rounded output z in exp's argument, a relative error of u |z|: scaled by 1 + |z|.
+    rounded output z in exp's argument, a relative error of u |z|: scaled by 1 + |z| (less once
+    z saturates; see _shift_cond).
     tiny: sigmoid(x) is subnormal for very negative x.
     """
     x, dz = f64(x, dz)
     d = sigmoid_f64(x)
-    return _unary(dz, d, d * (1.0 + softplus_f64(x)), tiny=1.0 + np.abs(dz))
+    return _unary(x, dz, d, d * _shift_cond(x), tiny=1.0 + np.abs(dz))
 
 
+@_ieee
 def softsign(x):
     """z = x / (1 + |x|)."""
     (x,) = f64(x)
     return x / (1.0 + np.abs(x))
 
 
+@_ieee
 def softsign_vjp(x, dz):
     """dx = dz / (1 + |x|)^2.
 
@@ -555,20 +666,22 @@ def softsign_vjp(x, dz):
     x, dz = f64(x, dz)
     a = 1.0 + np.abs(x)
     d = 1.0 / (a * a)
-    return _unary(dz, d, 1.0 / a + np.abs(x) / (a * a))
+    return _unary(x, dz, d, 1.0 / a + np.abs(x) / (a * a))
 
 
+@_ieee
 def clip(x, lo=-1.0, hi=1.0):
     """z = min(max(x, lo), hi), lo < hi."""
     (x,) = f64(x)
     return np.minimum(np.maximum(x, lo), hi)
 
 
+@_ieee
 def clip_vjp(x, dz, lo=-1.0, hi=1.0):
     """dx = dz [lo < x < hi]; kinks at lo and hi (any value in [0, 1] times dz; 0 here)."""
     x, dz = f64(x, dz)
     d = ((x > lo) & (x < hi)).astype(np.float64)
-    return _unary(dz, d, d)
+    return _unary(x, dz, d, d)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,12 +704,14 @@ def _full(x, y, dz):
     return x, y, dz, np.broadcast_to(x, shape), np.broadcast_to(y, shape), np.broadcast_to(dz, shape)
 
 
+@_ieee
 def add(x, y):
     """z = x + y (broadcast)."""
     x, y = f64(x, y)
     return x + y
 
 
+@_ieee
 def add_vjp(x, y, dz):
     """dx = dz, dy = dz (each summed over its broadcast dims)."""
     x, y, dz, _, _, d = _full(x, y, dz)
@@ -604,12 +719,14 @@ def add_vjp(x, y, dz):
     return _binary(x, y, dz, d, d, a, a)
 
 
+@_ieee
 def subtract(x, y):
     """z = x - y (broadcast)."""
     x, y = f64(x, y)
     return x - y
 
 
+@_ieee
 def subtract_vjp(x, y, dz):
     """dx = dz, dy = -dz (each summed over its broadcast dims)."""
     x, y, dz, _, _, d = _full(x, y, dz)
@@ -617,12 +734,14 @@ def subtract_vjp(x, y, dz):
     return _binary(x, y, dz, d, -d, a, a)
 
 
+@_ieee
 def multiply(x, y):
     """z = x y (broadcast)."""
     x, y = f64(x, y)
     return x * y
 
 
+@_ieee
 def multiply_vjp(x, y, dz):
     """dx = dz y, dy = dz x (each summed over its broadcast dims)."""
     x, y, dz, xb, yb, d = _full(x, y, dz)
@@ -630,6 +749,7 @@ def multiply_vjp(x, y, dz):
     return _binary(x, y, dz, gx, gy, np.abs(gx), np.abs(gy))
 
 
+@_ieee
 def divide(x, y):
     """z = x / y (broadcast)."""
     x, y = f64(x, y)
@@ -637,6 +757,7 @@ def divide(x, y):
         return x / y
 
 
+@_ieee
 def divide_vjp(x, y, dz):
     """dx = dz / y, dy = -dz x / y^2 (each summed over its broadcast dims)."""
     x, y, dz, xb, yb, d = _full(x, y, dz)
@@ -646,6 +767,7 @@ def divide_vjp(x, y, dz):
     return _binary(x, y, dz, gx, gy, np.abs(gx), np.abs(gy))
 
 
+@_ieee
 def pow(x, y):
     """z = x^y (broadcast), x > 0 (x = 0 is the kink)."""
     x, y = f64(x, y)
@@ -653,6 +775,7 @@ def pow(x, y):
         return np.power(x, y)
 
 
+@_ieee
 def pow_vjp(x, y, dz):
     """dx = dz y x^(y - 1), dy = dz x^y log(x) (each summed over its broadcast dims).
 
@@ -675,12 +798,14 @@ def pow_vjp(x, y, dz):
     return _binary(x, y, dz, gx, gy, mx, np.abs(gy))
 
 
+@_ieee
 def maximum(x, y):
     """z = max(x, y) (broadcast)."""
     x, y = f64(x, y)
     return np.maximum(x, y)
 
 
+@_ieee
 def maximum_vjp(x, y, dz):
     """dx = dz [x > y], dy = dz [y > x]; at ties x == y any split t dz, (1 - t) dz with t in
     [0, 1] is a subgradient (t = 1/2 here)."""
@@ -690,12 +815,14 @@ def maximum_vjp(x, y, dz):
     return _binary(x, y, dz, gx, gy, np.abs(gx), np.abs(gy))
 
 
+@_ieee
 def minimum(x, y):
     """z = min(x, y) (broadcast)."""
     x, y = f64(x, y)
     return np.minimum(x, y)
 
 
+@_ieee
 def minimum_vjp(x, y, dz):
     """dx = dz [x < y], dy = dz [y < x]; ties split 1/2, 1/2 (any t, 1 - t in [0, 1] is valid)."""
     x, y, dz, xb, yb, d = _full(x, y, dz)
@@ -704,6 +831,7 @@ def minimum_vjp(x, y, dz):
     return _binary(x, y, dz, gx, gy, np.abs(gx), np.abs(gy))
 
 
+@_ieee
 def atan2(x, y):
     """z = atan2(x, y), the angle of the point (y, x): x is the numerator (torch.atan2(x, y),
     tf.math.atan2(x, y), jnp.arctan2(x, y))."""
@@ -711,6 +839,7 @@ def atan2(x, y):
     return np.arctan2(x, y)
 
 
+@_ieee
 def atan2_vjp(x, y, dz):
     """dx = dz y / (x^2 + y^2), dy = -dz x / (x^2 + y^2) (nan at the origin)."""
     x, y, dz, xb, yb, d = _full(x, y, dz)
@@ -721,12 +850,14 @@ def atan2_vjp(x, y, dz):
     return _binary(x, y, dz, gx, gy, np.abs(gx), np.abs(gy))
 
 
+@_ieee
 def squared_difference(x, y):
     """z = (x - y)^2 (broadcast)."""
     x, y = f64(x, y)
     return (x - y) ** 2
 
 
+@_ieee
 def squared_difference_vjp(x, y, dz):
     """dx = 2 dz (x - y), dy = -2 dz (x - y) (each summed over its broadcast dims).
 

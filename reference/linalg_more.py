@@ -19,9 +19,11 @@ first* by its error envelope:
   its norm ratio to ``|A^-1|`` is the (Skeel) condition number of ``A``;
 - a determinant: relative error ``u * tr(|A^-1| |A|)`` (from ``det(A + dA) = det(A)(1 +
   tr(A^-1 dA))``);
-- an eigen- or singular vector ``v_i``: componentwise error ``u * ||A||_F / gap_i`` where
-  ``gap_i`` is the distance from the i-th eigen/singular value to the nearest other one (and to
-  0 for the extra null space of a non-square matrix).
+- eigen- or singular vectors: computed as V (I + Theta) with Theta antisymmetric and
+  ``|Theta_ij| <= c u ||A||_F / |w_i - w_j|`` (first-order perturbation theory); the gradient
+  V diag(dz) V^T then moves by V (Theta D - D Theta) V^T, so the magnitude gets
+  ``||A||_F |dz_i - dz_j| / |w_i - w_j|`` between each pair (zero for an exact tie with equal
+  cotangents, where the gradient does not depend on the basis).
 
 The test strategies draw well-conditioned matrices (singular values in [0.5, 2], eigenvalue gaps
 of at least a quarter of the spectrum's spread over its size), so these factors stay small.
@@ -286,15 +288,10 @@ def cholesky_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     return {"x": Grad(sym(g), sym(mag_g), terms=x.shape[-1])}
 
 
-def _gap_ratio(values: np.ndarray, norm: np.ndarray, extra_null_space: bool) -> np.ndarray:
-    """norm / (distance of each value to its nearest neighbour, and to 0 with a null space)."""
-    n = values.shape[-1]
-    diff = np.abs(values[..., :, None] - values[..., None, :]) + np.where(np.eye(n, dtype=bool), np.inf, 0.0)
-    gap = diff.min(axis=-1)
-    if extra_null_space:
-        gap = np.minimum(gap, np.abs(values))
-    with np.errstate(divide="ignore"):
-        return np.where(np.isinf(gap), 0.0, norm[..., None] / gap)
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den with 0 / 0 = 0 (an exact tie with equal cotangents contributes nothing)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(num == 0, 0.0, num / den)
 
 
 def eigvalsh(x: np.ndarray) -> np.ndarray:
@@ -306,16 +303,19 @@ def eigvalsh(x: np.ndarray) -> np.ndarray:
 def eigvalsh_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     """dx = V diag(dz) V^T, sym(x) = V diag(w) V^T (distinct eigenvalues; already symmetric).
 
-    Magnitude: env(V) diag(|dz|) env(V)^T with env(V)[:, i] = |V[:, i]| + ||sym(x)||_F / gap_i
-    (every component of eigenvector i); terms n.
+    Magnitude: |V| (diag(|dz|) + C) |V|^T with C_ij = ||sym(x)||_F |dz_i - dz_j| / |w_i - w_j|
+    (i != j): computed eigenvectors are V (I + Theta), Theta antisymmetric with
+    |Theta_ij| <= c u ||A|| / |w_i - w_j|, which moves the gradient by V (Theta D - D Theta) V^T,
+    whose (i, j) entry is Theta_ij (dz_j - dz_i). Terms n.
     """
     x, dz = f64(x, dz)
     a = sym(x)
     w, v = np.linalg.eigh(a)
-    ratio = _gap_ratio(w, np.linalg.norm(a, axis=(-2, -1)), extra_null_space=False)
-    env = np.abs(v) + ratio[..., None, :]
+    e = np.linalg.norm(a, axis=(-2, -1))[..., None, None]
+    c = e * _ratio(np.abs(dz[..., :, None] - dz[..., None, :]), np.abs(w[..., :, None] - w[..., None, :]))
+    av = np.abs(v)
     value = v @ (dz[..., :, None] * T(v))
-    mag = env @ (np.abs(dz)[..., :, None] * T(env))
+    mag = av @ (np.abs(dz)[..., :, None] * np.eye(w.shape[-1]) + c) @ T(av)
     return {"x": Grad(value, mag, terms=x.shape[-1])}
 
 
@@ -328,16 +328,35 @@ def svdvals(x: np.ndarray) -> np.ndarray:
 def svdvals_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     """dx = U diag(dz) V^T with the thin SVD x = U diag(s) V^T (distinct, non-zero s).
 
-    Magnitude: env(U) diag(|dz|) env(V)^T, each singular vector's components widened by
-    ||x||_F / gap_i (gap to the nearest other singular value, and to 0 when m != n); terms
-    min(m, n).
+    Magnitude: |U| (diag(|dz|) + C) |V|^T plus, for m != n, the pull of the extra null space.
+    Computed singular vectors are U (I + Theta_U), V (I + Theta_V) with
+    Theta_U_ij = (s_j E_ij + s_i E_ji) / (s_j^2 - s_i^2), Theta_V_ij = (s_i E_ij + s_j E_ji) /
+    (s_j^2 - s_i^2), |E| <= c u ||x||_F; the gradient moves by U (Theta_U D - D Theta_V) V^T, bounded
+    entrywise by C_ij = ||x||_F (|dz_i - dz_j| / |s_i - s_j| + 2 max(|dz_i|, |dz_j|) / (s_i + s_j)).
+    With m > n (n > m) the left (right) vectors also lean into the null space by up to
+    c u ||x||_F / s_i, adding ||x||_F |dz_i| / s_i times |v_i| (|u_i|) on every row (column).
+    Terms min(m, n).
     """
     x, dz = f64(x, dz)
     u, s, vh = np.linalg.svd(x, full_matrices=False)
     m, n = x.shape[-2:]
-    ratio = _gap_ratio(s, np.linalg.norm(x, axis=(-2, -1)), extra_null_space=m != n)
-    env_u = np.abs(u) + ratio[..., None, :]
-    env_vh = np.abs(vh) + ratio[..., :, None]
+    k = s.shape[-1]
+    e = np.linalg.norm(x, axis=(-2, -1))
+    adz = np.abs(dz)
+    si, sj = s[..., :, None], s[..., None, :]
+    off = ~np.eye(k, dtype=bool)
+    c = e[..., None, None] * (
+        _ratio(np.abs(dz[..., :, None] - dz[..., None, :]), np.abs(si - sj))
+        + _ratio(2 * np.maximum(adz[..., :, None], adz[..., None, :]), si + sj)
+    )
+    c = np.where(off, c, 0.0) + adz[..., :, None] * np.eye(k)
+    au, avh = np.abs(u), np.abs(vh)
+    mag = au @ c @ avh
+    if m != n:
+        lean = e[..., None] * _ratio(adz, s)  # (..., k)
+        if m > n:
+            mag = mag + np.sum(lean[..., :, None] * avh, axis=-2)[..., None, :]
+        else:
+            mag = mag + np.sum(au * lean[..., None, :], axis=-1)[..., :, None]
     value = u @ (dz[..., :, None] * vh)
-    mag = env_u @ (np.abs(dz)[..., :, None] * env_vh)
     return {"x": Grad(value, mag, terms=min(m, n))}

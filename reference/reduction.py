@@ -251,23 +251,23 @@ def std_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False, dd
     (the centring's rounding scale) and kappa = 1 + sum(|x - mean| a) / sum (x - mean)^2, the
     relative conditioning of the computed s (a common factor of every element). terms = N.
 
-    At zero variance with N >= 2 (all elements equal) std is not differentiable (a kink: the
-    oracle gives NaN); with a single element (N = 1, ddof = 0) std is the constant 0 and the
-    gradient is exactly 0.
+    At zero variance with N >= 2 (all elements equal) std is not differentiable (a kink; the
+    oracle takes the subgradient 0 there). With a single element (N = 1, ddof = 0) std is the
+    constant 0, so the gradient is exactly 0 (the same formula's value).
     """
     (x,) = f64(x)
     axes = reduced_axes(axis, x.ndim)
     n = group_size(x.shape, axes)
     c, a = _centred(x, axes)
     dzb = _back(dz, axes, keepdims, x.shape)
-    if n == 1:
-        zero = np.zeros(x.shape)
-        return {"x": Grad(zero, zero.copy(), terms=1)}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.sqrt(np.sum(c * c, axis=axes, keepdims=True) / (n - ddof))
-        kappa = 1.0 + np.sum(np.abs(c) * a, axis=axes, keepdims=True) / np.sum(c * c, axis=axes, keepdims=True)
-        scale = np.abs(dzb) / ((n - ddof) * s)
-        return {"x": Grad(dzb * c / ((n - ddof) * s), scale * (a + np.abs(c) * kappa), terms=n)}
+    ss = np.sum(c * c, axis=axes, keepdims=True)
+    flat = ss == 0
+    ss = np.where(flat, 1.0, ss)
+    s = np.sqrt(ss / (n - ddof))
+    kappa = 1.0 + np.sum(np.abs(c) * a, axis=axes, keepdims=True) / ss
+    scale = np.where(flat, 0.0, np.abs(dzb) / ((n - ddof) * s))
+    dx = np.where(flat, 0.0, dzb * c / ((n - ddof) * s))
+    return {"x": Grad(dx, scale * (a + np.abs(c) * kappa), terms=n)}
 
 
 def l2_norm(x: np.ndarray, axis=None, keepdims: bool = False) -> np.ndarray:
@@ -282,13 +282,14 @@ def l2_norm_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False
     Magnitude: |dzb| |x| / n (a sum of squares has no cancellation; n's relative error grows
     with N only, hence terms = N). tiny: an absolute error of one smallest normal in the sum of
     squares (subnormal squares flushed) moves dx by |dzb| |x| / (2 n^3). At the zero vector the
-    norm is not differentiable (a kink: the oracle gives NaN).
+    norm is not differentiable (a kink; the oracle takes the subgradient 0 there).
     """
     (x,) = f64(x)
     axes = reduced_axes(axis, x.ndim)
     dzb = _back(dz, axes, keepdims, x.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        n = np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
-        dx = dzb * x / n
-        tiny = 1.0 + np.abs(dzb) * np.abs(x) / n**3
+    n = np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
+    zero = n == 0
+    n = np.where(zero, 1.0, n)
+    dx = np.where(zero, 0.0, dzb * x / n)
+    tiny = np.where(zero, 1.0, 1.0 + np.abs(dzb) * np.abs(x) / n**3)
     return {"x": Grad(dx, np.abs(dx), terms=group_size(x.shape, axes), tiny=tiny)}

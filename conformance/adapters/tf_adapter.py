@@ -8,7 +8,13 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+
+from conformance.adapters.quiet import native_stderr_silenced  # noqa: E402
+
+# TensorFlow 2.21's native logging prints banners on import whatever TF_CPP_MIN_LOG_LEVEL says;
+# import errors still arrive as Python exceptions.
+with native_stderr_silenced():
+    import tensorflow as tf  # noqa: E402
 
 from conformance.adapters.mapping import MappedAdapter, collect  # noqa: E402
 from conformance.adapters.tf_ops import FAMILIES  # noqa: E402

@@ -1,3 +1,190 @@
-"""OpSpecs of the normloss family; filled in by the catalogue work."""
+"""OpSpecs of the normloss family: layer_norm, batch_norm (training mode), rms_norm, group_norm
+(channels last, eps inside the square root, population variance), and the losses
+softmax_cross_entropy, sparse_softmax_cross_entropy (mean over the batch rows),
+sigmoid_binary_cross_entropy, mse and huber (mean over every element)."""
 
-OPS: list = []
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from conformance.opspec import InputSpec, Kink, OpSpec
+from conformance.strategies import Structure, away_from, kink_margin, shape
+from reference import normloss as N
+
+X, GAMMA, BETA = InputSpec("x"), InputSpec("gamma"), InputSpec("beta")
+LOGITS = InputSpec("logits")
+EPS = (1e-5, 1e-3, 0.1)
+DELTAS = (0.5, 1.0, 2.0)  # exact in every dtype
+
+NORM_NOTES = "eps inside the square root: (x - mean) / sqrt(var + eps), population variance (ddof 0)."
+
+
+def _eps(draw) -> float:
+    return draw(st.sampled_from(EPS))
+
+
+def _layer_norm(draw, rng) -> Structure:
+    s = shape(draw)
+    k = draw(st.integers(1, len(s)))
+    trailing = s[len(s) - k:]
+    return Structure({"x": s, "gamma": trailing, "beta": trailing},
+                     {"axis": tuple(range(-k, 0)), "eps": _eps(draw)})
+
+
+def _channels_last(draw, *, min_dims: int = 2, max_channels: int = 5) -> list[int]:
+    s = list(shape(draw, min_dims=min_dims, max_dims=4))
+    s[-1] = min(s[-1], max_channels) if s[-1] else 1
+    return s
+
+
+def _batch_norm(draw, rng) -> Structure:
+    s = _channels_last(draw)
+    if int(np.prod(s[:-1])) < 2:  # training mode needs at least two values per channel
+        s[0] = 2
+    c = s[-1]
+    return Structure({"x": tuple(s), "gamma": (c,), "beta": (c,)}, {"eps": _eps(draw)})
+
+
+def _group_norm(draw, rng) -> Structure:
+    s = _channels_last(draw, max_channels=6)
+    c = s[-1]
+    groups = draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0]))
+    return Structure({"x": tuple(s), "gamma": (c,), "beta": (c,)}, {"groups": groups, "eps": _eps(draw)})
+
+
+def _rms_norm(draw, rng) -> Structure:
+    s = shape(draw)
+    return Structure({"x": s, "gamma": (s[-1],)}, {"eps": _eps(draw)})
+
+
+def _rows(draw) -> tuple[int, int]:
+    return draw(st.integers(1, 5)), draw(st.integers(1, 6))
+
+
+def _softmax_ce(draw, rng) -> Structure:
+    b, k = _rows(draw)
+    return Structure({"logits": (b, k), "labels": (b, k)})
+
+
+def _sparse_ce(draw, rng) -> Structure:
+    b, k = _rows(draw)
+    return Structure({"logits": (b, k), "labels": (b,)}, values={"labels": rng.integers(0, k, size=b)})
+
+
+def _sigmoid_bce(draw, rng) -> Structure:
+    s = shape(draw, max_dims=3)
+    soft = rng.random(s)
+    hard = rng.random(s) < 0.3  # some hard 0/1 labels among the soft ones
+    return Structure({"logits": s, "labels": s}, values={"labels": np.where(hard, np.round(soft), soft)})
+
+
+def _pair(draw, rng) -> Structure:
+    s = shape(draw)
+    return Structure({"pred": s, "target": s})
+
+
+def _huber(draw, rng) -> Structure:
+    st_ = _pair(draw, rng)
+    st_.params["delta"] = draw(st.sampled_from(DELTAS))
+    return st_
+
+
+def _huber_avoid(values, params, dtype):
+    """pred - target kept off ±delta by a margin that covers the inputs' own rounding."""
+    pred = np.asarray(values["pred"], dtype=np.float64)
+    target = np.asarray(values["target"], dtype=np.float64)
+    delta = float(params["delta"])
+    scale = float(np.abs(pred).max(initial=0.0) + np.abs(target).max(initial=0.0))
+    d = away_from(pred - target, [-delta, delta], kink_margin(dtype, scale))
+    return {**values, "pred": target + d}
+
+
+def _spec(name, inputs, structure, formula, params=(), **kw) -> OpSpec:
+    return OpSpec(
+        name=name,
+        family="normloss",
+        inputs=inputs,
+        structure=structure,
+        reference=getattr(N, name),
+        reference_vjp=getattr(N, f"{name}_vjp"),
+        formula=formula,
+        params=params,
+        **kw,
+    )
+
+
+NORM = ("r = 1/sqrt(var + eps), xhat = (x - mean) r, g = dz gamma")
+
+OPS = [
+    _spec(
+        "layer_norm", (X, GAMMA, BETA), _layer_norm,
+        f"dx = r (g - mean(g) - xhat mean(g xhat)) over the normalised trailing dims,  {NORM};  "
+        "dgamma = sum_batch dz xhat;  dbeta = sum_batch dz",
+        params=("axis", "eps"),
+        notes="axis: the normalised trailing dims as negative axes, e.g. (-2, -1); gamma and beta have their "
+              "shape. " + NORM_NOTES,
+    ),
+    _spec(
+        "batch_norm", (X, GAMMA, BETA), _batch_norm,
+        f"dx = r (g - mean(g) - xhat mean(g xhat)), means per channel over all other axes,  {NORM};  "
+        "dgamma = sum dz xhat;  dbeta = sum dz (over all but the channel axis)",
+        params=("eps",),
+        notes="Training mode (batch statistics), channels last (N, ..., C); gamma, beta (C,). " + NORM_NOTES,
+    ),
+    _spec(
+        "rms_norm", (X, GAMMA), _rms_norm,
+        "dx = r (g - xhat mean(g xhat)) over the last axis,  r = 1/sqrt(mean(x^2) + eps), xhat = x r, "
+        "g = dz gamma;  dgamma = sum_batch dz xhat",
+        params=("eps",),
+        notes="Over the last axis; gamma (D,); eps inside the square root.",
+    ),
+    _spec(
+        "group_norm", (X, GAMMA, BETA), _group_norm,
+        f"dx = r (g - mean(g) - xhat mean(g xhat)), means per (sample, group) over spatial dims and the "
+        f"group's channels,  {NORM};  dgamma = sum dz xhat;  dbeta = sum dz (over sample and spatial dims)",
+        params=("groups", "eps"),
+        notes="Channels last (N, ..., C), C split into `groups` consecutive groups; gamma, beta (C,). "
+              + NORM_NOTES,
+    ),
+    _spec(
+        "softmax_cross_entropy", (LOGITS, InputSpec("labels", "probability", differentiable=False)), _softmax_ce,
+        "dlogits = dz / B * (softmax(logits) * sum_k labels - labels)",
+        notes="logits, labels (B, K); label rows are probability distributions; loss = mean over the B rows of "
+              "-sum_k labels log_softmax(logits). Labels are not differentiated.",
+    ),
+    _spec(
+        "sparse_softmax_cross_entropy", (LOGITS, InputSpec("labels", "index", differentiable=False)), _sparse_ce,
+        "dlogits = dz / B * (softmax(logits) - onehot(labels))",
+        notes="logits (B, K), labels (B,) int64 class indices; loss = mean over the B rows.",
+    ),
+    _spec(
+        "sigmoid_binary_cross_entropy", (LOGITS, InputSpec("labels", "probability", differentiable=False)),
+        _sigmoid_bce,
+        "dlogits = dz / M * (sigmoid(logits) - labels)",
+        notes="labels in [0, 1] elementwise (soft, some hard 0/1), same shape as logits; loss = mean over all "
+              "M elements of max(x, 0) - x l + log(1 + exp(-|x|)). Labels are not differentiated.",
+    ),
+    _spec(
+        "mse", (InputSpec("pred"), InputSpec("target")), _pair,
+        "dpred = 2 dz (pred - target) / M,  dtarget = -dpred",
+        notes="loss = mean over all M elements of (pred - target)^2.",
+    ),
+    _spec(
+        "huber", (InputSpec("pred"), InputSpec("target")), _huber,
+        "dpred = dz / M * clip(pred - target, -delta, delta),  dtarget = -dpred",
+        params=("delta",),
+        kinks=(
+            Kink(
+                "|d|=delta",
+                "Huber is C1: at |pred - target| = delta the gradient is exactly ±delta dz / M from both sides "
+                "(only the second derivative jumps)",
+                inputs={"pred": np.array([1.5, -0.5, 3.0]), "target": np.array([0.5, 0.5, 1.0])},
+                params={"delta": 1.0},
+                at={"pred": [[0], [1]], "target": [[0], [1]]},
+            ),
+        ),
+        avoid=_huber_avoid,
+        notes="loss = mean over all M elements of d^2/2 (|d| <= delta) or delta (|d| - delta/2), d = pred - target.",
+    ),
+]

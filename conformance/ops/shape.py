@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.opspec import InputSpec, Kink, OpSpec
+from conformance.opspec import InputSpec, Kink, OpSpec, Special
 from conformance.strategies import Structure, axis, broadcast_shapes, distinct_along, kink_margin, shape
 from reference import shape as ref
 
@@ -179,6 +179,14 @@ def _sort_avoid(values, params, dtype):
     return out
 
 
+CUMPROD_ZEROS = Special(
+    "zeros",
+    {"x": np.array([[2.0, 0.0, 3.0, -0.5], [1.5, 0.0, -0.0, 2.0], [0.0, 4.0, 0.5, -1.0]])},
+    "dx_k = sum_{i >= k} dz_i prod_{j <= i, j != k} x_j holds at zeros: finite, with a single zero's "
+    "own gradient the product of the others (here 5 for x[0, 1]), no division",
+    params={"axis": -1},
+)
+
 SORT_TIE = Kink(
     "tie",
     "tied values: the tied outputs' cotangents may go to the tied inputs in any one-to-one order "
@@ -337,6 +345,7 @@ OPS = [
         reference_vjp=ref.cumprod_vjp,
         formula="dx_k = sum_{i >= k} dz_i * prod_{j <= i, j != k} x_j  (= reverse_cumsum(dz * z)_k / x_k, x_k != 0)",
         params=("axis",),
+        specials=(CUMPROD_ZEROS,),
         notes="Accuracy cases keep |x| in [0.32, 3.2] (away from zero, no overflow); inputs with "
         "zeros belong to a special family. The oracle needs no division, so zeros are exact.",
     ),

@@ -105,7 +105,7 @@ def render(run: RunData) -> str:
         f'worst bound_ratio / budget: {shades}. Each cell: worst ratio to budget (or status), pass/examples, then '
         f'✗ failing, K known, C convention, U unsupported, N not run. Click a cell for its op.</p>'
         f'{matrix_html(ops, cols, summary, families)}</section>'
-        f'{merge_html(summary)}{expectations_html(summary, run.records)}{conventions_html(run.records)}'
+        f'{merge_html(summary)}{expectations_html(summary, run.records)}{conventions_html(summary, run.records)}'
         f'{not_run_html(summary)}<section id="ops"><h2>Ops</h2>{sections}</section></main>'
         f'<footer class="muted">vjp-conformance HTML report, rendered {esc(time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()))}'
         f' from results.jsonl and summary.json; self-contained (no network).</footer>'

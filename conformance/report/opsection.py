@@ -54,15 +54,20 @@ def facts(rec: dict[str, Any]) -> list[tuple[str, str]]:
     if nf:
         out.append(("non-finite", esc(f"on the {nf.get('side')} side: d{nf.get('input')}{nf.get('index')} got "
                                       f"{nf.get('got')}, oracle {nf.get('want')} ({nf.get('count')} element(s))")))
+    if rec.get("special"):
+        out.append(("special values", esc(f"{rec['special']}: the oracle holds {rec.get('oracle_holds') or '?'}")))
     if rec.get("kink") is not None or rec.get("choice"):
-        out.append(("kink", esc(rec.get("kink"))))
+        out.append(("kink", esc(f"{rec.get('kink')} {rec.get('kink_description') or ''}")))
     if rec.get("choice"):
-        out.append(("choice", f"<code>{esc(_json(rec['choice']))}</code>"))
+        out.append(("choice", f"<code>{esc(_json(rec['choice']))}</code> oracle "
+                              f"<code>{esc(_json(rec.get('oracle_choice')))}</code>"))
     exp = rec.get("expectation")
     if isinstance(exp, dict):
-        out.append(("expected", f"{esc(exp.get('reason'))} {link(exp.get('link'))}"))
+        out.append(("expected", f"{esc(rec.get('expected_status') or '')}: {esc(exp.get('reason'))} "
+                                f"{link(exp.get('link'))}"))
     if rec.get("shapes") is not None:
-        out.append(("shapes", f"<code>{esc(_json(rec['shapes']))}</code> dz <code>{esc(rec.get('cotangent_shape'))}</code>"))
+        out.append(("shapes", f"<code>{esc(_json(rec['shapes']))}</code> dz "
+                              f"<code>{esc(rec.get('cotangent_shape'))}</code>"))
     if rec.get("params"):
         out.append(("params", f"<code>{esc(_json(rec['params']))}</code>"))
     if rec.get("seed") is not None:
@@ -94,12 +99,13 @@ def case_html(rec: dict[str, Any], snippet: Snippet, command: str) -> str:
     col = column_of(rec)
     status = str(rec.get("status"))
     q = " ".join(str(rec.get(k) or "") for k in ("op", "framework", "device", "dtype", "status", "record_id", "kink",
-                                                  "message"))
+                                                  "special", "message"))
     head = (f'<span class="st st-{esc(status)}">{esc(status)}</span> <b>{esc(col[0])}</b> '
             f'<span class="muted">{esc(rec.get("framework_version"))}</span> · {esc(col[1])} · {esc(col[2])} · '
             f'{esc(col[3])} <span class="rid">{esc(rec.get("record_id"))}</span>')
     body = dl(facts(rec)) + repro_block(rec, snippet, command)
-    return (f'<div{attrs(class_="case fx fr", data_st=status, data_op=rec.get("op"), data_q=q.lower(), **col_attrs(col))}>'
+    a = attrs(class_="case fx fr", data_st=status, data_op=rec.get("op"), data_q=q.lower(), **col_attrs(col))
+    return (f'<div{a}>'
             f'<div class="case-head">{head}</div>{body}</div>')
 
 

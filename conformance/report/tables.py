@@ -7,7 +7,6 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from conformance.report.data import RunData, column_of
-from conformance.report.matrix import col_attrs
 from conformance.report.page import attrs, esc, link, num, table
 from conformance.summary import counted
 
@@ -55,45 +54,68 @@ def not_run_html(summary: dict[str, Any]) -> str:
     for reason, group in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
         where = ", ".join(" ".join(str(n.get(k, "")) for k in ("op", "framework", "device", "dtype", "precision"))
                           for n in group[:40]) + (" …" if len(group) > 40 else "")
-        rows.append(f"<tr><td class=\"num\">{len(group)}</td><td>{esc(reason)}</td><td class=\"small\">{esc(where)}</td></tr>")
+        rows.append(f'<tr><td class="num">{len(group)}</td><td>{esc(reason)}</td>'
+                    f'<td class="small">{esc(where)}</td></tr>')
     return (f'<section id="not-run"><h2>Not run ({len(items)} targets)</h2>'
             f'{table(["targets", "reason", "which"], rows)}</section>')
 
 
-def conventions_html(records: list[dict[str, Any]]) -> str:
-    """op x kink x framework -> the gradient each framework chose at the kink."""
-    conv = [r for r in records if r.get("status") == "convention" and counted(r)]
-    if not conv:
+def _convention_rows(summary: dict[str, Any], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if summary.get("conventions"):
+        return list(summary["conventions"])
+    return [r for r in records if counted(r) and r.get("kink") and
+            (r.get("status") == "convention" or r.get("case_family") == "convention")]
+
+
+def _choice(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "))
+
+
+def conventions_html(summary: dict[str, Any], records: list[dict[str, Any]]) -> str:
+    """op x kink x framework -> the gradient each framework chose at the kink, beside the oracle's."""
+    rows_in = _convention_rows(summary, records)
+    if not rows_in:
         return ""
-    fws = list(dict.fromkeys(str(r.get("framework")) for r in conv))
-    table_: dict[tuple[str, str], dict[str, dict[str, list[str]]]] = defaultdict(lambda: defaultdict(dict))
-    for r in conv:
-        col = column_of(r)
-        value = json.dumps(r.get("choice"), sort_keys=True, separators=(", ", ": "))
-        where = table_[(str(r.get("op")), str(r.get("kink")))][col[0]].setdefault(value, [])
-        where.append(f"{col[1]} {col[2]}")
+    fws = list(dict.fromkeys(str(r.get("framework")) for r in rows_in))
+    grid: dict[tuple[str, str], dict[str, dict[str, list[str]]]] = defaultdict(lambda: defaultdict(dict))
+    about: dict[tuple[str, str], tuple[str, set[str]]] = {}
+    for r in rows_in:
+        key = (str(r.get("op")), str(r.get("kink")))
+        status = str(r.get("status"))
+        value = _choice(r.get("choice")) if r.get("choice") is not None else f"({status})"
+        grid[key][str(r.get("framework"))].setdefault(value, []).append(f"{r.get('device')} {r.get('dtype')}")
+        desc, oracle = about.get(key, (str(r.get("kink_description") or ""), set()))
+        if r.get("oracle_choice") is not None:
+            oracle.add(_choice(r["oracle_choice"]))
+        about[key] = (desc, oracle)
     rows = []
-    for (op, kink), per_fw in sorted(table_.items()):
+    for key, per_fw in sorted(grid.items()):
+        desc, oracle = about[key]
         tds = []
         for fw in fws:
             choices = per_fw.get(fw, {})
-            if not choices:
-                tds.append(f'<td{attrs(class_="fx", data_fw=fw)}>–</td>')
-                continue
             many = len(choices) > 1
             parts = [f"<code>{esc(v)}</code>" + (f' <span class="muted">({esc(", ".join(sorted(set(w))))})</span>'
                                                    if many else "") for v, w in choices.items()]
-            tds.append(f'<td{attrs(class_="fx" + (" differs" if many else ""), data_fw=fw)}>{"<br>".join(parts)}</td>')
-        rows.append(f'<tr{attrs(class_="fr", data_op=op, data_q=f"{op} {kink}".lower())}><td>{esc(op)}</td>'
-                    f'<td>{esc(kink)}</td>{"".join(tds)}</tr>')
-    head = ["op", "kink"] + [f'<span{attrs(class_="fx", data_fw=fw)}>{esc(fw)}</span>' for fw in fws]
+            differs = many or bool(oracle and set(choices) - oracle)
+            tds.append(f'<td{attrs(class_="fx" + (" differs" if differs else ""), data_fw=fw)}>'
+                       f'{"<br>".join(parts) or "–"}</td>')
+        q = f"{key[0]} {key[1]} {desc}".lower()
+        rows.append(f'<tr{attrs(class_="fr", data_op=key[0], data_q=q)}><td>{esc(key[0])}</td><td>{esc(key[1])}'
+                    f'<div class="muted small">{esc(desc)}</div></td>'
+                    f'<td>{"<br>".join(f"<code>{esc(o)}</code>" for o in sorted(oracle)) or "–"}</td>{"".join(tds)}</tr>')
+    head = ["op", "kink", "oracle"] + [f'<span{attrs(class_="fx", data_fw=fw)}>{esc(fw)}</span>' for fw in fws]
     return (f'<section id="conventions"><h2>Conventions at kinks</h2><p class="muted">The gradient each framework '
-            f'returns on the kink elements (cotangent of ones); where devices or dtypes disagree, each value is '
-            f'listed with them.</p>{table(head, rows, "conv")}</section>')
+            f'returns on the kink elements (cotangent of ones), beside the oracle\'s choice; highlighted where it '
+            f'differs from the oracle or between devices and dtypes (each value then listed with them).</p>'
+            f'{table(head, rows, "conv")}</section>')
 
 
-def _matches(entry: dict[str, Any], rec: dict[str, Any]) -> bool:
-    return all(entry.get(k) in (None, "", "*", rec.get(k)) for k in ("framework", "op", "dtype", "device"))
+def _field(entry: dict[str, Any], key: str) -> str:
+    """An expectation's framework/op/dtype/device, from its own field or its ``match`` lists."""
+    if entry.get(key):
+        return str(entry[key])
+    return ", ".join(str(v) for v in (entry.get("match") or {}).get(key, [])) or "any"
 
 
 def expectations_html(summary: dict[str, Any], records: list[dict[str, Any]]) -> str:
@@ -102,32 +124,34 @@ def expectations_html(summary: dict[str, Any], records: list[dict[str, Any]]) ->
     known = [r for r in records if r.get("status") == "known" and counted(r)]
     if not entries and not known:
         return ""
-    used: Counter[int] = Counter()
-    loose: dict[tuple[Any, ...], int] = Counter()
+    ids = {e.get("id") for e in entries if e.get("id")}
+    loose: Counter[tuple[Any, ...]] = Counter()
     for r in known:
-        i = next((i for i, e in enumerate(entries) if _matches(e, r)), None)
-        if i is not None:
-            used[i] += 1
-        else:
-            exp = r.get("expectation") or {}
+        exp = r.get("expectation") or {}
+        if exp.get("id") not in ids:
             loose[(r.get("framework"), r.get("op"), r.get("dtype"), r.get("device"), exp.get("reason"),
                    exp.get("link"))] += 1
     for (fw, op, dt, dev, reason, url), n in loose.items():
         entries.append({"framework": fw, "op": op, "dtype": dt, "device": dev, "reason": reason, "link": url,
-                        "state": "known", "_records": n})
+                        "state": "known", "known": n})
     rows = []
-    for i, e in enumerate(entries):
-        n = e.get("_records", used.get(i, 0))
-        state = str(e.get("state", "known"))
-        rows.append(f'<tr{attrs(class_="fr fx", data_fw=e.get("framework"), data_op=e.get("op"), data_st="known", data_q=" ".join(str(e.get(k) or "") for k in ("op", "framework", "reason")).lower())}>'
-                    f'<td><span class="st st-{esc(state)}">{esc(state)}</span></td><td>{esc(e.get("framework"))}</td>'
-                    f'<td>{esc(e.get("op"))}</td><td>{esc(e.get("dtype") or "any")}</td>'
-                    f'<td>{esc(e.get("device") or "any")}</td><td>{esc(e.get("reason"))}</td>'
-                    f'<td>{link(e.get("link"))}</td><td class="num">{n}</td></tr>')
-    head = ["state", "framework", "op", "dtype", "device", "reason", "link", "known records"]
+    for e in entries:
+        n = e.get("known")
+        if n is None:
+            n = sum(1 for r in known if (r.get("expectation") or {}).get("id") == e.get("id"))
+        state, fw, op = str(e.get("state", "known")), _field(e, "framework"), _field(e, "op")
+        q = " ".join((op, fw, str(e.get("reason") or ""), state)).lower()
+        rows.append(f'<tr{attrs(class_="fr", data_op=op, data_q=q)}>'
+                    f'<td><span class="st st-{esc(state)}">{esc(state)}</span></td><td>{esc(fw)}</td>'
+                    f'<td>{esc(op)}</td><td>{esc(_field(e, "dtype"))}</td><td>{esc(_field(e, "device"))}</td>'
+                    f'<td>{esc(e.get("versions") or "")}</td><td>{esc(e.get("reason"))}</td>'
+                    f'<td>{link(e.get("link"))}</td><td class="num">{n}</td>'
+                    f'<td class="num">{esc(e.get("examples", ""))}</td></tr>')
+    head = ["state", "framework", "op", "dtype", "device", "versions", "reason", "link", "known records",
+            "examples under it"]
     return (f'<section id="expectations"><h2>Expectations</h2><p class="muted">known: the failure is expected and '
-            f'was seen; stale: expected but the cell now passes (remove the entry); fixed: marked fixed upstream.</p>'
-            f'{table(head, rows, "exp")}</section>')
+            f'was seen; fixed: its examples ran and none failed (remove the entry); stale: no example of this run '
+            f'falls under it.</p>{table(head, rows, "exp")}</section>')
 
 
 def merge_html(summary: dict[str, Any]) -> str:

@@ -1,3 +1,186 @@
-"""tf mappings of the conv family (see ../mapping.py); filled in by the catalogue work."""
+"""tf mappings of the conv family (see ../mapping.py). The catalogue's layouts are TensorFlow's
+(NWC / NHWC / NDHWC inputs, (*kernel, I, O) filters, (kh, kw, O, C) for conv2d_transpose).
 
-OPS: dict = {}
+TensorFlow's CPU kernels reject several of the catalogue's cases; each function below says which
+and composes the case from other public ops, calling the single op wherever the kernel runs it.
+"""
+
+import tensorflow as tf
+
+from conformance.adapters.mapping import impl
+from conformance.adapters.tf_ops.seed import conv_nd
+from reference.conv import resolve_padding
+from reference.conv_more import transpose_geometry
+
+
+def _strided(z, stride):
+    return z[(slice(None),) + tuple(slice(None, None, s) for s in stride) + (slice(None),)]
+
+
+def _pad(x, pads):
+    return tf.pad(x, [[0, 0], *[list(p) for p in pads], [0, 0]])
+
+
+def _conv3d(x, w, stride, dilation, padding):
+    """tf.nn.conv3d (explicit padding: tf.pad first). With dilation the seed's conv_nd composite
+    (CPU Conv3D supports only dilation 1; tf.nn.convolution's dilated path is space-to-batch).
+
+    tf.nn.convolution is not used for the undilated case: on 5-D input it calls Conv3D with
+    data_format=None, and in eager mode the Conv3D gradient then fails reading that attribute
+    ("'NoneType' object has no attribute 'decode'", nn_grad._Conv3DGrad, TF 2.21).
+    """
+    if any(d != 1 for d in dilation):
+        return conv_nd(x, w, stride, dilation, padding)
+    if not isinstance(padding, str):
+        x = _pad(x, resolve_padding(padding, x.shape[1:-1], w.shape[:3], stride, dilation))
+        padding = "VALID"
+    return tf.nn.conv3d(x, w, strides=[1, *stride, 1], padding=padding, data_format="NDHWC")
+
+
+def _grouped(x, w, stride, dilation, padding, groups):
+    """tf.nn.convolution infers the groups from the filter's input depth. The CPU backprop of a
+    grouped float64 convolution raises "Gradients for grouped convolutions are not supported on
+    CPU" (float16/bfloat16/float32 run through oneDNN), so float64 convolves each group on its own
+    (tf.split, conv_nd, tf.concat)."""
+    if x.dtype != tf.float64:
+        return conv_nd(x, w, stride, dilation, padding)
+    xs = tf.split(x, groups, axis=-1)
+    ws = tf.split(w, groups, axis=-1)
+    return tf.concat([conv_nd(xg, wg, stride, dilation, padding) for xg, wg in zip(xs, ws)], axis=-1)
+
+
+def _depthwise(x, w, stride, dilation, padding):
+    """tf.nn.depthwise_conv2d. It refuses strides > 1 together with dilation > 1, and the float64
+    CPU kernel refuses unequal row and column strides ("Current implementation only supports equal
+    length strides in the row and column dimensions"); those cases pad by the catalogue's rule, run
+    a stride-1 (dilated) VALID depthwise convolution and take every stride-th output."""
+    dilated = any(d != 1 for d in dilation)
+    unequal = stride[0] != stride[1] and x.dtype == tf.float64
+    if not unequal and not (dilated and any(s != 1 for s in stride)):
+        if not isinstance(padding, str):
+            padding = [[0, 0], *[list(p) for p in padding], [0, 0]]
+        return tf.nn.depthwise_conv2d(x, w, [1, *stride, 1], padding, dilations=list(dilation))
+    pads = resolve_padding(padding, x.shape[1:3], w.shape[:2], stride, dilation)
+    z = tf.nn.depthwise_conv2d(_pad(x, pads), w, [1, 1, 1, 1], "VALID", dilations=list(dilation))
+    return _strided(z, stride)
+
+
+def _dilate_filter(w, dilation):
+    """Insert dilation - 1 zeros between the taps of the two kernel dims (tf.concat + reshape)."""
+    for axis, d in enumerate(dilation):
+        if d == 1:
+            continue
+        k = w.shape[axis]
+        shape = list(w.shape)
+        w = tf.expand_dims(w, axis + 1)
+        zeros = tf.zeros([*shape[: axis + 1], d - 1, *shape[axis + 1 :]], w.dtype)
+        w = tf.concat([w, zeros], axis=axis + 1)
+        w = tf.reshape(w, [*shape[:axis], k * d, *shape[axis + 1 :]])
+        w = w[(slice(None),) * axis + (slice(0, (k - 1) * d + 1),)]
+    return w
+
+
+def _transpose(x, w, stride, dilation, padding, output_padding):
+    """tf.nn.conv2d_transpose with the catalogue's output shape; explicit padding as tf's explicit
+    [[0, 0], [top, bottom], [left, right], [0, 0]]. The CPU Conv2DBackpropInput rejects dilation > 1
+    ("Current CPU implementations do not yet support dilation rates larger than 1"), so a dilated
+    filter is spelled out with zeros between its taps and convolved undilated (same sums)."""
+    out, pads = transpose_geometry(x.shape[1:-1], w.shape[:2], stride, dilation, padding, output_padding)
+    if not isinstance(padding, str):
+        padding = [[0, 0], *[list(p) for p in pads], [0, 0]]
+    return tf.nn.conv2d_transpose(
+        x, _dilate_filter(w, dilation), [x.shape[0], *out, w.shape[2]], strides=[1, *stride, 1], padding=padding,
+    )
+
+
+CONV_CALL = "tf.nn.convolution (dilated: tf.pad + stride-1 dilated conv + strided slice)"
+CONV3D_CALL = "tf.nn.conv3d (explicit: tf.pad first; dilated: tf.pad + stride-1 dilated tf.nn.convolution + slice)"
+GROUPED_CALL = "tf.nn.convolution with a grouped filter (float64: tf.split + conv per group + tf.concat)"
+DEPTHWISE_CALL = (
+    "tf.nn.depthwise_conv2d (stride with dilation, or unequal strides in float64: tf.pad + stride-1 "
+    "depthwise + strided slice)"
+)
+TRANSPOSE_CALL = "tf.nn.conv2d_transpose(output_shape) (dilated: zeros inserted into the filter)"
+BIAS_CALL = " + tf.nn.bias_add"
+
+
+@impl(CONV_CALL, composite=True)
+def conv1d(x, w, stride, dilation, padding):
+    return conv_nd(x, w, stride, dilation, padding)
+
+
+@impl(CONV3D_CALL, composite=True)
+def conv3d(x, w, stride, dilation, padding):
+    return _conv3d(x, w, stride, dilation, padding)
+
+
+@impl(GROUPED_CALL, composite=True)
+def grouped_conv2d(x, w, stride, dilation, padding, groups):
+    return _grouped(x, w, stride, dilation, padding, groups)
+
+
+@impl(DEPTHWISE_CALL, composite=True)
+def depthwise_conv2d(x, w, stride, dilation, padding):
+    return _depthwise(x, w, stride, dilation, padding)
+
+
+@impl(TRANSPOSE_CALL, composite=True)
+def conv2d_transpose(x, w, stride, dilation, padding, output_padding):
+    return _transpose(x, w, stride, dilation, padding, output_padding)
+
+
+@impl(CONV_CALL + BIAS_CALL, composite=True)
+def conv1d_bias(x, w, bias, stride, dilation, padding):
+    return tf.nn.bias_add(conv_nd(x, w, stride, dilation, padding), bias)
+
+
+@impl(CONV_CALL + BIAS_CALL, composite=True)
+def conv2d_bias(x, w, bias, stride, dilation, padding):
+    return tf.nn.bias_add(conv_nd(x, w, stride, dilation, padding), bias)
+
+
+@impl(CONV3D_CALL + BIAS_CALL, composite=True)
+def conv3d_bias(x, w, bias, stride, dilation, padding):
+    return tf.nn.bias_add(_conv3d(x, w, stride, dilation, padding), bias)
+
+
+@impl(GROUPED_CALL + BIAS_CALL, composite=True)
+def grouped_conv2d_bias(x, w, bias, stride, dilation, padding, groups):
+    return tf.nn.bias_add(_grouped(x, w, stride, dilation, padding, groups), bias)
+
+
+@impl(DEPTHWISE_CALL + BIAS_CALL, composite=True)
+def depthwise_conv2d_bias(x, w, bias, stride, dilation, padding):
+    return tf.nn.bias_add(_depthwise(x, w, stride, dilation, padding), bias)
+
+
+@impl(TRANSPOSE_CALL + BIAS_CALL, composite=True)
+def conv2d_transpose_bias(x, w, bias, stride, dilation, padding, output_padding):
+    return tf.nn.bias_add(_transpose(x, w, stride, dilation, padding, output_padding), bias)
+
+
+@impl("tf.nn.max_pool2d")
+def max_pool2d(x, window, stride, padding):
+    return tf.nn.max_pool2d(x, list(window), list(stride), padding)
+
+
+@impl("tf.nn.avg_pool2d (SAME divides by the real elements of each window)")
+def avg_pool2d(x, window, stride, padding):
+    return tf.nn.avg_pool2d(x, list(window), list(stride), padding)
+
+
+OPS = {
+    "conv1d": conv1d,
+    "conv3d": conv3d,
+    "grouped_conv2d": grouped_conv2d,
+    "depthwise_conv2d": depthwise_conv2d,
+    "conv2d_transpose": conv2d_transpose,
+    "conv1d_bias": conv1d_bias,
+    "conv2d_bias": conv2d_bias,
+    "conv3d_bias": conv3d_bias,
+    "grouped_conv2d_bias": grouped_conv2d_bias,
+    "depthwise_conv2d_bias": depthwise_conv2d_bias,
+    "conv2d_transpose_bias": conv2d_transpose_bias,
+    "max_pool2d": max_pool2d,
+    "avg_pool2d": avg_pool2d,
+}

@@ -1,3 +1,68 @@
-"""torch mappings of the normloss family (see ../mapping.py); filled in by the catalogue work."""
+"""PyTorch mappings of the normloss family (see ../mapping.py). Inputs arrive channels last
+(N, ..., C); batch_norm and group_norm take channels first and are permuted in and out."""
 
-OPS: dict = {}
+import torch.nn.functional as F
+
+from conformance.adapters.mapping import impl
+
+
+def channels_first(x):
+    """(N, *spatial, C) -> (N, C, *spatial)."""
+    return x.permute(0, x.ndim - 1, *range(1, x.ndim - 1))
+
+
+def channels_last(x):
+    return x.permute(0, *range(2, x.ndim), 1)
+
+
+@impl("torch.nn.functional.layer_norm(x, x.shape[-k:], gamma, beta, eps)")
+def layer_norm(x, gamma, beta, axis, eps):
+    return F.layer_norm(x, tuple(x.shape[x.ndim - len(axis):]), gamma, beta, eps)
+
+
+@impl("torch.nn.functional.batch_norm(training=True, no running stats; NCHW permutes)")
+def batch_norm(x, gamma, beta, eps):
+    y = F.batch_norm(channels_first(x), None, None, gamma, beta, training=True, eps=eps)
+    return channels_last(y)
+
+
+@impl("torch.nn.functional.rms_norm(x, (D,), gamma, eps)")
+def rms_norm(x, gamma, eps):
+    return F.rms_norm(x, (x.shape[-1],), gamma, eps)
+
+
+@impl("torch.nn.functional.group_norm(x, groups, gamma, beta, eps) (NCHW permutes)")
+def group_norm(x, gamma, beta, groups, eps):
+    return channels_last(F.group_norm(channels_first(x), groups, gamma, beta, eps))
+
+
+@impl("torch.nn.functional.cross_entropy(logits, label probabilities, reduction='mean')")
+def softmax_cross_entropy(logits, labels):
+    return F.cross_entropy(logits, labels, reduction="mean")
+
+
+@impl("torch.nn.functional.cross_entropy(logits, class indices, reduction='mean')")
+def sparse_softmax_cross_entropy(logits, labels):
+    return F.cross_entropy(logits, labels, reduction="mean")
+
+
+@impl("torch.nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction='mean')")
+def sigmoid_binary_cross_entropy(logits, labels):
+    return F.binary_cross_entropy_with_logits(logits, labels, reduction="mean")
+
+
+@impl("torch.nn.functional.mse_loss(pred, target, reduction='mean')")
+def mse(pred, target):
+    return F.mse_loss(pred, target, reduction="mean")
+
+
+@impl("torch.nn.functional.huber_loss(pred, target, reduction='mean', delta=delta)")
+def huber(pred, target, delta):
+    return F.huber_loss(pred, target, reduction="mean", delta=delta)
+
+
+OPS = {
+    "layer_norm": layer_norm, "batch_norm": batch_norm, "rms_norm": rms_norm, "group_norm": group_norm,
+    "softmax_cross_entropy": softmax_cross_entropy, "sparse_softmax_cross_entropy": sparse_softmax_cross_entropy,
+    "sigmoid_binary_cross_entropy": sigmoid_binary_cross_entropy, "mse": mse, "huber": huber,
+}

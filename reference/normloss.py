@@ -1,0 +1,330 @@
+"""Normalisation layers and losses.
+
+Normalisations (channels-last, like the rest of the catalogue):
+
+    y = (x - mean) / sqrt(var + eps) * gamma + beta       (eps inside the square root)
+
+with mean and the *population* variance taken over a set of axes A of n elements: the trailing
+``axis`` dims for layer_norm, every axis but the last (channel) one for batch_norm in training
+mode, spatial dims and the channels of one group for group_norm. rms_norm drops the centring
+and beta: y = x / sqrt(mean(x^2) + eps) * gamma over the last axis. Writing r = 1/sqrt(var + eps),
+xhat = (x - mean) r and g = dz * gamma, every one of them has
+
+    dx = r * (g - mean_A(g) - xhat * mean_A(g * xhat))     (rms_norm: without mean_A(g))
+    dgamma = sum of dz * xhat over the axes gamma is broadcast along;  dbeta = sum of dz there.
+
+Losses reduce to a scalar by the *mean*: softmax_cross_entropy and
+sparse_softmax_cross_entropy average over the batch rows (logits are (B, K)); the elementwise
+losses (sigmoid_binary_cross_entropy, mse, huber) average over every element.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference._grad import Grad, f64
+from reference.softmax import softmax
+
+# ---------------------------------------------------------------- normalisation core
+
+
+def _standardize(x: np.ndarray, axes: tuple[int, ...], eps: float, centre: bool):
+    """Statistics of the normalisation and the rounding scales a correct float computation has.
+
+    ec:    absolute error scale (units of u) of the computed c = x - mean: the subtraction
+           rounds |c| and the mean carries ~ u * mean|x| (the cancellation of the centring);
+           0 for rms_norm, where c = x is exact.
+    kappa: relative error (units of u) of the computed r = 1/sqrt(var + eps): var's error is
+           ~ 2 mean(|c| ec) + 2 var (the centring's error squared in, the squares and the sum
+           rounded), halved by the square root, plus the rsqrt's own rounding.
+    """
+    if centre:
+        c = x - np.mean(x, axis=axes, keepdims=True)
+        ec = np.abs(c) + np.mean(np.abs(x), axis=axes, keepdims=True)
+    else:
+        c = x
+        ec = np.zeros(x.shape)
+    var = np.mean(c * c, axis=axes, keepdims=True)
+    r = 1.0 / np.sqrt(var + eps)
+    kappa = 1.5 + (np.mean(np.abs(c) * ec, axis=axes, keepdims=True) + var) / (var + eps)
+    return c * r, r, ec, kappa
+
+
+def _normalize_vjp(x, g, dz, axes, eps, centre):
+    """dx, its magnitude, and the per-element (value, magnitude) of dz * xhat for dgamma.
+
+    Magnitude of dx: the expression on absolute values, r (|g| + mean|g| + |xhat| mean|g xhat|),
+    plus the effect of r's relative error kappa (a common factor: kappa (|dx| + 2 r |xhat| |gx|),
+    gx = mean(g xhat)) and of the centring's absolute error (r ec per xhat element).
+    """
+    xhat, r, ec, kappa = _standardize(x, axes, eps, centre)
+    ag = np.abs(g)
+    gx = np.mean(g * xhat, axis=axes, keepdims=True)
+    inner = g - xhat * gx
+    base = ag + np.abs(xhat) * np.mean(ag * np.abs(xhat), axis=axes, keepdims=True)
+    if centre:
+        inner = inner - np.mean(g, axis=axes, keepdims=True)
+        base = base + np.mean(ag, axis=axes, keepdims=True)
+    dx = r * inner
+    mag = (
+        r * base
+        + kappa * (np.abs(dx) + 2.0 * r * np.abs(xhat) * np.abs(gx))
+        + r * (r * ec * np.abs(gx) + np.abs(xhat) * np.mean(ag * r * ec, axis=axes, keepdims=True))
+    )
+    dz_xhat = dz * xhat
+    dz_xhat_mag = np.abs(dz) * (np.abs(xhat) * (1.0 + kappa) + r * ec)
+    return dx, mag, dz_xhat, dz_xhat_mag
+
+
+def _normalize(x, gamma, beta, axes, eps, centre):
+    xhat, _, _, _ = _standardize(x, axes, eps, centre)
+    y = xhat * gamma
+    return y if beta is None else y + beta
+
+
+def _count(shape, axes) -> int:
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+# ---------------------------------------------------------------- layer_norm
+
+
+def _trailing(axis, ndim: int) -> tuple[int, ...]:
+    axes = sorted({int(a) % ndim for a in np.atleast_1d(axis)})
+    if axes != list(range(ndim - len(axes), ndim)):
+        raise ValueError(f"layer_norm normalises trailing dims; axis {axis!r} is not trailing for rank {ndim}")
+    return tuple(axes)
+
+
+def layer_norm(x, gamma, beta, axis=(-1,), eps: float = 1e-5):
+    """y = (x - mean) / sqrt(var + eps) * gamma + beta, statistics over the trailing ``axis``
+    dims (a tuple of negative axes, e.g. (-2, -1)); gamma and beta have those dims' shape."""
+    x, gamma, beta = f64(x, gamma, beta)
+    return _normalize(x, gamma, beta, _trailing(axis, x.ndim), eps, True)
+
+
+def layer_norm_vjp(x, gamma, beta, dz, axis=(-1,), eps: float = 1e-5) -> dict[str, Grad]:
+    """dx = r (g - mean(g) - xhat mean(g xhat)) over the normalised dims, g = dz gamma;
+    dgamma = sum over the leading dims of dz xhat; dbeta = sum over the leading dims of dz.
+    (Magnitudes: see the module docstring and _normalize_vjp.)"""
+    x, gamma, beta, dz = f64(x, gamma, beta, dz)
+    axes = _trailing(axis, x.ndim)
+    lead = tuple(range(x.ndim - len(axes)))
+    n, b = _count(x.shape, axes), _count(x.shape, lead)
+    dx, mag, gv, gm = _normalize_vjp(x, dz * gamma, dz, axes, eps, True)
+    return {
+        "x": Grad(dx, mag, terms=n),
+        "gamma": Grad(gv.sum(axis=lead), gm.sum(axis=lead), terms=max(b, n)),
+        "beta": Grad(dz.sum(axis=lead), np.abs(dz).sum(axis=lead), terms=b),
+    }
+
+
+# ---------------------------------------------------------------- batch_norm
+
+
+def batch_norm(x, gamma, beta, eps: float = 1e-5):
+    """Training-mode batch normalisation, channels last: statistics (population variance) per
+    channel over every axis but the last; gamma and beta have shape (C,)."""
+    x, gamma, beta = f64(x, gamma, beta)
+    return _normalize(x, gamma, beta, tuple(range(x.ndim - 1)), eps, True)
+
+
+def batch_norm_vjp(x, gamma, beta, dz, eps: float = 1e-5) -> dict[str, Grad]:
+    """dx = r (g - mean(g) - xhat mean(g xhat)), means per channel over every other axis,
+    g = dz gamma; dgamma = sum of dz xhat and dbeta = sum of dz over every axis but the last."""
+    x, gamma, beta, dz = f64(x, gamma, beta, dz)
+    axes = tuple(range(x.ndim - 1))
+    n = _count(x.shape, axes)
+    dx, mag, gv, gm = _normalize_vjp(x, dz * gamma, dz, axes, eps, True)
+    return {
+        "x": Grad(dx, mag, terms=n),
+        "gamma": Grad(gv.sum(axis=axes), gm.sum(axis=axes), terms=n),
+        "beta": Grad(dz.sum(axis=axes), np.abs(dz).sum(axis=axes), terms=n),
+    }
+
+
+# ---------------------------------------------------------------- group_norm
+
+
+def _grouped(a: np.ndarray, groups: int) -> np.ndarray:
+    """(N, *spatial, C) -> (N, *spatial, G, C // G)."""
+    c = a.shape[-1]
+    if groups < 1 or c % groups:
+        raise ValueError(f"group_norm: {c} channels do not split into {groups} groups")
+    return a.reshape(*a.shape[:-1], groups, c // groups)
+
+
+def group_norm(x, gamma, beta, groups: int = 1, eps: float = 1e-5):
+    """Group normalisation, channels last: x is (N, *spatial, C), the C channels split into
+    ``groups`` consecutive groups; statistics per (sample, group) over the spatial dims and the
+    group's channels; gamma and beta have shape (C,)."""
+    x, gamma, beta = f64(x, gamma, beta)
+    xg = _grouped(x, groups)
+    axes = (*range(1, xg.ndim - 2), xg.ndim - 1)
+    y = _normalize(xg, _grouped(gamma, groups), _grouped(beta, groups), axes, eps, True)
+    return y.reshape(x.shape)
+
+
+def group_norm_vjp(x, gamma, beta, dz, groups: int = 1, eps: float = 1e-5) -> dict[str, Grad]:
+    """dx = r (g - mean(g) - xhat mean(g xhat)), means per (sample, group), g = dz gamma;
+    dgamma = sum of dz xhat and dbeta = sum of dz over the sample and spatial dims."""
+    x, gamma, beta, dz = f64(x, gamma, beta, dz)
+    xg, dzg = _grouped(x, groups), _grouped(dz, groups)
+    axes = (*range(1, xg.ndim - 2), xg.ndim - 1)
+    sums = tuple(range(x.ndim - 1))
+    n, b = _count(xg.shape, axes), _count(x.shape, sums)
+    dx, mag, gv, gm = _normalize_vjp(xg, dzg * _grouped(gamma, groups), dzg, axes, eps, True)
+    return {
+        "x": Grad(dx.reshape(x.shape), mag.reshape(x.shape), terms=n),
+        "gamma": Grad(gv.reshape(x.shape).sum(axis=sums), gm.reshape(x.shape).sum(axis=sums), terms=max(b, n)),
+        "beta": Grad(dz.sum(axis=sums), np.abs(dz).sum(axis=sums), terms=b),
+    }
+
+
+# ---------------------------------------------------------------- rms_norm
+
+
+def rms_norm(x, gamma, eps: float = 1e-5):
+    """y = x / sqrt(mean(x^2) + eps) * gamma over the last axis; gamma has shape (D,)."""
+    x, gamma = f64(x, gamma)
+    return _normalize(x, gamma, None, (x.ndim - 1,), eps, False)
+
+
+def rms_norm_vjp(x, gamma, dz, eps: float = 1e-5) -> dict[str, Grad]:
+    """dx = r (g - xhat mean(g xhat)) with r = 1/sqrt(mean(x^2) + eps), xhat = x r, g = dz gamma,
+    means over the last axis; dgamma = sum of dz xhat over the leading axes."""
+    x, gamma, dz = f64(x, gamma, dz)
+    axes = (x.ndim - 1,)
+    lead = tuple(range(x.ndim - 1))
+    n, b = x.shape[-1], _count(x.shape, lead)
+    dx, mag, gv, gm = _normalize_vjp(x, dz * gamma, dz, axes, eps, False)
+    return {
+        "x": Grad(dx, mag, terms=n),
+        "gamma": Grad(gv.sum(axis=lead), gm.sum(axis=lead), terms=max(b, n)),
+    }
+
+
+# ---------------------------------------------------------------- softmax cross-entropy
+
+
+def _log_softmax_rows(logits: np.ndarray):
+    """log_softmax along the last axis, softmax, and cond = 1 + |x - max| + log S: the absolute
+    rounding (units of u) of the exponent each softmax value is formed from."""
+    m = logits.max(axis=-1, keepdims=True)
+    s_sum = np.exp(logits - m).sum(axis=-1, keepdims=True)
+    logp = (logits - m) - np.log(s_sum)
+    return logp, softmax(logits, -1), 1.0 + np.abs(logits - m) + np.log(s_sum)
+
+
+def softmax_cross_entropy(logits, labels):
+    """loss = -(1/B) sum_b sum_k labels[b, k] log_softmax(logits)[b, k]; logits and labels (B, K),
+    label rows probability distributions (the mean over the batch)."""
+    logits, labels = f64(logits, labels)
+    logp, _, _ = _log_softmax_rows(logits)
+    return -np.sum(labels * logp) / logits.shape[0]
+
+
+def softmax_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
+    """dlogits = dz / B * (softmax(logits) * L - labels), L = sum_k labels[b, k] (1 up to the
+    labels' rounding). Labels are not differentiated.
+
+    Magnitude: |dz| / B * (s * cond * L + labels), cond the exponent's rounding (see
+    _log_softmax_rows). terms = K. tiny: a flushed subnormal s moves the result by |dz| L / B.
+    """
+    logits, labels, dz = f64(logits, labels, dz)
+    b = logits.shape[0]
+    _, s, cond = _log_softmax_rows(logits)
+    rows = labels.sum(axis=-1, keepdims=True)
+    k = dz / b
+    return {"logits": Grad(k * (s * rows - labels), np.abs(k) * (s * cond * rows + labels),
+                           terms=logits.shape[-1], tiny=1.0 + np.abs(k) * rows)}
+
+
+def _onehot(labels: np.ndarray, k: int) -> np.ndarray:
+    return (np.asarray(labels)[:, None] == np.arange(k)[None, :]).astype(np.float64)
+
+
+def sparse_softmax_cross_entropy(logits, labels):
+    """loss = -(1/B) sum_b log_softmax(logits)[b, labels[b]]; logits (B, K), labels (B,) integer
+    class indices in [0, K) (the mean over the batch)."""
+    (logits,) = f64(logits)
+    logp, _, _ = _log_softmax_rows(logits)
+    return -np.sum(logp * _onehot(labels, logits.shape[-1])) / logits.shape[0]
+
+
+def sparse_softmax_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
+    """dlogits = dz / B * (softmax(logits) - onehot(labels)).
+
+    Magnitude: |dz| / B * (s * cond + onehot). terms = K. tiny: |dz| / B per flushed s.
+    """
+    logits, dz = f64(logits, dz)
+    b, kk = logits.shape
+    _, s, cond = _log_softmax_rows(logits)
+    oh = _onehot(labels, kk)
+    k = dz / b
+    return {"logits": Grad(k * (s - oh), np.abs(k) * (s * cond + oh), terms=kk, tiny=1.0 + np.abs(k))}
+
+
+# ---------------------------------------------------------------- elementwise losses
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_binary_cross_entropy(logits, labels):
+    """loss = mean over all elements of -(l log sigmoid(x) + (1 - l) log(1 - sigmoid(x)))
+    = mean(max(x, 0) - x l + log(1 + exp(-|x|))); labels l in [0, 1], same shape as logits."""
+    logits, labels = f64(logits, labels)
+    return np.mean(np.logaddexp(0.0, logits) - logits * labels)
+
+
+def sigmoid_binary_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
+    """dlogits = dz / M * (sigmoid(x) - l), M the number of elements. Labels not differentiated.
+
+    Magnitude: |dz| / M * (sigmoid(x) + l) (the subtraction; 1 - sigmoid(-x) forms of sigmoid
+    are within a factor 2 of it). tiny: |dz| / M per flushed subnormal sigmoid.
+    """
+    logits, labels, dz = f64(logits, labels, dz)
+    k = dz / logits.size
+    s = _sigmoid(logits)
+    return {"logits": Grad(k * (s - labels), np.abs(k) * (s + labels), tiny=1.0 + np.abs(k))}
+
+
+def mse(pred, target):
+    """loss = mean over all elements of (pred - target)^2."""
+    pred, target = f64(pred, target)
+    return np.mean((pred - target) ** 2)
+
+
+def mse_vjp(pred, target, dz) -> dict[str, Grad]:
+    """dpred = 2 dz (pred - target) / M, dtarget = -dpred.
+
+    Magnitude: |dpred| itself: pred and target are exact inputs, so pred - target is computed
+    with one rounding (relative error u), with no cancellation error to amplify.
+    """
+    pred, target, dz = f64(pred, target, dz)
+    d = 2.0 * dz * (pred - target) / pred.size
+    return {"pred": Grad(d, np.abs(d)), "target": Grad(-d, np.abs(d))}
+
+
+def huber(pred, target, delta: float = 1.0):
+    """loss = mean over all elements of h(d), d = pred - target,
+    h(d) = d^2 / 2 where |d| <= delta, delta (|d| - delta / 2) elsewhere."""
+    pred, target = f64(pred, target)
+    d = pred - target
+    a = np.abs(d)
+    return np.mean(np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)))
+
+
+def huber_vjp(pred, target, dz, delta: float = 1.0) -> dict[str, Grad]:
+    """dpred = dz / M * clip(pred - target, -delta, delta), dtarget = -dpred.
+
+    Huber is continuously differentiable: at |d| = delta both pieces give ±delta (only the second
+    derivative jumps; the catalogue still probes it as a kink). Magnitude: |dpred| (d has relative
+    error u; near the switch both pieces agree to that accuracy).
+    """
+    pred, target, dz = f64(pred, target, dz)
+    d = dz * np.clip(pred - target, -delta, delta) / pred.size
+    return {"pred": Grad(d, np.abs(d)), "target": Grad(-d, np.abs(d))}
