@@ -8,6 +8,17 @@ from typing import Any
 import numpy as np
 
 
+def as_oracle(a: np.ndarray) -> np.ndarray:
+    """What the oracle sees of an input: float values exactly, in float64; ints and bools as they are."""
+    return a.astype(np.float64) if a.dtype.kind == "f" or a.dtype.name == "bfloat16" else a
+
+
+def in_dtype(values, dtype: np.dtype) -> np.ndarray:
+    """Input values in the test dtype (float) or unchanged (integer and boolean inputs)."""
+    values = np.asarray(values)
+    return values if values.dtype.kind in "iub" else values.astype(np.float64).astype(dtype)
+
+
 @dataclass
 class Case:
     op: str
@@ -29,10 +40,7 @@ class Case:
     def oracle_inputs(self) -> dict[str, np.ndarray]:
         """Inputs as the oracle sees them: exactly the rounded test-dtype values, in float64
         (integer and boolean inputs unchanged)."""
-        return {
-            k: v.astype(np.float64) if v.dtype.kind == "f" or v.dtype.name == "bfloat16" else v
-            for k, v in self.inputs.items()
-        }
+        return {k: as_oracle(v) for k, v in self.inputs.items()}
 
     def summary(self) -> str:
         """``matmul(x: float32[2, 3], y: float32[3, 4]) dz: float32[2, 4] params {...}``."""

@@ -94,9 +94,7 @@ def cmd_run(a: argparse.Namespace) -> int:
 
     from conformance.adapters import discover
     from conformance.records import make_run_dir
-    from conformance.selection import SelectionError, parse_selection, resolve_devices
-
-    from conformance.selection import split
+    from conformance.selection import SelectionError, parse_selection, resolve_devices, split
 
     frameworks = discover(tuple(a.adapter), split(a.frameworks) or None)
     check_adapters(a.adapter, frameworks)

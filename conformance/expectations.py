@@ -51,7 +51,7 @@ class Expectations:
         self.entries = entries
 
     @classmethod
-    def parse(cls, data: dict[str, Any], source: str = "<data>") -> "Expectations":
+    def parse(cls, data: dict[str, Any], source: str = "<data>") -> Expectations:
         entries = []
         for i, row in enumerate(data.get("expect", [])):
             where = f"{source} [[expect]] #{i + 1}"
@@ -78,7 +78,7 @@ class Expectations:
         return cls(entries)
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_FILE) -> "Expectations":
+    def load(cls, path: Path = DEFAULT_FILE) -> Expectations:
         with open(path, "rb") as f:
             return cls.parse(tomllib.load(f), str(path))
 

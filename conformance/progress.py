@@ -65,7 +65,7 @@ class Progress:
             self.stream.write(self.line())
             self.stream.flush()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         self._thread.start()
         return self
 

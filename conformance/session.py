@@ -17,10 +17,10 @@ import numpy as np
 from conformance import __version__
 from conformance.adapters import Availability, discover
 from conformance.execute import Target, base_record
+from conformance.expectations import Expectations
 from conformance.records import SCHEMA_VERSION, RecordWriter, make_run_dir, merge_parts
 from conformance.registry import get_op
 from conformance.selection import Selection, parse_selection, resolve_devices, targets
-from conformance.expectations import Expectations
 from conformance.specials import specials_of
 from conformance.tolerances import Tolerances
 

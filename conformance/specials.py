@@ -8,14 +8,14 @@ cases with ``OpSpec.specials`` (softmax with -inf logits, division by zero...).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
 from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
 
-from conformance.case import Case
+from conformance.case import Case, as_oracle, in_dtype
 from conformance.dtypes import DType, get_dtype
 from conformance.opspec import OpSpec, Special
 
@@ -41,7 +41,7 @@ def is_unary_elementwise(spec: OpSpec) -> bool:
     return spec.family in UNARY_FAMILIES and len(spec.inputs) == 1 and spec.inputs[0].name == "x"
 
 
-@lru_cache(maxsize=None)
+@cache
 def minimal_params(op_name: str) -> tuple[tuple[str, Any], ...]:
     """The op's simplest parameters: Hypothesis's minimal example of its structure."""
     from conformance.registry import get_op
@@ -63,15 +63,12 @@ def specials_of(spec: OpSpec) -> tuple[Special, ...]:
 
 def special_case(spec: OpSpec, special: Special, dtype: str) -> Case:
     d = get_dtype(dtype)
-    inputs: dict[str, np.ndarray] = {}
-    for name, v in special.inputs.items():
-        values = v(d) if callable(v) else np.asarray(v)
-        values = np.asarray(values)
-        inputs[name] = values if values.dtype.kind in "iub" else values.astype(np.float64).astype(d.numpy)
-    params = dict(special.params) if special.params or not is_unary_elementwise(spec) else dict(minimal_params(spec.name))
+    inputs = {name: in_dtype(v(d) if callable(v) else v, d.numpy) for name, v in special.inputs.items()}
+    params = dict(special.params)
+    if not params and is_unary_elementwise(spec):
+        params = dict(minimal_params(spec.name))
     with np.errstate(all="ignore"):
-        out = np.asarray(spec.reference(**{k: (v.astype(np.float64) if v.dtype.kind == "f" or v.dtype.name == "bfloat16"
-                                               else v) for k, v in inputs.items()}, **params))
+        out = np.asarray(spec.reference(**{k: as_oracle(v) for k, v in inputs.items()}, **params))
     cotangent = np.ones(out.shape, dtype=d.numpy)
     return Case(spec.name, dtype, inputs, params, cotangent, family="special", meta={"special": special.name,
                                                                                       "holds": special.holds})

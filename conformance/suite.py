@@ -20,9 +20,16 @@ import pytest
 from hypothesis import given, seed, settings, target
 from hypothesis.control import current_build_context
 
-from conformance.case import Case
+from conformance.case import Case, as_oracle, in_dtype
 from conformance.execute import (
-    FAILING, Target, attach_repro, base_record, failure_message, json_params, ratio_to_budget, run_example,
+    FAILING,
+    Target,
+    attach_repro,
+    base_record,
+    failure_message,
+    json_params,
+    ratio_to_budget,
+    run_example,
 )
 from conformance.opspec import OpSpec
 from conformance.registry import get_op
@@ -137,12 +144,8 @@ def kink_case(spec: OpSpec, kink: Any, dtype: str) -> Case:
     from conformance.dtypes import get_dtype
 
     d = get_dtype(dtype)
-    inputs = {}
-    for name, v in kink.inputs.items():
-        arr = np.asarray(v)
-        inputs[name] = arr if arr.dtype.kind in "iub" else arr.astype(np.float64).astype(d.numpy)
-    out = np.asarray(spec.reference(**{k: (v.astype(np.float64) if v.dtype.kind == "f" or v.dtype.name == "bfloat16"
-                                           else v) for k, v in inputs.items()}, **kink.params))
+    inputs = {name: in_dtype(v, d.numpy) for name, v in kink.inputs.items()}
+    out = np.asarray(spec.reference(**{k: as_oracle(v) for k, v in inputs.items()}, **kink.params))
     return Case(spec.name, dtype, inputs, dict(kink.params), np.ones(out.shape, dtype=d.numpy), family="convention",
                 kink=kink.name)
 

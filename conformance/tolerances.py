@@ -33,7 +33,9 @@ class Tolerances:
             where = f"{source} override #{i + 1}"
             unknown = set(row) - set(MATCH_KEYS) - {"base", "sqrt_terms", "reason"}
             if unknown:
-                raise ValueError(f"{where}: unknown keys {sorted(unknown)}; valid: {MATCH_KEYS} + base, sqrt_terms, reason")
+                raise ValueError(
+                    f"{where}: unknown keys {sorted(unknown)}; valid: {MATCH_KEYS} + base, sqrt_terms, reason"
+                )
             if "op" not in row:
                 raise ValueError(f"{where}: needs an op")
             match = {k: row[k] for k in MATCH_KEYS if k in row}

@@ -17,7 +17,8 @@ each primitive's VJP. The adapter maps catalogue ops onto the engine's primitive
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -30,19 +31,19 @@ class Var:
     """A value on the tape. ``parents`` pairs each input Var with the VJP that maps this Var's
     cotangent to that input's contribution."""
 
-    def __init__(self, value: np.ndarray, parents: tuple[tuple["Var", Callable], ...] = ()) -> None:
+    def __init__(self, value: np.ndarray, parents: tuple[tuple[Var, Callable], ...] = ()) -> None:
         self.value = np.asarray(value)
         self.parents = parents
         self.grad: np.ndarray | None = None
 
     # operators build new tape entries
-    def __add__(self, other: "Var") -> "Var":
+    def __add__(self, other: Var) -> Var:
         return add(self, other)
 
-    def __mul__(self, other: "Var") -> "Var":
+    def __mul__(self, other: Var) -> Var:
         return mul(self, other)
 
-    def __matmul__(self, other: "Var") -> "Var":
+    def __matmul__(self, other: Var) -> Var:
         return matmul(self, other)
 
 

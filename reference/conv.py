@@ -26,7 +26,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from reference._grad import Grad, f64
 
-Padding = Union[str, Sequence[Sequence[int]]]
+Padding = str | Sequence[Sequence[int]]
 
 
 def resolve_padding(
