@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import string
 from collections.abc import Sequence
-from typing import Union
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
