@@ -1,0 +1,94 @@
+"""Tolerances and expectations are data: validated on load, matched as documented."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from conformance.expectations import Expectations, entry_states
+from conformance.registry import all_ops
+from conformance.tolerances import Tolerances
+
+
+def test_shipped_files_load_and_name_real_ops():
+    tol = Tolerances.load()
+    exp = Expectations.load()
+    ops = set(all_ops())
+    for match, _ in tol.overrides:
+        assert match["op"] in ops, match
+    for e in exp.entries:
+        assert set(e.match["op"]) <= ops | {"*"}, e.match
+        assert e.reason.strip()
+
+
+def test_default_budget_grows_with_reduction_length():
+    tol = Tolerances.load()
+    b = tol.budget("matmul", "torch", "cpu", "float32")
+    assert b.for_terms(1) < b.for_terms(100) < b.for_terms(10_000)
+    assert b.for_terms(10_000) - b.for_terms(100) == pytest.approx(b.sqrt_terms * (100 - 10))
+
+
+def test_most_specific_override_wins_and_needs_a_reason():
+    data = {
+        "default": {"base": 6, "sqrt_terms": 3, "reason": "r"},
+        "override": [
+            {"op": "matmul", "base": 10, "reason": "matmul"},
+            {"op": "matmul", "framework": "jax", "device": "cuda", "base": 20, "reason": "jax gpu"},
+        ],
+    }
+    tol = Tolerances(data)
+    assert tol.budget("matmul", "torch", "cpu").base == 10
+    assert tol.budget("matmul", "jax", "cuda:0").base == 20
+    assert tol.budget("softmax", "jax", "cuda:0").base == 6
+    with pytest.raises(ValueError, match="reason"):
+        Tolerances({"default": {"base": 1, "sqrt_terms": 1, "reason": " "}})
+    with pytest.raises(ValueError, match="unknown keys"):
+        Tolerances({**data, "override": [{"op": "x", "frame": "y", "reason": "z"}]})
+
+
+def test_expectation_turns_matching_failure_into_known_and_keeps_the_verdict():
+    exp = Expectations.parse({"expect": [{"framework": "jax", "op": "softmax", "dtype": "float32",
+                                          "versions": ">=0.4,<1", "reason": "flush to zero",
+                                          "link": "https://example.invalid/1"}]})
+    rec = {"framework": "jax", "op": "softmax", "dtype": "float32", "device": "cpu", "status": "fail",
+           "framework_version": "0.10.2", "case_family": "accuracy"}
+    exp.apply(rec)
+    assert rec["status"] == "known" and rec["expected_status"] == "fail"
+    assert rec["expectation"]["reason"] == "flush to zero"
+    other = {**rec, "status": "fail", "framework_version": "1.2.0"}
+    exp.apply(other)
+    assert other["status"] == "fail"  # outside the version range
+    passing = {**rec, "status": "pass"}
+    assert exp.apply(passing)["status"] == "pass"
+
+
+def test_entry_states_known_fixed_stale():
+    entries = Expectations.parse({"expect": [
+        {"framework": "jax", "op": "softmax", "reason": "a", "id": "A"},
+        {"framework": "torch", "op": "matmul", "reason": "b", "id": "B"},
+        {"framework": "tensorflow", "op": "conv2d", "reason": "c", "id": "C"},
+    ]}).to_json()
+    records = [
+        {"framework": "jax", "op": "softmax", "status": "known", "expectation": {"id": "A"}},
+        {"framework": "torch", "op": "matmul", "status": "pass"},
+    ]
+    states = {e["id"]: e["state"] for e in entry_states(entries, records)}
+    assert states == {"A": "known", "B": "fixed", "C": "stale"}
+
+
+@pytest.mark.parametrize("row, msg", [
+    ({"op": "x", "reason": "r"}, "needs 'framework'"),
+    ({"framework": "jax", "op": "x", "reason": "r", "versions": "not a range"}, "bad versions"),
+    ({"framework": "jax", "op": "x", "reason": "r", "statuses": ["pass"]}, "cannot be expected"),
+    ({"framework": "jax", "op": "x", "reason": "r", "colour": "red"}, "unknown keys"),
+])
+def test_bad_expectation_rows_are_rejected_with_the_reason(row, msg):
+    with pytest.raises(ValueError, match=msg):
+        Expectations.parse({"expect": [row]})
+
+
+def test_budget_is_finite_for_every_op():
+    tol = Tolerances.load()
+    for op in all_ops():
+        assert math.isfinite(tol.budget(op).for_terms(10**6))
