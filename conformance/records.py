@@ -78,6 +78,7 @@ class RecordWriter:
         self.inflight_path = Path(run_dir) / "parts" / f"{worker}.inflight.json"
         self.worker = worker
         self._f = open(self.path, "a", encoding="utf-8")
+        self._inflight = None
         self.count = 0
 
     def write(self, record: dict[str, Any]) -> None:
@@ -87,19 +88,31 @@ class RecordWriter:
         self.clear_inflight()
 
     def mark_inflight(self, info: dict[str, Any]) -> None:
-        """Say what example this worker is running, for the controller if the worker dies."""
-        tmp = self.inflight_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info, allow_nan=False))
-        os.replace(tmp, self.inflight_path)
+        """Say what example this worker is running, for the controller if the worker dies.
+
+        One small file per worker, rewritten in place (no rename, no reopen: cheap per example);
+        an empty file means nothing is in flight.
+        """
+        if self._inflight is None:
+            self._inflight = open(self.inflight_path, "w+", encoding="utf-8")
+        f = self._inflight
+        f.seek(0)
+        f.write(json.dumps(info, allow_nan=False))
+        f.truncate()
+        f.flush()
 
     def clear_inflight(self) -> None:
-        try:
-            self.inflight_path.unlink()
-        except FileNotFoundError:
-            pass
+        if self._inflight is not None:
+            self._inflight.seek(0)
+            self._inflight.truncate()
+            self._inflight.flush()
 
     def close(self) -> None:
         self._f.close()
+        if self._inflight is not None:
+            self._inflight.close()
+            self._inflight = None
+            self.inflight_path.unlink(missing_ok=True)
 
 
 @dataclass

@@ -476,6 +476,13 @@ def is_builtin(framework: str, manifest: dict[str, Any] | None) -> bool:
     return framework in OPS_PACKAGES and framework in BUILTIN
 
 
+def _shaped(a: np.ndarray, shape: list[int] | None) -> np.ndarray:
+    """The array in the record's own shape: encoding once stored 0-d arrays as shape (1,)."""
+    if shape is not None and a.size == int(np.prod(shape, dtype=np.int64)):
+        return a.reshape(shape)
+    return a
+
+
 def _namespace(fields: dict[str, str], indent: str = "") -> str:
     body = "".join(f"\n{indent}    {k}={v}," for k, v in fields.items())
     return f"SimpleNamespace({body}\n{indent})"
@@ -496,8 +503,9 @@ def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) ->
         raise ReproError(f"record {rid}: {e} (the record comes from another catalogue)") from None
     framework, dtype = str(rec["framework"]), get_dtype(str(rec["dtype"]))
     precision = str(rec.get("precision") or "default")
-    inputs = {i.name: decode_array(repro["inputs"][i.name]) for i in spec.inputs}
-    cotangent = decode_array(repro["cotangent"])
+    shapes = rec.get("shapes") or {}
+    inputs = {i.name: _shaped(decode_array(repro["inputs"][i.name]), shapes.get(i.name)) for i in spec.inputs}
+    cotangent = _shaped(decode_array(repro["cotangent"]), rec.get("cotangent_shape"))
     params = rec.get("params") or {}
     case = Case(spec.name, dtype.name, inputs, params, cotangent)
     with np.errstate(all="ignore"):  # special values: the oracle evaluates them with IEEE semantics

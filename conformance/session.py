@@ -158,8 +158,8 @@ class Session:
         info: dict[str, Any] = {}
         if inflight.exists():
             try:
-                info = json.loads(inflight.read_text())
-            except ValueError:
+                info = json.loads(inflight.read_text() or "{}")
+            except ValueError:  # cut off mid-write by the crash: the target is still known
                 info = {}
             inflight.unlink()
         target = next((t for t in self.targets if nodeid.endswith(f"[{t.id}]")), None)

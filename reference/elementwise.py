@@ -160,10 +160,11 @@ def _rounded(r: np.ndarray, gap: np.ndarray) -> np.ndarray:
 
 
 def _shift_cond(x: np.ndarray) -> np.ndarray:
-    """Conditioning of exp(x - z), z = softplus(x) rounded (JAX's logaddexp derivative): the
-    error of z shifts exp's argument, a relative error of u |z|, or of the gap
-    log1p(exp(-|x|)) once z has saturated onto max(x, 0)."""
-    return 1.0 + _rounded(softplus_f64(x), np.log1p(np.exp(-np.abs(x))))
+    """Conditioning of sigmoid(x) evaluated as exp(x - z), z = softplus(x) (JAX's logaddexp
+    derivative): exp's argument x - z = -softplus(-x) is rounded (relative error u |x - z| in
+    exp, as softmax's shifted argument), and so is z (u |z|, or the gap log1p(exp(-|x|)) once z
+    has saturated onto max(x, 0); see _rounded)."""
+    return 1.0 + softplus_f64(-x) + _rounded(softplus_f64(x), np.log1p(np.exp(-np.abs(x))))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,11 +240,14 @@ def rsqrt(x):
 
 @_ieee
 def rsqrt_vjp(x, dz):
-    """dx = -dz / (2 x^(3/2)) = -dz z^3 / 2."""
+    """dx = -dz / (2 x^(3/2)) = -dz z^3 / 2.
+
+    Magnitude: torch and TensorFlow form z^3 from the rounded output z, tripling its rounding
+    error: ``|dz| |z^3| / 2 * (1 + 3)`` (1 for the arithmetic, 3 for z's error cubed).
+    """
     x, dz = f64(x, dz)
-    with _errstate():
-        d = -0.5 / (x * np.sqrt(x))
-    return _unary(x, dz, d, np.abs(d))
+    d = -0.5 / (x * np.sqrt(x))
+    return _unary(x, dz, d, 4.0 * np.abs(d))
 
 
 @_ieee
@@ -256,15 +260,14 @@ def reciprocal(x):
 
 @_ieee
 def reciprocal_vjp(x, dz):
-    """dx = -dz / x^2 = -dz z^2."""
+    """dx = -dz / x^2 = -dz z^2.
+
+    Magnitude: torch and TensorFlow form z^2 from the rounded output z, doubling its rounding
+    error: ``|dz| z^2 (1 + 2)``.
+    """
     x, dz = f64(x, dz)
-    with _errstate():
-        d = -1.0 / (x * x)
-    return _unary(x, dz, d, np.abs(d))
-
-
-# ---------------------------------------------------------------------------------------------
-# unary: exponentials, logarithms, trigonometry
+    d = -1.0 / (x * x)
+    return _unary(x, dz, d, 3.0 * np.abs(d))
 
 
 @_ieee
@@ -386,11 +389,14 @@ def tan(x):
 
 @_ieee
 def tan_vjp(x, dz):
-    """dx = dz (1 + tan(x)^2) = dz / cos(x)^2."""
+    """dx = dz (1 + tan(x)^2) = dz / cos(x)^2.
+
+    Magnitude: frameworks square a rounded intermediate (torch and JAX: z = tan(x) in 1 + z^2,
+    TensorFlow: cos(x) in 1 / cos^2), doubling its rounding error: ``|dz| (1 + z^2) (1 + 2)``.
+    """
     x, dz = f64(x, dz)
-    with _errstate():
-        d = 1.0 / np.cos(x) ** 2
-    return _unary(x, dz, d, d)
+    d = 1.0 / np.cos(x) ** 2
+    return _unary(x, dz, d, 3.0 * d)
 
 
 @_ieee
@@ -449,8 +455,8 @@ def log_sigmoid_vjp(x, dz):
     """dx = dz sigmoid(-x) = dz (1 - sigmoid(x)).
 
     Magnitude: JAX (log_sigmoid = -logaddexp(-x, 0)) evaluates the derivative as
-    exp(-x - softplus(-x)) with the rounded output in exp's argument, a relative error of
-    u |z|; the derivative is scaled by 1 + |z| (less once z saturates; see _shift_cond).
+    exp(-x - softplus(-x)), with a rounded output in a rounded argument of exp: scaled by
+    _shift_cond(-x), about 1 + |x| + |z|.
     tiny: sigmoid(-x) is subnormal for large x.
     """
     x, dz = f64(x, dz)
@@ -637,9 +643,9 @@ def softplus(x):
 def softplus_vjp(x, dz):
     """dx = dz sigmoid(x).
 
-    Magnitude: JAX (softplus = logaddexp(x, 0)) evaluates sigmoid(x) as exp(x - z) with the
-    rounded output z in exp's argument, a relative error of u |z|: scaled by 1 + |z| (less once
-    z saturates; see _shift_cond).
+    Magnitude: JAX (softplus = logaddexp(x, 0)) evaluates sigmoid(x) as exp(x - z), with the
+    rounded output z in a rounded argument of exp: scaled by _shift_cond(x), about
+    1 + |x - z| + |z|.
     tiny: sigmoid(x) is subnormal for very negative x.
     """
     x, dz = f64(x, dz)

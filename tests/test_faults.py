@@ -78,6 +78,7 @@ def test_dying_worker_is_crashed_and_nothing_is_lost(tmp_path):
     pytest.importorskip("xdist")
     res = cli("run", "--adapter", fault("DiesOnMatmul"), "--frameworks", "tinygrad-dies", "--ops", SEED_OPS,
               "--dtypes", "float32,float64", "--max-examples", "6", "--seed", "8", "-n", "2",
+              "--families", "accuracy",
               "--out", str(tmp_path), timeout=300)
     assert res.code == 1
     recs = res.records()

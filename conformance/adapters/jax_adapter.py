@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jax
@@ -29,6 +30,7 @@ class JaxAdapter(MappedAdapter):
         except RuntimeError:
             self._gpus = []
         self._precision_default = jax.config.jax_default_matmul_precision
+        self._cache: dict[tuple[str, str], Any] = {}
 
     def version(self) -> str:
         return jax.__version__
@@ -50,6 +52,7 @@ class JaxAdapter(MappedAdapter):
     def set_precision(self, mode: str) -> dict[str, Any]:
         if mode not in PRECISION_MODES:
             raise ValueError(f"unknown precision mode {mode!r}; valid: {PRECISION_MODES}")
+        self._cache.clear()  # compiled functions bake the precision in
         jax.config.update(
             "jax_default_matmul_precision", "highest" if mode == "strict" else self._precision_default
         )
@@ -58,17 +61,31 @@ class JaxAdapter(MappedAdapter):
     def _device(self, device: str):
         return self._cpu[0] if device == "cpu" else self._gpus[int(device.split(":")[1])]
 
+    def _compiled(self, op, params):
+        """One jitted forward+pullback per op and params; jit itself caches per shape and dtype.
+
+        Eager JAX compiles every primitive anew for each new shape and traces the VJP on every
+        call; one jitted function per op is how JAX is used in practice and far cheaper.
+        """
+        key = (op.name, json.dumps(params, sort_keys=True, default=repr))
+        fn = self._cache.get(key)
+        if fn is None:
+            impl, wrt = self.ops[op.name].fn, op.differentiable
+
+            def vjp_of(arrays, cotangent):
+                def f(*diff):
+                    kw = dict(arrays)
+                    kw.update(zip(wrt, diff))
+                    return impl(**kw, **params)
+
+                _, pullback = jax.vjp(f, *(arrays[n] for n in wrt))
+                return pullback(cotangent)
+
+            fn = self._cache[key] = jax.jit(vjp_of)
+        return fn
+
     def vjp(self, op, inputs, params, cotangent, *, dtype, device):
-        fn = self.ops[op.name].fn
         dev = self._device(device)
-        arrays = {name: jax.device_put(jnp.asarray(v), dev) for name, v in inputs.items()}
-        wrt = op.differentiable
-
-        def f(*diff):
-            kw = dict(arrays)
-            kw.update(zip(wrt, diff))
-            return fn(**kw, **params)
-
-        _, pullback = jax.vjp(f, *(arrays[n] for n in wrt))
-        grads = pullback(jax.device_put(jnp.asarray(cotangent), dev))
-        return {name: np.asarray(g) for name, g in zip(wrt, grads)}
+        arrays = {name: jax.device_put(v, dev) for name, v in inputs.items()}
+        grads = self._compiled(op, params)(arrays, jax.device_put(cotangent, dev))
+        return {name: np.asarray(g) for name, g in zip(op.differentiable, grads)}
