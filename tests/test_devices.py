@@ -1,0 +1,118 @@
+"""Devices are first-class: discovery, placement on the device an adapter reports, and clear
+errors for devices that are not there. GPU cases skip with a reason where no GPU is visible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conformance.adapters import BUILTIN, load
+from conformance.registry import get_op
+from conformance.selection import SelectionError, parse_selection, resolve_devices
+
+
+def adapter(name):
+    av = load(BUILTIN[name], name, "builtin")
+    if not av.available:
+        pytest.skip(f"{name} unavailable: {av.reason}")
+    return av.adapter
+
+
+def matmul_inputs():
+    rng = np.random.default_rng(0)
+    return {"x": rng.standard_normal((3, 4)).astype(np.float32), "y": rng.standard_normal((4, 2)).astype(np.float32)}
+
+
+@pytest.mark.parametrize("name", list(BUILTIN))
+def test_devices_list_cpu_first_then_cuda(name):
+    devs = adapter(name).devices()
+    assert devs[0] == "cpu"
+    assert all(d.startswith("cuda:") and d[5:].isdigit() for d in devs[1:])
+
+
+def torch_devices_seen(device):
+    torch = pytest.importorskip("torch")
+    from torch.overrides import TorchFunctionMode
+
+    seen = set()
+
+    class Record(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            for a in list(args) + list((kwargs or {}).values()):
+                if isinstance(a, torch.Tensor):
+                    seen.add(str(a.device))
+            return func(*args, **(kwargs or {}))
+
+    ad = adapter("torch")
+    with Record():
+        out = ad.vjp(get_op("matmul"), matmul_inputs(), {}, np.ones((3, 2), np.float32), dtype="float32",
+                     device=device)
+    return seen, out
+
+
+def test_torch_runs_on_cpu_when_asked():
+    seen, out = torch_devices_seen("cpu")
+    assert seen == {"cpu"} and isinstance(out["x"], np.ndarray)
+
+
+@pytest.mark.parametrize("name", ["torch", "jax"])
+def test_gpu_placement_and_readback(name):
+    ad = adapter(name)
+    gpus = [d for d in ad.devices() if d.startswith("cuda:")]
+    if not gpus:
+        pytest.skip(f"no CUDA device visible to {name}")
+    for dev in gpus:
+        if name == "torch":
+            seen, out = torch_devices_seen(dev)
+            assert seen == {dev}
+        else:
+            import jax
+
+            placed = []
+            real_put = jax.device_put
+
+            def spy(x, d=None, *a, **k):
+                placed.append(str(d))
+                return real_put(x, d, *a, **k)
+
+            jax.device_put = spy
+            try:
+                out = ad.vjp(get_op("matmul"), matmul_inputs(), {}, np.ones((3, 2), np.float32),
+                             dtype="float32", device=dev)
+            finally:
+                jax.device_put = real_put
+            assert placed and all("cuda" in p.lower() or "gpu" in p.lower() for p in placed)
+        assert isinstance(out["x"], np.ndarray) and out["x"].dtype == np.float32
+
+
+def test_asking_for_a_missing_device_is_an_error_not_a_cpu_run():
+    from conformance.adapters import Availability
+
+    class CpuOnly:
+        name = "cpuonly"
+
+        def devices(self):
+            return ["cpu"]
+
+    fws = {"cpuonly": Availability("cpuonly", CpuOnly())}
+    for devices in ("cuda", "cuda:0"):
+        sel = parse_selection(frameworks="cpuonly", devices=devices, ops=None, dtypes=None, precision=None,
+                              profile=None, max_examples=None, seed=0, known_frameworks=["cpuonly"])
+        with pytest.raises(SelectionError, match="not visible to any selected framework; visible devices: cpu"):
+            resolve_devices(sel, fws)
+    sel = parse_selection(frameworks="cpuonly", devices=None, ops=None, dtypes=None, precision=None,
+                          profile=None, max_examples=None, seed=0, known_frameworks=["cpuonly"])
+    assert resolve_devices(sel, fws) == {"cpuonly": ["cpu"]}
+
+
+@pytest.mark.parametrize("name", list(BUILTIN))
+def test_precision_modes_switch_and_are_reported(name):
+    ad = adapter(name)
+    strict = ad.set_precision("strict")
+    assert isinstance(strict, dict) and strict
+    default = ad.set_precision("default")
+    assert isinstance(default, dict)
+    with pytest.raises(ValueError, match="valid"):
+        ad.set_precision("fast")
+    env = ad.environment()
+    assert env["version"] == ad.version() and "precision_defaults" in env
