@@ -8,7 +8,9 @@ The script needs only the record's framework and NumPy (ml_dtypes for bfloat16):
   uses are copied from the adapter's source (``conformance/adapters/<fw>_ops``), read as text,
   never imported; where that cannot be done the script imports the mapping and says so;
 - the framework's VJP in the adapter's own steps (``torch.autograd.grad``,
-  ``tf.GradientTape().gradient(output_gradients=)``, ``jax.vjp``);
+  ``tf.GradientTape().gradient(output_gradients=)``, ``jax.jit`` of ``jax.vjp``): one small template
+  per built-in framework, which must follow its adapter's ``vjp`` (tests/test_repro.py runs the
+  scripts and requires the adapter's figures exactly, so a change in an adapter shows there);
 - the oracle's gradient, rounding magnitude and budget, computed now with the NumPy reference and
   inlined, and the comparison that prints the record's figures (max_abs_err, max_rel_err,
   max_ulp, bound_ratio) next to the recorded ones.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import copy
 import functools
 import json
 import math
@@ -163,12 +166,25 @@ def _dropped(node: ast.stmt) -> bool:
 
 
 def _source(text: str, node: ast.stmt) -> str:
-    """A definition's source, from its first decorator unless the decorators are dropped."""
-    decorators = getattr(node, "decorator_list", [])
-    if not decorators or _dropped(node):
-        return str(ast.get_source_segment(text, node))
+    """A definition's source. Functions lose their signature's annotations (the names they use are
+    not copied) and the adapter's @impl; classes (dataclasses need theirs) are copied as written."""
     lines = text.splitlines()
-    return "\n".join(lines[decorators[0].lineno - 1:node.end_lineno])
+    if not isinstance(node, ast.FunctionDef):
+        start = node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
+        return "\n".join(lines[start - 1:node.end_lineno])
+    if node.body[0].lineno == node.lineno:  # a one-line function: keep it whole
+        return str(ast.get_source_segment(text, node))
+    sig = copy.deepcopy(node)
+    sig.returns, sig.body = None, [ast.Pass()]
+    sig.decorator_list = [] if _dropped(node) else sig.decorator_list
+    for a in [*sig.args.posonlyargs, *sig.args.args, *sig.args.kwonlyargs, sig.args.vararg, sig.args.kwarg]:
+        if a is not None:
+            a.annotation = None
+    header = ast.unparse(sig).rsplit("\n", 1)[0]
+    first = min([node.body[0].lineno] + [n.lineno for n in ast.walk(node.body[0]) if hasattr(n, "lineno")])
+    while first - 2 > node.lineno - 1 and lines[first - 2].strip().startswith("#"):
+        first -= 1  # comments just above the first statement belong to the body
+    return header + "\n" + "\n".join(lines[first - 1:node.end_lineno])
 
 
 def _names_used(node: ast.stmt) -> list[str]:
@@ -370,17 +386,20 @@ def framework_vjp():
 '''
 JAX = '''
 def framework_vjp():
-    """jax.vjp(f, *inputs), then the pullback applied to dz: the adapter's steps."""
+    """jax.vjp(f, *inputs) and the pullback applied to dz, jitted as one function: the adapter's steps."""
     dev = jax.devices("cpu")[0] if DEVICE == "cpu" else jax.devices("gpu")[int(DEVICE.split(":")[1])]
-    arrays = {name: jax.device_put(jnp.asarray(v), dev) for name, v in INPUTS.items()}
 
-    def f(*diff):
-        kw = dict(arrays)
-        kw.update(zip(DIFFERENTIABLE, diff))
-        return op(**kw, **PARAMS)
+    def vjp_of(arrays, cotangent):
+        def f(*diff):
+            kw = dict(arrays)
+            kw.update(zip(DIFFERENTIABLE, diff))
+            return op(**kw, **PARAMS)
 
-    _, pullback = jax.vjp(f, *(arrays[n] for n in DIFFERENTIABLE))
-    grads = pullback(jax.device_put(jnp.asarray(COTANGENT), dev))
+        _, pullback = jax.vjp(f, *(arrays[n] for n in DIFFERENTIABLE))
+        return pullback(cotangent)
+
+    arrays = {name: jax.device_put(v, dev) for name, v in INPUTS.items()}
+    grads = jax.jit(vjp_of)(arrays, jax.device_put(COTANGENT, dev))
     return {n: np.asarray(g) for n, g in zip(DIFFERENTIABLE, grads)}
 '''
 PLUGIN = '''
@@ -408,7 +427,7 @@ FRAMEWORKS = {
                    ["import tensorflow as tf"], ["tf.config.experimental.enable_tensor_float_32_execution(False)"],
                    TENSORFLOW),
     "jax": (["import jax", "", 'jax.config.update("jax_enable_x64", True)  # as the adapter does'],
-            ["import jax.numpy as jnp"], ['jax.config.update("jax_default_matmul_precision", "highest")'], JAX),
+            [], ['jax.config.update("jax_default_matmul_precision", "highest")'], JAX),
 }
 MAIN = '''
 def check_output(got):

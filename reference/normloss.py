@@ -283,13 +283,17 @@ def sigmoid_binary_cross_entropy(logits, labels):
 def sigmoid_binary_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
     """dlogits = dz / M * (sigmoid(x) - l), M the number of elements. Labels not differentiated.
 
-    Magnitude: |dz| / M * (sigmoid(x) + l) (the subtraction; 1 - sigmoid(-x) forms of sigmoid
-    are within a factor 2 of it). tiny: |dz| / M per flushed subnormal sigmoid.
+    Magnitude: |dz| / M * (sigmoid(x) + l) * cond (the subtraction on absolute values; forms via
+    1 - sigmoid(-x) are within a factor 2 of it). cond = 1 + softplus(x) + softplus(-x): an
+    implementation differentiating log_sigmoid forms sigmoid(x) = exp(x - softplus(x)) from its
+    rounded output softplus(x), an absolute error of u (softplus(x) + |x - softplus(x)|) in the
+    exponent (as logsumexp's does). tiny: |dz| / M per flushed subnormal sigmoid.
     """
     logits, labels, dz = f64(logits, labels, dz)
     k = dz / logits.size
     s = _sigmoid(logits)
-    return {"logits": Grad(k * (s - labels), np.abs(k) * (s + labels), tiny=1.0 + np.abs(k))}
+    cond = 1.0 + np.logaddexp(0.0, logits) + np.logaddexp(0.0, -logits)
+    return {"logits": Grad(k * (s - labels), np.abs(k) * (s + labels) * cond, tiny=1.0 + np.abs(k))}
 
 
 def mse(pred, target):

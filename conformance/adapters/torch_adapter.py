@@ -15,10 +15,11 @@ PRECISION_MODES = ("strict", "default")
 
 
 def to_tensor(a: np.ndarray, device: str) -> torch.Tensor:
+    a = np.require(a, requirements="C")  # (np.ascontiguousarray would turn a 0-d array into shape (1,))
     if a.dtype == ml_dtypes.bfloat16:
-        t = torch.from_numpy(np.ascontiguousarray(a).view(np.int16)).view(torch.bfloat16)
+        t = torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
     else:
-        t = torch.from_numpy(np.ascontiguousarray(a))
+        t = torch.from_numpy(a)
     return t.to(device)
 
 

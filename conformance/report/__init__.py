@@ -33,7 +33,7 @@ def filters_html(run: RunData, cols: list[tuple[str, str, str, str]]) -> str:
     if run.summary.get("not_run"):
         statuses.add("not-run")
     ordered = [s for s in SHORT if s in statuses] + sorted(str(s) for s in statuses - set(SHORT))
-    return (f'<form id="filters" class="filters" onsubmit="return false">'
+    return (f'<form id="filters" class="filters">'
             f'{_checks("fw", "framework", dims[0])}{_checks("dev", "device", dims[1])}'
             f'{_checks("dt", "dtype", dims[2])}{_checks("pr", "precision", dims[3])}'
             f'{_checks("st", "status", ordered)}'

@@ -95,6 +95,7 @@
   });
   if (form) {
     form.addEventListener("change", apply);
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
     q.addEventListener("input", apply);
     document.getElementById("reset").addEventListener("click", function () {
       form.querySelectorAll("input[type=checkbox]").forEach(function (b) { b.checked = true; });

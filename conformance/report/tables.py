@@ -84,7 +84,8 @@ def conventions_html(summary: dict[str, Any], records: list[dict[str, Any]]) -> 
         status = str(r.get("status"))
         value = _choice(r.get("choice")) if r.get("choice") is not None else f"({status})"
         grid[key][str(r.get("framework"))].setdefault(value, []).append(f"{r.get('device')} {r.get('dtype')}")
-        desc, oracle = about.get(key, (str(r.get("kink_description") or ""), set()))
+        desc, oracle = about.get(key, ("", set()))
+        desc = desc or str(r.get("kink_description") or "")
         if r.get("oracle_choice") is not None:
             oracle.add(_choice(r["oracle_choice"]))
         about[key] = (desc, oracle)

@@ -2,6 +2,7 @@
 XLA dimension numbers (NWC/WIO, NHWC/HWIO, NDHWC/DHWIO)."""
 
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from conformance.adapters.jax_ops.seed import DIMS, lax_padding
@@ -101,6 +102,13 @@ def conv2d_transpose_bias(x, w, bias, stride, dilation, padding, output_padding)
     return _transpose(x, w, stride, dilation, padding, output_padding) + bias
 
 
+def _init(value, dtype):
+    """A concrete (NumPy) init value: lax.reduce_window recognises the max / add monoid, whose
+    primitives have VJPs, only from a concrete identity; a jnp array is a tracer under jax.jit and
+    selects the generic reduce_window, which cannot be differentiated."""
+    return np.array(value, dtype)
+
+
 def _pool_args(x, window, stride, padding):
     pads = resolve_padding(padding, x.shape[1:3], window, stride, (1, 1))
     return (1, *window, 1), (1, *stride, 1), ((0, 0), *pads, (0, 0))
@@ -109,14 +117,14 @@ def _pool_args(x, window, stride, padding):
 @impl("jax.lax.reduce_window(x, -inf, lax.max) (NHWC)")
 def max_pool2d(x, window, stride, padding):
     dims, strides, pads = _pool_args(x, window, stride, padding)
-    return lax.reduce_window(x, jnp.array(-jnp.inf, x.dtype), lax.max, dims, strides, pads)
+    return lax.reduce_window(x, _init(-np.inf, x.dtype), lax.max, dims, strides, pads)
 
 
 @impl("jax.lax.reduce_window(x, 0, lax.add) / reduce_window of ones (count of real elements)", composite=True)
 def avg_pool2d(x, window, stride, padding):
     dims, strides, pads = _pool_args(x, window, stride, padding)
-    total = lax.reduce_window(x, jnp.array(0, x.dtype), lax.add, dims, strides, pads)
-    count = lax.reduce_window(jnp.ones((1, *x.shape[1:3], 1), x.dtype), jnp.array(0, x.dtype), lax.add,
+    total = lax.reduce_window(x, _init(0, x.dtype), lax.add, dims, strides, pads)
+    count = lax.reduce_window(jnp.ones((1, *x.shape[1:3], 1), x.dtype), _init(0, x.dtype), lax.add,
                               dims, strides, pads)
     return total / count
 

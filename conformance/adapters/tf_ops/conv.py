@@ -50,13 +50,13 @@ def _grouped(x, w, stride, dilation, padding, groups):
 
 
 def _depthwise(x, w, stride, dilation, padding):
-    """tf.nn.depthwise_conv2d. It refuses strides > 1 together with dilation > 1, and the float64
-    CPU kernel refuses unequal row and column strides ("Current implementation only supports equal
-    length strides in the row and column dimensions"); those cases pad by the catalogue's rule, run
-    a stride-1 (dilated) VALID depthwise convolution and take every stride-th output."""
+    """tf.nn.depthwise_conv2d. It refuses strides > 1 together with dilation > 1, and the CPU
+    kernels refuse unequal row and column strides ("Current implementation only supports equal
+    length strides in the row and column dimensions": DepthwiseConv2dNative in float64, its
+    backprop in every dtype unless oneDNN takes the case); those cases pad by the catalogue's rule,
+    run a stride-1 (dilated) VALID depthwise convolution and take every stride-th output."""
     dilated = any(d != 1 for d in dilation)
-    unequal = stride[0] != stride[1] and x.dtype == tf.float64
-    if not unequal and not (dilated and any(s != 1 for s in stride)):
+    if stride[0] == stride[1] and not (dilated and stride[0] != 1):
         if not isinstance(padding, str):
             padding = [[0, 0], *[list(p) for p in padding], [0, 0]]
         return tf.nn.depthwise_conv2d(x, w, [1, *stride, 1], padding, dilations=list(dilation))
@@ -97,7 +97,7 @@ CONV_CALL = "tf.nn.convolution (dilated: tf.pad + stride-1 dilated conv + stride
 CONV3D_CALL = "tf.nn.conv3d (explicit: tf.pad first; dilated: tf.pad + stride-1 dilated tf.nn.convolution + slice)"
 GROUPED_CALL = "tf.nn.convolution with a grouped filter (float64: tf.split + conv per group + tf.concat)"
 DEPTHWISE_CALL = (
-    "tf.nn.depthwise_conv2d (stride with dilation, or unequal strides in float64: tf.pad + stride-1 "
+    "tf.nn.depthwise_conv2d (stride with dilation, or unequal strides: tf.pad + stride-1 "
     "depthwise + strided slice)"
 )
 TRANSPOSE_CALL = "tf.nn.conv2d_transpose(output_shape) (dilated: zeros inserted into the filter)"

@@ -3,7 +3,7 @@
 TensorFlow has no layer/batch/group/RMS-norm function outside Keras: the normalisations are
 composed from tf.nn.moments and tf.nn.batch_normalization (what Keras's layers call; eps inside
 the rsqrt, population variance). The tf.nn losses return per-example values; the adapter takes
-their mean explicitly.
+their mean explicitly. mse and huber have no tf.nn op and are composed (Keras's formulas).
 """
 
 import tensorflow as tf
@@ -61,10 +61,14 @@ def mse(pred, target):
     return tf.reduce_mean(tf.math.squared_difference(pred, target))
 
 
-@impl("tf.compat.v1.losses.huber_loss(target, pred, delta=delta, reduction=SUM_OVER_BATCH_SIZE)")
+@impl("tf.reduce_mean(tf.where(|d| <= delta, d^2 / 2, delta (|d| - delta / 2))), d = pred - target",
+      composite=True)
 def huber(pred, target, delta):
-    return tf.compat.v1.losses.huber_loss(
-        target, pred, delta=delta, reduction=tf.compat.v1.losses.Reduction.SUM_OVER_BATCH_SIZE)
+    # not tf.compat.v1.losses.huber_loss: it casts to float32 whatever the input dtype, and its
+    # min/subtract form differentiates to delta + (q - delta), losing relative accuracy for |d| << delta
+    d = pred - target
+    a = tf.abs(d)
+    return tf.reduce_mean(tf.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)))
 
 
 OPS = {

@@ -1,0 +1,306 @@
+"""The HTML report, rendered from synthetic runs (every status, hostile strings) and from a real one.
+
+``make_run`` and ``real_run`` are shared with the schema, repro, merge/diff and browser tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from conformance.cli import main
+from conformance.records import SCHEMA_VERSION, encode_array
+from conformance.report import render_run
+from conformance.report.svg import bin_counts
+from conformance.summary import summarize
+
+ROOT = Path(__file__).resolve().parent.parent
+XSS = '</pre><script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+FRAMEWORKS_BLOCKED = ("torch", "tensorflow", "jax", "jaxlib")
+
+
+NO_FIGURES = ("budget", "worst", "per_input", "assert_close", "nonfinite")
+
+
+def record(n: int, run_id: str = "20260101-000000-aaaaaa", drop: tuple[str, ...] = (), **kw: Any) -> dict[str, Any]:
+    """A schema-valid record; ``kw`` overrides any field, ``drop`` removes fields."""
+    rec: dict[str, Any] = {
+        "schema": SCHEMA_VERSION, "run_id": run_id, "record_id": f"{run_id}/main/{n}", "worker": "main",
+        "op": "sigmoid", "family": "activation", "framework": "torch", "framework_version": "2.13.0",
+        "device": "cpu", "dtype": "float32", "precision": "default", "case_family": "accuracy", "kink": None,
+        "shapes": {"x": [3]}, "cotangent_shape": [3], "params": {}, "seed": n, "scale": 1.0,
+        "distribution": "normal", "status": "pass", "message": None, "max_abs_err": 1e-9, "max_rel_err": 1e-8,
+        "max_ulp": 1.0, "bound_ratio": 0.5, "budget": 9.0, "phase": "generate", "example": n,
+        "worst": {"input": "x", "index": [1], "got": 0.25, "want": 0.25000001, "abs_err": 1e-9, "magnitude": 0.3,
+                  "ulp": 1.0},
+        "per_input": {"x": {"max_abs_err": 1e-9, "max_rel_err": 1e-8, "max_ulp": 1.0, "bound_ratio": 0.5,
+                            "budget": 9.0, "terms": 1}},
+        "assert_close": {"passed": True, "rtol": 1.3e-6, "atol": 1e-5}, "nonfinite": None,
+    }
+    rec.update(kw)
+    for k in drop:
+        rec.pop(k)
+    return rec
+
+
+def sigmoid_repro(seed: int = 0) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    return {"inputs": {"x": encode_array(rng.standard_normal(3).astype(np.float32))},
+            "cotangent": encode_array(rng.standard_normal(3).astype(np.float32))}
+
+
+def synthetic_records(run_id: str = "20260101-000000-aaaaaa", version: str = "2.13.0") -> list[dict[str, Any]]:
+    """One of everything the report shows: pass, fail (with inputs), error with a hostile message,
+    unsupported, known, convention, a shrink step, an op unknown to the registry."""
+    fails = dict(status="fail", bound_ratio=40.0, max_abs_err=3e-6, repro=sigmoid_repro(1),
+                 message=None, framework_version=version)
+    recs = [record(i, run_id, framework_version=version, bound_ratio=0.01 * (i + 1)) for i in range(4)]
+    recs += [
+        record(4, run_id, dtype="float64", framework="jax", framework_version="0.10.2", bound_ratio=4.5),
+        record(5, run_id, **fails),
+        record(6, run_id, **fails, phase="shrink"),
+        record(7, run_id, op="softmax", family="softmax", status="error", bound_ratio=None, max_abs_err=None,
+               max_rel_err=None, max_ulp=None, drop=NO_FIGURES, error_type="RuntimeError",
+               message="RuntimeError: " + XSS, traceback="Traceback ...\n" + XSS, params={"axis": 0}),
+        record(8, run_id, op="softmax", family="softmax", dtype="float64", status="unsupported",
+               message="no float64 kernel", bound_ratio=None, max_abs_err=None, max_rel_err=None, max_ulp=None,
+               drop=NO_FIGURES + ("shapes", "params", "cotangent_shape", "seed", "scale", "distribution")),
+        record(9, run_id, op="matmul", family="linalg", framework="jax", framework_version="0.10.2",
+               status="known", expected_status="fail", bound_ratio=12.0,
+               expectation={"id": "jax-matmul", "reason": "XLA <reorders> sums", "link": "https://example.org/i/1"}),
+        record(10, run_id, op="relu", family="elementwise", framework="torch", status="convention",
+               case_family="convention", kink="x=0", kink_description="any value in [0, 1] times dz",
+               choice={"x": [0.0]}, oracle_choice={"x": [0.0]}),
+        record(11, run_id, op="relu", family="elementwise", framework="jax", framework_version="0.10.2",
+               status="convention", case_family="convention", kink="x=0", choice={"x": [0.5]},
+               oracle_choice={"x": [0.0]}),
+        record(12, run_id, op="mystery_op", family="<b>bold</b>", framework="torch", bound_ratio=0.2,
+               message=None),
+    ]
+    return recs
+
+
+def make_run(base: Path, records: list[dict[str, Any]] | None = None, *, run_id: str = "20260101-000000-aaaaaa",
+             targets: list[dict[str, str]] | None = None, expectations: list[dict[str, Any]] | None = None,
+             summary: bool = True, version: str = "2.13.0") -> Path:
+    """A finished run directory: run.json, results.jsonl, summary.json (no index.html)."""
+    records = synthetic_records(run_id, version) if records is None else records
+    run_dir = base / run_id
+    (run_dir / "parts").mkdir(parents=True)
+    keys = ("op", "framework", "device", "dtype", "precision")
+    seen = list(dict.fromkeys(tuple(r[k] for k in keys) for r in records))
+    targets = [dict(zip(keys, t)) for t in seen] if targets is None else targets
+    manifest = {"schema": SCHEMA_VERSION, "run_id": run_id, "started": "2026-01-01T00:00:00Z",
+                "finished": "2026-01-01T00:01:00Z",
+                "selection": {"frameworks": ["torch", "jax"], "ops": sorted({t["op"] for t in targets}),
+                              "dtypes": ["float32", "float64"], "precisions": ["default"], "profile": "dev",
+                              "max_examples": None, "seed": 1},
+                "targets": targets, "unavailable": {"tensorflow": "not installed (tensorflow)"},
+                "expectations": expectations or [],
+                "environment": {"host": "testhost", "python": "3.11", "platform": "linux", "numpy": "2",
+                                "cpu_count": 2, "vjp_conformance": "0.1.0",
+                                "frameworks": {"torch": {"available": True, "version": version, "devices": ["cpu"],
+                                                         "source": "builtin"},
+                                               "jax": {"available": True, "version": "0.10.2", "devices": ["cpu"],
+                                                       "source": "builtin"}}}}
+    (run_dir / "run.json").write_text(json.dumps(manifest))
+    (run_dir / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    if summary:
+        (run_dir / "summary.json").write_text(json.dumps(summarize(records, manifest)))
+    return run_dir
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """``vjp-conformance ARGS`` in a fresh process (the project root importable, e.g. for ``tests.``)."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=cwd or ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+_REAL: dict[str, Path] = {}
+
+
+def real_run(tmp_factory: pytest.TempPathFactory) -> Path:
+    """A real narrow run (torch, two ops, three examples each), made once per test session."""
+    pytest.importorskip("torch")
+    if "run" not in _REAL:
+        out = tmp_factory.mktemp("real")
+        proc = run_cli("run", "--frameworks", "torch", "--ops", "sigmoid,relu", "--dtypes", "float32",
+                       "--max-examples", "3", "--seed", "3", "--out", str(out))
+        assert "run directory:" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
+        _REAL["run"] = next(p.parent for p in out.glob("*/results.jsonl"))
+    return _REAL["run"]
+
+
+def no_framework(code: str) -> subprocess.CompletedProcess[str]:
+    """Run Python ``code`` with torch, TensorFlow and JAX made unimportable."""
+    block = "import sys\nfor m in %r: sys.modules[m] = None\n" % (FRAMEWORKS_BLOCKED,)
+    return subprocess.run([sys.executable, "-c", block + code], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+
+
+@pytest.fixture
+def html(tmp_path: Path) -> str:
+    run_dir = make_run(tmp_path, expectations=[
+        {"id": "jax-matmul", "match": {"framework": ["jax"], "op": ["matmul"]}, "reason": "XLA <reorders> sums",
+         "link": "https://example.org/i/1", "versions": "", "statuses": ["fail"]},
+        {"id": "old", "match": {"framework": ["torch"], "op": ["exp"]}, "reason": "gone", "link": "javascript:alert(1)",
+         "versions": "", "statuses": ["fail"]}])
+    return render_run(run_dir).read_text()
+
+
+# -- self-contained, escaped -------------------------------------------------------------------------
+class Tags(HTMLParser):
+    """Every element and attribute of a page, as a browser's parser sees them."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_page_is_self_contained(html: str) -> None:
+    assert html.startswith("<!DOCTYPE html>")
+    tags = Tags(html).tags
+    names = {t for t, _ in tags}
+    assert not names & {"link", "img", "iframe", "object", "embed", "audio", "video", "source", "base"}
+    assert [t for t, _ in tags if t == "script"] == ["script"]  # the page's own inline script, nothing injected
+    assert not [a for _, a in tags if "src" in a or any(k.startswith("on") for k in a)]
+    hrefs = {a["href"] for t, a in tags if "href" in a}
+    assert {h for h in hrefs if not h.startswith("#")} == {"https://example.org/i/1"}  # a link, not a resource
+    assert "@import" not in html and "url(" not in html
+
+
+def test_record_strings_are_escaped(html: str) -> None:
+    assert "window.__xss" in html  # the message is there ...
+    assert "<script>window.__xss" not in html and '<img src=x' not in html  # ... as text only
+    assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in html
+    assert "XLA &lt;reorders&gt; sums" in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert 'href="javascript:' not in html and "javascript:alert(1)" in html  # shown, not linked
+
+
+# -- matrix, totals, sections ----------------------------------------------------------------------
+def _cell(html: str, op: str, fw: str, dtype: str) -> str:
+    row = re.search(rf'<tr class="oprow" data-op="{op}".*?</tr>', html, re.S)
+    assert row, op
+    cell = re.search(rf'<td class="c [^"]*" data-st="[^"]*"[^>]*data-fw="{fw}" data-dev="cpu" data-dt="{dtype}"'
+                     rf'.*?</td>', row.group(0), re.S)
+    assert cell, (op, fw, dtype)
+    return cell.group(0)
+
+
+def test_matrix_cells_show_status_ratio_and_counts(html: str) -> None:
+    fail = _cell(html, "sigmoid", "torch", "float32")
+    assert "st-fail" in fail and '<span class="r">4.4</span>' in fail  # worst ratio to budget: 40 / 9
+    assert '<span class="n">4/5</span>' in fail and "✗1" in fail  # the shrink step is not counted
+    assert "st-known" in _cell(html, "matmul", "jax", "float32")
+    assert "st-unsupported" in _cell(html, "softmax", "torch", "float64")
+    assert "st-convention" in _cell(html, "relu", "jax", "float32")
+    assert "st-pass lvl2" in _cell(html, "sigmoid", "jax", "float64")  # 4.5 / 9: half the budget
+
+
+def test_not_run_cells_and_totals(tmp_path: Path) -> None:
+    recs = [record(0)]
+    targets = [{"op": "sigmoid", "framework": f, "device": "cpu", "dtype": "float32", "precision": "default"}
+               for f in ("torch", "tensorflow")]
+    page = render_run(make_run(tmp_path, recs, targets=targets)).read_text()
+    cell = _cell(page, "sigmoid", "tensorflow", "float32")
+    assert "st-not-run" in cell and "not installed (tensorflow)" in cell
+    totals = re.search(r'<table class="totals">.*?</table>', page, re.S).group(0)
+    row = re.search(r'data-fw="tensorflow".*?</tr>', totals, re.S).group(0)
+    assert re.findall(r'<td class="num">(\d+)</td>', row)[-1] == "1"  # one target not run
+    assert "Not run (1 targets)" in page
+
+
+def test_op_sections(html: str) -> None:
+    from conformance.registry import get_op
+
+    assert 'id="op-sigmoid"' in html
+    assert f"<code>{get_op('sigmoid').formula}</code>" in html
+    mystery = re.search(r'<section class="op" id="op-mystery_op".*?</section>', html, re.S).group(0)
+    assert "not in this installation" in mystery
+    sigmoid = re.search(r'<section class="op" id="op-sigmoid".*?</section>', html, re.S).group(0)
+    assert "<svg" in sigmoid and "torch (5)" in sigmoid and "jax (1)" in sigmoid  # histogram per framework
+    assert "Non-pass cases (1)" in sigmoid and "1 shrink steps not listed" in sigmoid
+    assert "bound_ratio 40 / budget 9" in sigmoid and "dx[1]" in sigmoid  # the worst case's figures
+
+
+def test_failing_case_embeds_its_repro_script(html: str) -> None:
+    case = re.search(r'<div class="case[^"]*"[^>]*data-st="fail".*?</details>', html, re.S).group(0)
+    assert "vjp-conformance repro 20260101-000000-aaaaaa/main/5 --run-dir" in case
+    assert '<button type="button" class="copy" data-target="s-20260101-000000-aaaaaa-main-5">' in case
+    assert "torch.autograd.grad(out, wrt, grad_outputs=_to_tensor(COTANGENT)" in case
+
+
+def test_conventions_and_expectations_tables(html: str) -> None:
+    conv = re.search(r'<section id="conventions">.*?</section>', html, re.S).group(0)
+    assert "x=0" in conv and "any value in [0, 1] times dz" in conv
+    assert '<td class="fx differs" data-fw="jax"><code>{&quot;x&quot;: [0.5]}</code>' in conv
+    exp = re.search(r'<section id="expectations">.*?</section>', html, re.S).group(0)
+    assert "st-known" in exp and "st-stale" in exp  # the exp entry matches no example of the run
+    assert '<a href="https://example.org/i/1" rel="noreferrer noopener">' in exp
+
+
+def test_cut_off_run_renders_from_parts(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, [record(0), record(1, status="fail", bound_ratio=20.0)], summary=False)
+    (run_dir / "results.jsonl").rename(run_dir / "parts" / "main.jsonl")
+    with open(run_dir / "parts" / "main.jsonl", "a") as f:
+        f.write('{"schema": "1.0", "run_id": "cut')  # a worker died mid-write
+    page = render_run(run_dir).read_text()
+    assert "1 damaged record line(s)" in page and "st-fail" in page
+
+
+def test_histogram_bins() -> None:
+    counts = bin_counts([0.0, 1e-9, 1e-4, 0.5, 1.0, 3.0, 30.0, 1e6])
+    assert len(counts) == 20 and sum(counts) == 8
+    assert counts[0] == 3  # exact, far below, and the bottom edge
+    assert counts[-1] == 2  # ten times the budget and beyond, gathered in the last bin
+    assert counts[int((np.log10(0.5) + 4) / 0.25)] == 1 and counts[16] == 1 and counts[17] == 1  # 0.5, 1, 3
+
+
+# -- commands ----------------------------------------------------------------------------------------
+def test_report_command_and_unknown_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = make_run(tmp_path)
+    assert main(["report", str(run_dir)]) == 0
+    assert (run_dir / "index.html").exists()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["schema"] = "2.0"
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    assert main(["report", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "schema version 2.0 is not supported" in err and "summary.json" in err
+
+
+def test_rendering_imports_no_framework(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path)
+    proc = no_framework(f"from conformance.cli import main\nraise SystemExit(main(['report', {str(run_dir)!r}]))")
+    assert proc.returncode == 0, proc.stderr
+    assert "torch.autograd.grad" in (run_dir / "index.html").read_text()
+
+
+def test_real_run_report(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    run_dir = real_run(tmp_path_factory)
+    page = (run_dir / "index.html").read_text()  # rendered at the end of the run
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for cell in summary["cells"]:
+        assert f'data-op="{cell["op"]}"' in page
+        n = cell["counts"].get("pass", 0)
+        assert f'<span class="n">{n}/{cell["examples"]}</span>' in _cell(page, cell["op"], "torch", "float32")
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    (copy / "index.html").unlink()
+    assert main(["report", str(copy)]) == 0 and (copy / "index.html").exists()

@@ -1,0 +1,256 @@
+"""``vjp-conformance repro``: standalone scripts that reproduce a record's figures.
+
+A planted failure (``ScaledTorch``: torch's gradient times 1.01) goes through a real run, and its
+repro script must show the record's figures. Scripts for the built-in frameworks must run with
+vjp-conformance and its oracle unimportable and give the record's figures exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+from conformance.cli import main
+from conformance.records import record_files
+from conformance.repro import (
+    OPS_PACKAGES, ReproError, array_literal, build_script, comparison_source, find_record, mapping_source,
+)
+from tests.test_report import ROOT, make_run, record, run_cli, sigmoid_repro
+
+FIGURES = ("max_abs_err", "max_rel_err", "max_ulp", "bound_ratio", "budget")
+# run a script with the project's own packages unimportable: only the framework and NumPy remain
+STANDALONE = ("import sys\nsys.modules['conformance'] = None\nsys.modules['reference'] = None\n"
+              "sys.argv = [sys.argv[1]]\nexec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'))")
+
+
+class ScaledTorch:
+    """A wrong VJP on purpose: torch's gradient times 1.01 (a planted failure for the repro test)."""
+
+    name = "scaled-torch"
+    api_version = 1
+
+    def __init__(self) -> None:
+        from conformance.adapters.torch_adapter import TorchAdapter
+
+        self.inner = TorchAdapter()
+
+    def version(self) -> str:
+        return self.inner.version() + "-scaled"
+
+    def devices(self) -> list[str]:
+        return ["cpu"]
+
+    def supports(self, op: Any, dtype: str, device: str) -> bool | str:
+        return self.inner.supports(op, dtype, device)
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device):
+        got = self.inner.vjp(op, inputs, params, cotangent, dtype=dtype, device=device)
+        return {k: (v * 1.01).astype(v.dtype) for k, v in got.items()}
+
+
+def run_script(path: Path, standalone: bool = True) -> str:
+    args = [sys.executable, "-c", STANDALONE, str(path)] if standalone else [sys.executable, str(path)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=path.parent,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def figures_of(output: str) -> tuple[dict[str, float], str]:
+    m = re.search(r"this run: (.*) -> (\S+)", output)
+    assert m, output
+    return {k: float(v) for k, v in re.findall(r"(\w+)=(\S+)", m.group(1))}, m.group(2)
+
+
+def assert_same_figures(output: str, rec: dict[str, Any]) -> None:
+    got, verdict = figures_of(output)
+    for k in FIGURES:
+        if rec.get(k) is not None:
+            assert got[k] == pytest.approx(rec[k], rel=1e-12, abs=0), (k, got, rec)
+    assert f"-> {rec['status']}" in output
+
+
+# -- the planted failure, end to end -------------------------------------------------------------------
+def test_planted_failure_repro_shows_the_recorded_error(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    out = tmp_path / "runs"
+    proc = run_cli("run", "--adapter", "tests.test_repro:ScaledTorch", "--frameworks", "scaled-torch",
+                   "--ops", "softmax", "--dtypes", "float64", "--families", "accuracy", "--max-examples", "3",
+                   "--seed", "11", "--out", str(out))
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    run_dir = next(out.iterdir())
+    recs = [json.loads(line) for f in record_files(run_dir) for line in f.read_text().splitlines()]
+    failing = [r for r in recs if r["status"] == "fail"]
+    assert failing, [r["status"] for r in recs]
+    rec = failing[-1]  # the shrunk, final example
+    assert rec["bound_ratio"] > rec["budget"]
+
+    proc = run_cli("repro", rec["record_id"], "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    script = tmp_path / "repro.py"
+    script.write_text(proc.stdout)
+    assert "ADAPTER = 'tests.test_repro:ScaledTorch'" in proc.stdout
+    output = run_script(script, standalone=False)  # a third-party adapter: the script loads it
+    assert_same_figures(output, rec)
+
+    page = (run_dir / "index.html").read_text()  # written at the end of the run
+    sid = "s-" + re.sub(r"[^0-9A-Za-z]", "-", rec["record_id"])
+    assert f'data-target="{sid}"' in page and f'<pre id="{sid}"><code>' in page
+    assert "ScaledTorch" in page.split(f'<pre id="{sid}">')[1].split("</pre>")[0]
+
+
+# -- built-in frameworks: standalone scripts, exact figures --------------------------------------------
+MAKE_RECORDS = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    from conformance.adapters import BUILTIN, load
+    from conformance.case import Case
+    from conformance.execute import Target, run_example
+    from conformance.registry import get_op
+    from conformance.tolerances import Tolerances
+
+    fw, out = sys.argv[1], sys.argv[2]
+    adapter = load(BUILTIN[fw], fw, "builtin").adapter
+    rng = np.random.default_rng(7)
+    cases = [
+        ("conv2d", "float32", {"x": (1, 5, 6, 2), "w": (2, 3, 2, 2)},
+         {"stride": (2, 1), "dilation": (1, 2), "padding": [[1, 0], [0, 2]]}),
+        ("softmax", "bfloat16", {"x": (3, 4)}, {"axis": 0}),
+        ("matmul", "float64", {"x": (2, 3, 4), "y": (4, 2)}, {}),
+    ]
+    with open(out, "w") as f:
+        for i, (op, dtype, shapes, params) in enumerate(cases):
+            spec = get_op(op)
+            dt = Tolerances  # noqa
+            from conformance.dtypes import get_dtype
+            npdt = get_dtype(dtype).numpy
+            inputs = {k: rng.standard_normal(s).astype(npdt) for k, s in shapes.items()}
+            z = spec.reference(**{k: v.astype(np.float64) for k, v in inputs.items()}, **params)
+            case = Case(op, dtype, inputs, params, rng.standard_normal(np.shape(z)).astype(npdt))
+            rec = run_example(Target(op, fw, "cpu", dtype), spec, case, adapter, Tolerances.load(),
+                              run_id="t", framework_version=adapter.version())
+            rec["record_id"] = f"t/main/{i}"
+            f.write(json.dumps(rec) + "\\n")
+""")
+
+
+@pytest.mark.parametrize("framework", sorted(OPS_PACKAGES))
+def test_builtin_scripts_run_standalone_with_exact_figures(framework: str, tmp_path: Path) -> None:
+    pytest.importorskip({"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}[framework])
+    results = tmp_path / "results.jsonl"
+    proc = subprocess.run([sys.executable, "-c", MAKE_RECORDS, framework, str(results)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for index, line in enumerate(results.read_text().splitlines()):
+        rec = json.loads(line)
+        assert rec["status"] == "pass" and "repro" in rec, rec
+        script = tmp_path / f"{rec['op']}.py"
+        assert main(["repro", str(results), "--index", str(index), "--output", str(script)]) == 0
+        text = script.read_text()
+        assert not re.search(r"^\s*(from|import) (conformance|reference)\b", text, re.M)
+        assert_same_figures(run_script(script), rec)
+
+
+# -- pieces -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float16, ml_dtypes.bfloat16, np.float32, np.float64, np.int64, np.bool_])
+def test_array_literals_round_trip_exactly(dtype: Any) -> None:
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.standard_normal(40) * 10.0 ** rng.integers(-8, 8, 40),
+                             [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-40, 6.1e-5]])
+    with np.errstate(over="ignore"):  # float16 overflows to inf: literals must keep that too
+        a = values.astype(dtype) if np.dtype(dtype).kind == "f" or dtype is ml_dtypes.bfloat16 else \
+            (rng.integers(-5, 5, 12) if dtype is np.int64 else rng.integers(0, 2, 12).astype(bool))
+    a = a.reshape(-1, 1)[: a.size // 2 * 2].reshape(2, -1)
+    literal = array_literal(a, ".astype(DTYPE)")
+    back = eval(literal, {"np": np, "DTYPE": dtype, "inf": float("inf"), "nan": float("nan")})
+    assert back.dtype == a.dtype and back.shape == a.shape
+    assert back.tobytes() == a.tobytes() or np.array_equal(back, a, equal_nan=True)
+    assert np.array_equal(np.signbit(back.astype(np.float64)), np.signbit(a.astype(np.float64)))
+
+
+def test_every_builtin_mapping_copies_into_valid_code(tmp_path: Path) -> None:
+    """Each op each built-in adapter maps is either copied with its helpers (code with no undefined
+    name, importing no project module) or imported from the adapter, with the reason said."""
+    from conformance.registry import all_ops
+
+    _, cmp_code, taken = comparison_source()
+    copied = fallback = 0
+    for fw in OPS_PACKAGES:
+        for op in all_ops():
+            try:
+                imports, code = mapping_source(fw, op, taken)
+            except ReproError:
+                continue  # the adapter does not map this op
+            if "could not be copied" in code:
+                fallback += 1
+                assert f"from conformance.adapters.{fw.replace('tensorflow', 'tf')}_ops" in code
+                continue
+            copied += 1
+            source = "from __future__ import annotations\n" + "\n".join(imports) + "\n\n" + code
+            assert "conformance" not in "\n".join(imports) and "reference" not in "\n".join(imports)
+            path = tmp_path / f"{fw}_{op}.py"
+            path.write_text(source + "\n\nop(**{})\n")
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--select", "F821,F811",
+                           "--output-format", "concise", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert copied > 12 and copied > 4 * fallback, (copied, fallback)
+
+
+def test_mapping_that_cannot_be_copied_is_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance import repro
+
+    pkg = tmp_path / "conformance" / "adapters" / "torch_ops"
+    pkg.mkdir(parents=True)
+    (pkg / "odd.py").write_text(textwrap.dedent("""
+        import torch
+        from conformance.adapters.mapping import impl
+        from reference import conv
+
+        @impl("torch.odd")
+        def odd(x):
+            return torch.sigmoid(x) * conv.FACTOR
+
+        OPS = {"odd": odd}
+    """))
+    monkeypatch.setattr(repro, "ROOT", tmp_path)
+    repro._module.cache_clear()
+    try:
+        imports, code = mapping_source("torch", "odd")
+    finally:
+        repro._module.cache_clear()
+    assert imports == []
+    assert "could not be copied as standalone code" in code
+    assert "from conformance.adapters.torch_ops.odd import odd as _mapped" in code and "op = _mapped.fn" in code
+
+
+def test_find_record_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = record(3, status="fail", bound_ratio=40.0, repro=sigmoid_repro())
+    run_dir = make_run(tmp_path / "out", [record(0), rec])
+    found, base = find_record(rec["record_id"], out=str(tmp_path / "out"))
+    assert found == rec and base == run_dir
+    found, _ = find_record(str(run_dir / "results.jsonl"), index=1)
+    assert found["record_id"] == rec["record_id"]
+    assert main(["repro", rec["record_id"], "--run-dir", str(run_dir)]) == 0
+    assert "torch.autograd.grad" in capsys.readouterr().out
+    cases = [
+        (["repro", "x/main/9", "--out", str(tmp_path / "out")], "record x/main/9 not found"),
+        (["repro", "nonsense", "--out", str(tmp_path / "out")], "neither a record id"),
+        (["repro", str(run_dir / "results.jsonl")], "--index N"),
+        (["repro", str(run_dir / "results.jsonl"), "--index", "7"], "has no line 7"),
+        (["repro", f"{rec['run_id']}/main/0", "--run-dir", str(run_dir)], "carries no inputs"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        assert message in capsys.readouterr().err, argv
+    with pytest.raises(ReproError, match="'unsupported'.*nothing to reproduce"):
+        build_script(record(0, status="unsupported", message="no kernel"))
