@@ -139,7 +139,8 @@ def render_html(changes: list[Change], old_label: str, new_label: str) -> str:
             f'<td><span class="st st-{esc(c.old_status)}">{esc(c.old_status)}</span> → '
             f'<span class="st st-{esc(c.new_status)}">{esc(c.new_status)}</span></td>'
             f'<td class="num">{num(cell_ratio(c.old) if c.old else None, 2)}</td>'
-            f'<td class="num">{num(cell_ratio(c.new) if c.new else None, 2)}</td><td>{esc("; ".join(c.reasons))}</td></tr>')
+            f'<td class="num">{num(cell_ratio(c.new) if c.new else None, 2)}</td>'
+            f'<td>{esc("; ".join(c.reasons))}</td></tr>')
     head = ["change", *CELL_KEYS, "status", "old ratio/budget", "new ratio/budget", "why"]
     verdict = "regressions found" if n["regression"] else "no regression"
     body = (f'<header><h1>vjp-conformance diff</h1><p class="verdict {"bad" if n["regression"] else "good"}">'

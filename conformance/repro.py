@@ -174,12 +174,12 @@ def _source(text: str, node: ast.stmt) -> str:
         return "\n".join(lines[start - 1:node.end_lineno])
     if node.body[0].lineno == node.lineno:  # a one-line function: keep it whole
         return str(ast.get_source_segment(text, node))
-    sig = copy.deepcopy(node)
-    sig.returns, sig.body = None, [ast.Pass()]
-    sig.decorator_list = [] if _dropped(node) else sig.decorator_list
-    for a in [*sig.args.posonlyargs, *sig.args.args, *sig.args.kwonlyargs, sig.args.vararg, sig.args.kwarg]:
+    args = copy.deepcopy(node.args)
+    for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
         if a is not None:
             a.annotation = None
+    sig = ast.FunctionDef(name=node.name, args=args, body=[ast.Pass()], returns=None, type_params=[],
+                          decorator_list=[] if _dropped(node) else node.decorator_list, lineno=1, col_offset=0)
     header = ast.unparse(sig).rsplit("\n", 1)[0]
     first = min([node.body[0].lineno] + [n.lineno for n in ast.walk(node.body[0]) if hasattr(n, "lineno")])
     while first - 2 > node.lineno - 1 and lines[first - 2].strip().startswith("#"):
@@ -270,7 +270,8 @@ def _copied(copier: _Copier) -> str:
     return "\n\n\n".join(str(copier.blocks[n][1]) for n in copier.order)
 
 
-def mapping_source(framework: str, op: str, taken: frozenset[str] = frozenset()) -> tuple[list[str], str]:
+@functools.cache
+def mapping_source(framework: str, op: str, taken: frozenset[str] = frozenset()) -> tuple[tuple[str, ...], str]:
     """(import lines, code defining ``op``) for a built-in framework's mapping of ``op``; ``taken``
     are names the script already defines."""
     found = _find_mapping(framework, op)
@@ -284,16 +285,17 @@ def mapping_source(framework: str, op: str, taken: frozenset[str] = frozenset())
         if clash:
             raise _Unresolvable(f"{', '.join(clash)} clash with the comparison's names")
     except _Unresolvable as e:
-        return [], (f"# The {framework} adapter's mapping of {op} could not be copied as standalone code ({e}),\n"
+        return (), (f"# The {framework} adapter's mapping of {op} could not be copied as standalone code ({e}),\n"
                     f"# so this script imports it: it needs vjp-conformance installed.\n"
                     f"from {module} import {fn} as _mapped\n\nop = _mapped.fn\n")
     where = module.replace(".", "/") + ".py"
-    return copier.imports, (f"# The op exactly as the vjp-conformance {framework} adapter calls it: copied from\n"
-                            f"# {where} (and the helpers it uses), its @impl decorator left out.\n\n"
-                            f"{_copied(copier)}\n\n\nop = {fn}\n")
+    code = (f"# The op exactly as the vjp-conformance {framework} adapter calls it: copied from\n"
+            f"# {where} (and the helpers it uses), its @impl decorator left out.\n\n{_copied(copier)}\n\n\nop = {fn}\n")
+    return tuple(copier.imports), code
 
 
-def comparison_source() -> tuple[list[str], str, frozenset[str]]:
+@functools.cache
+def comparison_source() -> tuple[tuple[str, ...], str, frozenset[str]]:
     """(import lines, code, names defined) of the suite's own ``compare`` and ``verdict``."""
     copier = _Copier()
     try:
@@ -301,8 +303,9 @@ def comparison_source() -> tuple[list[str], str, frozenset[str]]:
             copier.need("conformance.compare", name)
     except _Unresolvable as e:  # a change in compare.py that this copier cannot follow
         raise ReproError(f"cannot copy the suite's comparison: {e}") from None
-    return copier.imports, ("# The suite's own comparison, copied from conformance/compare.py: the same figures as\n"
-                            "# the record, from the same code.\n\n" + _copied(copier) + "\n"), frozenset(copier.blocks)
+    code = ("# The suite's own comparison, copied from conformance/compare.py: the same figures as\n"
+            "# the record, from the same code.\n\n" + _copied(copier) + "\n")
+    return tuple(copier.imports), code, frozenset(copier.blocks)
 
 
 # -- array literals --------------------------------------------------------------------------------
@@ -523,12 +526,16 @@ def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) ->
     framework, dtype = str(rec["framework"]), get_dtype(str(rec["dtype"]))
     precision = str(rec.get("precision") or "default")
     shapes = rec.get("shapes") or {}
-    inputs = {i.name: _shaped(decode_array(repro["inputs"][i.name]), shapes.get(i.name)) for i in spec.inputs}
-    cotangent = _shaped(decode_array(repro["cotangent"]), rec.get("cotangent_shape"))
     params = rec.get("params") or {}
-    case = Case(spec.name, dtype.name, inputs, params, cotangent)
-    with np.errstate(all="ignore"):  # special values: the oracle evaluates them with IEEE semantics
-        ref = spec.reference_vjp(**case.oracle_inputs(), dz=cotangent.astype(np.float64), **params)
+    try:
+        inputs = {i.name: _shaped(decode_array(repro["inputs"][i.name]), shapes.get(i.name)) for i in spec.inputs}
+        cotangent = _shaped(decode_array(repro["cotangent"]), rec.get("cotangent_shape"))
+        case = Case(spec.name, dtype.name, inputs, params, cotangent)
+        with np.errstate(all="ignore"):  # special values: the oracle evaluates them with IEEE semantics
+            ref = spec.reference_vjp(**case.oracle_inputs(), dz=cotangent.astype(np.float64), **params)
+    except Exception as e:  # a record this catalogue's oracle cannot take (the op changed since the run)
+        raise ReproError(f"record {rid}: the oracle cannot evaluate its inputs ({type(e).__name__}: {e}); "
+                         "was it made with another version of the catalogue?") from None
     budget = Tolerances.load().budget(spec.name, framework, rec["device"], dtype.name, precision)
     per_input = rec.get("per_input") or {}
 
@@ -538,13 +545,13 @@ def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) ->
         map_imports, op_code = mapping_source(framework, spec.name, cmp_names | RESERVED)
         needs = f"{framework} and NumPy" + (" (and ml_dtypes for bfloat16)" if dtype.name == "bfloat16" else "")
     else:
-        prelude, imports, strict, template, map_imports = [], [], [], PLUGIN, []
+        prelude, imports, strict, template, map_imports = [], [], [], PLUGIN, ()
         op_code = (f"# {framework!r} comes from a third-party adapter: the script calls it as the suite did.\n"
                    f"ADAPTER = {_adapter_ref(framework, manifest)!r}\n")
         needs = f"vjp-conformance and the package of the third-party adapter that provides {framework!r}"
     lines = ["from __future__ import annotations", "", *prelude]
     for stmt in ["from types import SimpleNamespace", "", "import numpy as np"] + \
-            (["import ml_dtypes"] if dtype.name == "bfloat16" else []) + imports + map_imports + cmp_imports:
+            (["import ml_dtypes"] if dtype.name == "bfloat16" else []) + imports + [*map_imports, *cmp_imports]:
         if stmt not in lines or not stmt:
             lines.append(stmt)
     dtype_expr = "ml_dtypes.bfloat16" if dtype.name == "bfloat16" else f"np.{dtype.name}"

@@ -146,16 +146,15 @@ def softplus_f64(x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
-# Rounding an intermediate r to a dtype with unit roundoff u costs at most u |r|. Near saturation it
-# costs less: a value within gap < u/2 of the representable number it tends to (tanh and sigmoid of
-# large x next to ±1, expm1 next to -1, softplus next to x) rounds onto that number, an error of
-# gap. In units of u that is min(|r|, gap / u) <= min(|r|, gap * 2^53) for every dtype (float64
-# has the smallest u), which keeps magnitudes tight far out instead of |dz| times a constant.
+# softplus's output z = max(x, 0) + log1p(exp(-|x|)) is one IEEE addition of an exact max(x, 0)
+# and a small term: its rounding error is u |z| at most, and no more than the small term itself
+# once that drops below half an ulp of max(x, 0) (z then rounds onto x). In units of u that is
+# min(|z|, gap / u) <= min(|z|, gap * 2^53) for every dtype (float64 has the smallest u).
 INV_U64 = 2.0**53
 
 
 def _rounded(r: np.ndarray, gap: np.ndarray) -> np.ndarray:
-    """Rounding error of the intermediate r, in units of u, given its gap to saturation."""
+    """Rounding error (units of u) of a sum r = exact + gap, rounded once (see above)."""
     return np.minimum(np.abs(r), np.abs(gap) * INV_U64)
 
 
@@ -303,12 +302,11 @@ def expm1_vjp(x, dz):
     """dx = dz exp(x).
 
     Magnitude: torch and JAX form exp(x) as z + 1 from the rounded output z, so the sum
-    contributes ``|dz| (exp(x) + |z|)`` (z's rounding error is at most exp(x) once z has
-    saturated onto -1; see _rounded).
+    contributes ``|dz| (exp(x) + |z|)``.
     """
     x, dz = f64(x, dz)
     e = np.exp(x)
-    return _unary(x, dz, e, e + _rounded(np.expm1(x), e), tiny=1.0 + np.abs(dz))
+    return _unary(x, dz, e, e + np.abs(np.expm1(x)), tiny=1.0 + np.abs(dz))
 
 
 @_ieee
@@ -410,14 +408,12 @@ def tanh(x):
 def tanh_vjp(x, dz):
     """dx = dz (1 - z^2), z = tanh(x).
 
-    Magnitude: frameworks form 1 - z^2 from the rounded output z, whose error moves it by
-    2 |z| err(z): ``|dz| (1 - z^2 + 2 |z| min(|z|, (1 - z^2) / u))`` (see _rounded), that is
-    ``|dz| (1 + z^2)`` until z saturates onto ±1.
+    Magnitude: frameworks form 1 - z^2 from the rounded output z: ``|dz| (1 + z^2)``.
     """
     x, dz = f64(x, dz)
     t = np.tanh(x)  # nan stays nan, ±inf gives ±1
     d = 1.0 / np.cosh(x) ** 2  # 1 - tanh^2 with full relative accuracy for large |x|
-    return _unary(x, dz, d, d + 2.0 * np.abs(t) * _rounded(t, d))
+    return _unary(x, dz, d, 1.0 + t * t)
 
 
 @_ieee
@@ -522,8 +518,7 @@ def elu_vjp(x, dz, alpha=1.0):
     """dx = dz for x > 0, dz alpha exp(x) for x < 0 (at 0: between alpha and 1; alpha here).
 
     Magnitude: for x < 0 TensorFlow and JAX form alpha exp(x) as z + alpha (z the rounded
-    output alpha expm1(x)): ``|dz| alpha (exp(x) + |expm1(x)|)`` (less once expm1 saturates
-    onto -1; see _rounded).
+    output alpha expm1(x)): ``|dz| alpha (exp(x) + |expm1(x)|)``.
     tiny: alpha exp(x) is subnormal for very negative x.
     """
     x, dz = f64(x, dz)
@@ -531,7 +526,7 @@ def elu_vjp(x, dz, alpha=1.0):
     xn = np.minimum(x, 0.0)
     e = np.exp(xn)
     d = np.where(x > 0, 1.0, alpha * e)
-    mag = np.where(x > 0, 1.0, a * (e + _rounded(np.expm1(xn), e)))
+    mag = np.where(x > 0, 1.0, a * (e + np.abs(np.expm1(xn))))
     return _unary(x, dz, d, mag, tiny=1.0 + a * np.abs(dz))
 
 
@@ -576,13 +571,12 @@ def gelu_vjp(x, dz, approximate="none"):
     approximate="tanh":  dx = dz ((1 + t)/2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2),
     t = tanh(inner), inner = sqrt(2/pi) (x + 0.044715 x^3).
 
-    Magnitude ("none"): torch forms Phi as (1 + erf(x / sqrt 2)) / 2, so erf's rounding error
-    (|erf| units, less once erf saturates onto -1: see _rounded) enters for negative x; the
-    density's exp has the rounded argument x^2/2 (factor 1 + x^2/2) and erf's rounded argument
-    adds about |x| phi(x).
-    Magnitude ("tanh"): the two terms on absolute values; t's error err(t) (its own rounding,
-    see _rounded, plus (1 - t^2) |inner| from inner's rounding) enters (1 + t)/2 and, doubled
-    by |t|, 1 - t^2 formed from the rounded t.
+    Magnitude ("none"): torch forms Phi as (1 + erf(x / sqrt 2)) / 2, an absolute error of u
+    for negative x, hence ``(1 + |erf|)/2``; the density's exp has the rounded argument x^2/2
+    (factor 1 + x^2/2) and erf's rounded argument adds about |x| phi(x).
+    Magnitude ("tanh"): the sum on absolute values, ``(1 + |t|)/2 + |x| (1 + t^2) poly / 2``
+    (1 - t^2 formed from the rounded t), plus the rounding of tanh's argument: a relative u in
+    inner moves t by (1 - t^2) |inner| u, which enters both terms.
     tiny: phi and Phi are subnormal far out.
     """
     x, dz = f64(x, dz)
@@ -590,20 +584,18 @@ def gelu_vjp(x, dz, approximate="none"):
         inner, t = _gelu_tanh_parts(x)
         sech2 = 1.0 / np.cosh(inner) ** 2  # 1 - t^2 with full relative accuracy
         poly = GELU_K * (1.0 + 3.0 * GELU_C * x * x)
-        err_t = _rounded(t, sech2) + sech2 * np.abs(inner)
         # far out (sech2 == 0) the second term is 0 even where x or poly overflow
-        far = sech2 == 0
-        second = np.where(far, 0.0, 0.5 * x * sech2 * poly)
+        second = np.where(sech2 == 0, 0.0, 0.5 * x * sech2 * poly)
         d = 0.5 * (1.0 + t) + second
-        mag = 0.5 * (1.0 + t + err_t) + np.where(far, 0.0, 0.5 * np.abs(x) * poly * (sech2 + 2.0 * np.abs(t) * err_t))
+        arg = sech2 * np.abs(inner)
+        mag = 0.5 * (1.0 + np.abs(t) + arg) + 0.5 * np.abs(x) * poly * (1.0 + t * t + 2.0 * np.abs(t) * arg)
     elif approximate == "none":
         cdf, pdf = normal_cdf(x), normal_pdf(x)
         # far out (pdf == 0) x phi(x) is 0 even at x = ±inf
         xpdf = np.where(pdf == 0, 0.0, x * pdf)
         d = cdf + xpdf
-        err_erf = _rounded(erf_f64(x / SQRT_2), 2.0 * np.minimum(cdf, 1.0 - cdf))
         tail = np.where(pdf == 0, 0.0, np.abs(xpdf) * (2.0 + 0.5 * x * x))
-        mag = cdf + 0.5 * err_erf + tail
+        mag = 0.5 * (1.0 + np.abs(erf_f64(x / SQRT_2))) + tail
     else:
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return _unary(x, dz, d, mag, tiny=1.0 + np.abs(dz) * (1.0 + np.abs(x)))
@@ -620,17 +612,14 @@ def silu(x):
 def silu_vjp(x, dz):
     """dx = dz s (1 + x (1 - s)), s = sigmoid(x).
 
-    Magnitude: on absolute values, ``s (1 + |x| (1 - s))``, plus the error err(s) of the rounded
-    s from which frameworks form 1 - s, entering as ``(1 + |x|) err(s)`` (err(s) is s in units
-    of u, less once s saturates onto 1; see _rounded).
+    Magnitude: on absolute values, with 1 - s formed from the rounded s: ``s (1 + |x| (1 + s))``.
     tiny: s is subnormal for very negative x; flushing it moves dx by |dz| (1 + |x|).
     """
     x, dz = f64(x, dz)
     s, one_minus_s = sigmoid_f64(x), sigmoid_f64(-x)
     d = s * (1.0 + x * one_minus_s)
     d = np.where(np.isinf(x), (x > 0).astype(np.float64), d)  # the limits 1 and 0 at ±inf
-    mag = s * (1.0 + np.abs(x) * one_minus_s) + (1.0 + np.abs(x)) * _rounded(s, one_minus_s)
-    return _unary(x, dz, d, mag, tiny=1.0 + np.abs(dz) * (1.0 + np.abs(x)))
+    return _unary(x, dz, d, s * (1.0 + np.abs(x) * (1.0 + s)), tiny=1.0 + np.abs(dz) * (1.0 + np.abs(x)))
 
 
 @_ieee

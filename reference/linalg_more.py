@@ -13,11 +13,12 @@ Magnitudes (the rounding-error scale, see reference._grad.Grad) follow one rule:
 VJP on absolute values and replace every intermediate that a framework must *compute inexactly
 first* by its error envelope:
 
-- an inverse or a solve with ``A`` (LU or triangular substitution, backward stable):
-  ``env(A^-1) = |A^-1| + |A^-1| |A| |A^-1|`` (the second term is the first-order error of a
-  backward-stable inverse: ``(A + dA)^-1 - A^-1 = -A^-1 dA A^-1`` with ``|dA| <= c u |A|``);
-  its norm ratio to ``|A^-1|`` is the (Skeel) condition number of ``A``;
-- a determinant: relative error ``u * tr(|A^-1| |A|)`` (from ``det(A + dA) = det(A)(1 +
+- an inverse or a solve with ``A`` (LU with partial pivoting, or triangular substitution):
+  ``env(A^-1) = |A^-1| + |A^-1| B |A^-1|`` (the second term is the first-order error of a
+  componentwise backward-stable inverse: ``(A + dA)^-1 - A^-1 = -A^-1 dA A^-1`` with
+  ``|dA| <= c u B``, B = P|L||U| for LU, |A| for a triangular A); its norm ratio to
+  ``|A^-1|`` is the (Skeel) condition number of ``A`` times the elimination's growth;
+- a determinant: relative error ``u * tr(|A^-1| P|L||U|)`` (from ``det(A + dA) = det(A)(1 +
   tr(A^-1 dA))``);
 - eigen- or singular vectors: computed as V (I + Theta) with Theta antisymmetric and
   ``|Theta_ij| <= c u ||A||_F / |w_i - w_j|`` (first-order perturbation theory); the gradient
@@ -49,10 +50,43 @@ def sym(x: np.ndarray) -> np.ndarray:
     return 0.5 * (x + T(x))
 
 
-def inv_envelope(a: np.ndarray, a_inv: np.ndarray) -> np.ndarray:
-    """|A^-1| + |A^-1| |A| |A^-1|: the inverse with the first-order error of computing it."""
+def lu_abs(a: np.ndarray) -> np.ndarray:
+    """P |L| |U| for the partial-pivoting LU factorisation A = P L U (batched).
+
+    The componentwise backward error of LU, and of the solves and inverses built on it, is
+    |dA| <= c n u P|L||U| (Higham, Accuracy and Stability, Thm 9.3); it dominates |A| and can
+    exceed it by far in an element that cancels during elimination. The loop runs over the at
+    most n pivot steps, vectorised over the batch.
+    """
+    batch, n = a.shape[:-2], a.shape[-1]
+    u = np.array(a, dtype=np.float64).reshape(-1, n, n)
+    m = u.shape[0]
+    low = np.zeros_like(u)
+    perm = np.tile(np.arange(n), (m, 1))
+    rows = np.arange(m)
+    for k in range(n):
+        p = k + np.argmax(np.abs(u[:, k:, k]), axis=-1)
+        for arr in (u, low):
+            arr[rows, k], arr[rows, p] = arr[rows, p].copy(), arr[rows, k].copy()
+        perm[rows, k], perm[rows, p] = perm[rows, p].copy(), perm[rows, k].copy()
+        piv = u[:, k, k]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mult = np.where(piv[:, None] != 0, u[:, k + 1 :, k] / piv[:, None], 0.0)
+        low[:, k + 1 :, k] = mult
+        u[:, k + 1 :, :] -= mult[..., None] * u[:, k, None, :]
+    low[:, np.arange(n), np.arange(n)] = 1.0
+    lu = np.abs(low) @ np.abs(np.triu(u))
+    out = np.empty_like(lu)
+    out[rows[:, None], perm] = lu  # row i of L U is row perm[i] of A
+    return out.reshape(*batch, n, n)
+
+
+def inv_envelope(a: np.ndarray, a_inv: np.ndarray, triangular: bool = False) -> np.ndarray:
+    """|A^-1| + |A^-1| B |A^-1|: the inverse with the first-order error of computing it, where B
+    is the componentwise backward error scale: P|L||U| of A's LU factorisation, or |A| for a
+    triangular A (substitution is componentwise backward stable with |dT| <= c n u |T|)."""
     ai = np.abs(a_inv)
-    return ai + ai @ np.abs(a) @ ai
+    return ai + ai @ (np.abs(a) if triangular else lu_abs(a)) @ ai
 
 
 def _parse(equation: str) -> tuple[list[str], str]:
@@ -148,8 +182,8 @@ def inv(x: np.ndarray) -> np.ndarray:
 def inv_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     """dx = -z^T dz z^T with z = x^-1.
 
-    Magnitude: env(z)^T |dz| env(z)^T with env(z) = |z| + |z||x||z| (the computed inverse's
-    error envelope); terms n.
+    Magnitude: env(z)^T |dz| env(z)^T with env(z) = |z| + |z| P|L||U| |z| (the computed
+    inverse's error envelope); terms n.
     """
     x, dz = f64(x, dz)
     z = np.linalg.inv(x)
@@ -167,13 +201,13 @@ def det(x: np.ndarray) -> np.ndarray:
 def det_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     """dx = dz * det(x) * x^-T.
 
-    Magnitude: |dz det(x)| (env(x^-1)^T + rho |x^-1|^T), rho = tr(|x^-1| |x|) the relative
+    Magnitude: |dz det(x)| (env(x^-1)^T + rho |x^-1|^T), rho = tr(|x^-1| P|L||U|) the relative
     condition of the computed determinant; terms n.
     """
     x, dz = f64(x, dz)
     d = np.linalg.det(x)
     z = np.linalg.inv(x)
-    rho = np.sum(np.abs(z) * T(np.abs(x)), axis=(-1, -2))
+    rho = np.sum(np.abs(z) * T(lu_abs(x)), axis=(-1, -2))
     c = (dz * d)[..., None, None]
     mag = np.abs(c) * (T(inv_envelope(x, z)) + rho[..., None, None] * T(np.abs(z)))
     return {"x": Grad(c * T(z), mag, terms=x.shape[-1])}
@@ -242,7 +276,7 @@ def triangular_solve_vjp(a: np.ndarray, b: np.ndarray, dz: np.ndarray, lower: bo
     z = np.linalg.solve(m, b)
     db = np.linalg.solve(T(m), dz)
     dm = -db @ T(z)
-    env = inv_envelope(m, np.linalg.inv(m))
+    env = inv_envelope(m, np.linalg.inv(m), triangular=True)
     mag_db = T(env) @ np.abs(dz)
     mag_dm = mag_db @ T(env @ np.abs(b))
     if transpose:
@@ -282,7 +316,7 @@ def cholesky_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     Li = np.linalg.inv(L)
     g = T(Li) @ _phi(T(L) @ dz) @ Li
     aL, aLi = np.abs(L), np.abs(Li)
-    env_Li = inv_envelope(L, Li)
+    env_Li = inv_envelope(L, Li, triangular=True)
     env_L = aL + aL @ np.tril(aLi @ aL @ T(aL) @ T(aLi))
     mag_g = T(env_Li) @ np.tril(T(env_L) @ np.abs(dz)) @ env_Li
     return {"x": Grad(sym(g), sym(mag_g), terms=x.shape[-1])}
@@ -303,10 +337,11 @@ def eigvalsh(x: np.ndarray) -> np.ndarray:
 def eigvalsh_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     """dx = V diag(dz) V^T, sym(x) = V diag(w) V^T (distinct eigenvalues; already symmetric).
 
-    Magnitude: |V| (diag(|dz|) + C) |V|^T with C_ij = ||sym(x)||_F |dz_i - dz_j| / |w_i - w_j|
-    (i != j): computed eigenvectors are V (I + Theta), Theta antisymmetric with
-    |Theta_ij| <= c u ||A|| / |w_i - w_j|, which moves the gradient by V (Theta D - D Theta) V^T,
-    whose (i, j) entry is Theta_ij (dz_j - dz_i). Terms n.
+    Magnitude: |V| (diag(|dz|) + C + J|D| + |D|J) |V|^T with C_ij = ||sym(x)||_F |dz_i - dz_j| /
+    |w_i - w_j| (i != j) and J all ones: computed eigenvectors are V (I + Theta + S), Theta
+    antisymmetric with |Theta_ij| <= c u ||A|| / |w_i - w_j| and S symmetric with |S_ij| <= c n u
+    (loss of orthogonality); they move the gradient by V (Theta D - D Theta + S D + D S) V^T, whose
+    (i, j) entry is Theta_ij (dz_j - dz_i) + S_ij (dz_i + dz_j). Terms n.
     """
     x, dz = f64(x, dz)
     a = sym(x)
@@ -315,7 +350,8 @@ def eigvalsh_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     c = e * _ratio(np.abs(dz[..., :, None] - dz[..., None, :]), np.abs(w[..., :, None] - w[..., None, :]))
     av = np.abs(v)
     value = v @ (dz[..., :, None] * T(v))
-    mag = av @ (np.abs(dz)[..., :, None] * np.eye(w.shape[-1]) + c) @ T(av)
+    adz = np.abs(dz)
+    mag = av @ (adz[..., :, None] * np.eye(w.shape[-1]) + c + adz[..., :, None] + adz[..., None, :]) @ T(av)
     return {"x": Grad(value, mag, terms=x.shape[-1])}
 
 
@@ -328,7 +364,8 @@ def svdvals(x: np.ndarray) -> np.ndarray:
 def svdvals_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     """dx = U diag(dz) V^T with the thin SVD x = U diag(s) V^T (distinct, non-zero s).
 
-    Magnitude: |U| (diag(|dz|) + C) |V|^T plus, for m != n, the pull of the extra null space.
+    Magnitude: |U| (diag(|dz|) + C + J|D| + |D|J) |V|^T plus, for m != n, the pull of the extra
+    null space (J all ones: loss of orthogonality of the computed U and V, c n u per entry).
     Computed singular vectors are U (I + Theta_U), V (I + Theta_V) with
     Theta_U_ij = (s_j E_ij + s_i E_ji) / (s_j^2 - s_i^2), Theta_V_ij = (s_i E_ij + s_j E_ji) /
     (s_j^2 - s_i^2), |E| <= c u ||x||_F; the gradient moves by U (Theta_U D - D Theta_V) V^T, bounded
@@ -349,7 +386,7 @@ def svdvals_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
         _ratio(np.abs(dz[..., :, None] - dz[..., None, :]), np.abs(si - sj))
         + _ratio(2 * np.maximum(adz[..., :, None], adz[..., None, :]), si + sj)
     )
-    c = np.where(off, c, 0.0) + adz[..., :, None] * np.eye(k)
+    c = np.where(off, c, 0.0) + adz[..., :, None] * np.eye(k) + adz[..., :, None] + adz[..., None, :]
     au, avh = np.abs(u), np.abs(vh)
     mag = au @ c @ avh
     if m != n:

@@ -250,6 +250,8 @@ def std_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False, dd
     Magnitude: |dzb| / ((N - ddof) s) * (a + |x - mean| * kappa) with a = |x - mean| + mean|x|
     (the centring's rounding scale) and kappa = 1 + sum(|x - mean| a) / sum (x - mean)^2, the
     relative conditioning of the computed s (a common factor of every element). terms = N.
+    tiny: an absolute error of one smallest normal in the sum of squares ss = sum (x - mean)^2
+    (subnormal squares flushed) moves dx by |dx| / (2 ss).
 
     At zero variance with N >= 2 (all elements equal) std is not differentiable (a kink; the
     oracle takes the subgradient 0 there). With a single element (N = 1, ddof = 0) std is the
@@ -267,7 +269,8 @@ def std_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False, dd
     kappa = 1.0 + np.sum(np.abs(c) * a, axis=axes, keepdims=True) / ss
     scale = np.where(flat, 0.0, np.abs(dzb) / ((n - ddof) * s))
     dx = np.where(flat, 0.0, dzb * c / ((n - ddof) * s))
-    return {"x": Grad(dx, scale * (a + np.abs(c) * kappa), terms=n)}
+    tiny = 1.0 + np.abs(dx) / ss
+    return {"x": Grad(dx, scale * (a + np.abs(c) * kappa), terms=n, tiny=tiny)}
 
 
 def l2_norm(x: np.ndarray, axis=None, keepdims: bool = False) -> np.ndarray:

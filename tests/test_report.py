@@ -23,8 +23,8 @@ from conformance.records import SCHEMA_VERSION, encode_array
 from conformance.report import render_run
 from conformance.report.svg import bin_counts
 from conformance.summary import summarize
+from tests.runner import ROOT, cli
 
-ROOT = Path(__file__).resolve().parent.parent
 XSS = '</pre><script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 FRAMEWORKS_BLOCKED = ("torch", "tensorflow", "jax", "jaxlib")
 
@@ -120,14 +120,6 @@ def make_run(base: Path, records: list[dict[str, Any]] | None = None, *, run_id:
     return run_dir
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    """``vjp-conformance ARGS`` in a fresh process (the project root importable, e.g. for ``tests.``)."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=cwd or ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
 _REAL: dict[str, Path] = {}
 
 
@@ -136,16 +128,16 @@ def real_run(tmp_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("torch")
     if "run" not in _REAL:
         out = tmp_factory.mktemp("real")
-        proc = run_cli("run", "--frameworks", "torch", "--ops", "sigmoid,relu", "--dtypes", "float32",
-                       "--max-examples", "3", "--seed", "3", "--out", str(out))
-        assert "run directory:" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
-        _REAL["run"] = next(p.parent for p in out.glob("*/results.jsonl"))
+        res = cli("run", "--frameworks", "torch", "--ops", "sigmoid,relu", "--dtypes", "float32",
+                  "--max-examples", "3", "--seed", "3", "--out", str(out))
+        assert res.run_dir is not None and (res.run_dir / "summary.json").exists(), res.out[-2000:] + res.err[-2000:]
+        _REAL["run"] = res.run_dir
     return _REAL["run"]
 
 
 def no_framework(code: str) -> subprocess.CompletedProcess[str]:
     """Run Python ``code`` with torch, TensorFlow and JAX made unimportable."""
-    block = "import sys\nfor m in %r: sys.modules[m] = None\n" % (FRAMEWORKS_BLOCKED,)
+    block = f"import sys\nfor m in {FRAMEWORKS_BLOCKED!r}: sys.modules[m] = None\n"
     return subprocess.run([sys.executable, "-c", block + code], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
 

@@ -21,16 +21,29 @@ import numpy as np
 import pytest
 
 from conformance.cli import main
-from conformance.records import record_files
 from conformance.repro import (
-    OPS_PACKAGES, ReproError, array_literal, build_script, comparison_source, find_record, mapping_source,
+    OPS_PACKAGES,
+    ReproError,
+    array_literal,
+    build_script,
+    comparison_source,
+    find_record,
+    mapping_source,
 )
-from tests.test_report import ROOT, make_run, record, run_cli, sigmoid_repro
+from tests.runner import ROOT, cli, fault
+from tests.test_report import make_run, record, sigmoid_repro
 
 FIGURES = ("max_abs_err", "max_rel_err", "max_ulp", "bound_ratio", "budget")
-# run a script with the project's own packages unimportable: only the framework and NumPy remain
-STANDALONE = ("import sys\nsys.modules['conformance'] = None\nsys.modules['reference'] = None\n"
-              "sys.argv = [sys.argv[1]]\nexec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'))")
+# run scripts with the project's own packages unimportable (only the framework and NumPy remain),
+# one after the other in one process (the framework is imported once)
+STANDALONE = textwrap.dedent("""
+    import sys
+    sys.modules["conformance"] = None
+    sys.modules["reference"] = None
+    for path in sys.argv[1:]:
+        print(f"=== {path}", flush=True)
+        exec(compile(open(path).read(), path, "exec"), {"__name__": "__main__"})
+""")
 
 
 class ScaledTorch:
@@ -58,12 +71,13 @@ class ScaledTorch:
         return {k: (v * 1.01).astype(v.dtype) for k, v in got.items()}
 
 
-def run_script(path: Path, standalone: bool = True) -> str:
-    args = [sys.executable, "-c", STANDALONE, str(path)] if standalone else [sys.executable, str(path)]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=path.parent,
+def run_scripts(paths: list[Path], standalone: bool = True) -> list[str]:
+    """Each script's output; standalone: with vjp-conformance and its oracle unimportable."""
+    args = [sys.executable, "-c", STANDALONE, *map(str, paths)] if standalone else [sys.executable, str(paths[0])]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=paths[0].parent,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout
+    return proc.stdout.split("=== ")[1:] if standalone else [proc.stdout]
 
 
 def figures_of(output: str) -> tuple[dict[str, float], str]:
@@ -80,33 +94,43 @@ def assert_same_figures(output: str, rec: dict[str, Any]) -> None:
     assert f"-> {rec['status']}" in output
 
 
-# -- the planted failure, end to end -------------------------------------------------------------------
-def test_planted_failure_repro_shows_the_recorded_error(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
-    out = tmp_path / "runs"
-    proc = run_cli("run", "--adapter", "tests.test_repro:ScaledTorch", "--frameworks", "scaled-torch",
-                   "--ops", "softmax", "--dtypes", "float64", "--families", "accuracy", "--max-examples", "3",
-                   "--seed", "11", "--out", str(out))
-    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
-    run_dir = next(out.iterdir())
-    recs = [json.loads(line) for f in record_files(run_dir) for line in f.read_text().splitlines()]
-    failing = [r for r in recs if r["status"] == "fail"]
-    assert failing, [r["status"] for r in recs]
-    rec = failing[-1]  # the shrunk, final example
+# -- planted failures, end to end ----------------------------------------------------------------------
+def planted_failure_repro(tmp_path: Path, adapter: str, framework: str, op: str, extra: tuple[str, ...] = ()
+                          ) -> tuple[dict[str, Any], str, Path]:
+    """Run ``op`` on a wrong adapter, take its last failing record (the shrunk one), and run the
+    script ``vjp-conformance repro`` prints for it; return the record, the output, the run."""
+    res = cli("run", "--adapter", adapter, "--frameworks", framework, "--ops", op, "--families", "accuracy",
+              "--max-examples", "3", "--seed", "11", "--out", str(tmp_path / "runs"), *extra)
+    assert res.code == 1 and res.run_dir is not None, res.out[-2000:] + res.err[-2000:]
+    failing = [r for r in res.records() if r["status"] == "fail"]
+    assert failing, [r["status"] for r in res.records()]
+    rec = failing[-1]
     assert rec["bound_ratio"] > rec["budget"]
-
-    proc = run_cli("repro", rec["record_id"], "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
+    printed = cli("repro", rec["record_id"], "--out", str(tmp_path / "runs"))
+    assert printed.code == 0, printed.err
+    assert f"ADAPTER = {adapter!r}" in printed.out  # a third-party adapter: the script loads it
     script = tmp_path / "repro.py"
-    script.write_text(proc.stdout)
-    assert "ADAPTER = 'tests.test_repro:ScaledTorch'" in proc.stdout
-    output = run_script(script, standalone=False)  # a third-party adapter: the script loads it
-    assert_same_figures(output, rec)
+    script.write_text(printed.out)
+    [output] = run_scripts([script], standalone=False)
+    return rec, output, res.run_dir
 
+
+def test_planted_torch_failure_repro_shows_the_recorded_error(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    rec, output, run_dir = planted_failure_repro(tmp_path, "tests.test_repro:ScaledTorch", "scaled-torch",
+                                                 "softmax", ("--dtypes", "float64"))
+    assert_same_figures(output, rec)
     page = (run_dir / "index.html").read_text()  # written at the end of the run
     sid = "s-" + re.sub(r"[^0-9A-Za-z]", "-", rec["record_id"])
     assert f'data-target="{sid}"' in page and f'<pre id="{sid}"><code>' in page
     assert "ScaledTorch" in page.split(f'<pre id="{sid}">')[1].split("</pre>")[0]
+
+
+def test_planted_failure_repro_without_any_framework(tmp_path: Path) -> None:
+    """The NumPy example engine with a wrong softmax VJP: runs wherever the project does."""
+    rec, output, _ = planted_failure_repro(tmp_path, fault("BrokenSoftmax"), "tinygrad-broken", "softmax",
+                                           ("--dtypes", "float32"))
+    assert_same_figures(output, rec)
 
 
 # -- built-in frameworks: standalone scripts, exact figures --------------------------------------------
@@ -151,14 +175,16 @@ def test_builtin_scripts_run_standalone_with_exact_figures(framework: str, tmp_p
     proc = subprocess.run([sys.executable, "-c", MAKE_RECORDS, framework, str(results)], capture_output=True,
                           text=True, cwd=ROOT, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for index, line in enumerate(results.read_text().splitlines()):
-        rec = json.loads(line)
+    recs, scripts = [json.loads(line) for line in results.read_text().splitlines()], []
+    for index, rec in enumerate(recs):
         assert rec["status"] == "pass" and "repro" in rec, rec
-        script = tmp_path / f"{rec['op']}.py"
-        assert main(["repro", str(results), "--index", str(index), "--output", str(script)]) == 0
-        text = script.read_text()
-        assert not re.search(r"^\s*(from|import) (conformance|reference)\b", text, re.M)
-        assert_same_figures(run_script(script), rec)
+        scripts.append(tmp_path / f"{rec['op']}.py")
+        assert main(["repro", str(results), "--index", str(index), "--output", str(scripts[-1])]) == 0
+        assert not re.search(r"^\s*(from|import) (conformance|reference)\b", scripts[-1].read_text(), re.M)
+    outputs = run_scripts(scripts)
+    assert len(outputs) == len(recs) == 3
+    for output, rec in zip(outputs, recs):
+        assert_same_figures(output, rec)
 
 
 # -- pieces -----------------------------------------------------------------------------------------------
@@ -228,7 +254,7 @@ def test_mapping_that_cannot_be_copied_is_imported(tmp_path: Path, monkeypatch: 
         imports, code = mapping_source("torch", "odd")
     finally:
         repro._module.cache_clear()
-    assert imports == []
+    assert imports == ()
     assert "could not be copied as standalone code" in code
     assert "from conformance.adapters.torch_ops.odd import odd as _mapped" in code and "op = _mapped.fn" in code
 

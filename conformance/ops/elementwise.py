@@ -175,7 +175,8 @@ def _kink_x(name, description, x, at, params=None) -> Kink:
 
 
 ZERO_PROBE = [0.0, 1.0, -1.0]
-TIE_PROBE = {"x": np.array([[1.0, -0.5, 2.0]]), "y": np.array([[1.0], [-0.5]])}
+# same shapes (no broadcasting), so each probed gradient is the split at one tie alone
+TIE_PROBE = {"x": np.array([1.0, -0.5, 2.0]), "y": np.array([1.0, -0.5, 0.5])}
 
 
 def _tie(which):
@@ -183,7 +184,7 @@ def _tie(which):
         "tie",
         f"x == y: dx = t dz, dy = (1 - t) dz for any t in [0, 1] ({which} is x or y; t = 1/2 splits it)",
         inputs=TIE_PROBE,
-        at={"x": [[0, 0], [0, 1]], "y": [[0, 0], [1, 0]]},
+        at={"x": [[0], [1]], "y": [[0], [1]]},
     )
 
 
@@ -310,9 +311,10 @@ OPS = [
         kinks=(
             Kink(
                 "x=0",
-                "base 0: dx = y * 0^(y-1) * dz is 0 for y > 1, dz for y = 1, +inf for 0 < y < 1, 0 for y = 0 "
-                "(x^0 is constant); dy = 0 for y > 0 (0^y is 0), undefined (nan) for y <= 0",
-                inputs={"x": np.array([0.0, 0.0, 0.0, 0.0, 2.0]), "y": np.array([2.0, 1.0, 0.5, 0.0, 3.0])},
+                "base 0, y > 0: dx = y * 0^(y-1) * dz is 0 for y > 1, dz for y = 1, +inf for 0 < y < 1; "
+                "dy = 0 (0^y is 0 for every y > 0, though x^y log x evaluates 0 * -inf). (0, 0) is left "
+                "out: dy is undefined there (0^y jumps from 1 to 0).",
+                inputs={"x": np.array([0.0, 0.0, 0.0, 0.0, 2.0]), "y": np.array([2.0, 1.0, 0.5, 3.0, 3.0])},
                 at={"x": [[0], [1], [2], [3]], "y": [[0], [1], [2], [3]]},
             ),
         ),

@@ -43,7 +43,8 @@ def filters_html(run: RunData, cols: list[tuple[str, str, str, str]]) -> str:
 
 
 def _snippet_maker(run: RunData):
-    """repro scripts for the page, under the element and byte budgets (computed with NumPy only)."""
+    """repro scripts for the page, under the element and byte budgets (computed with NumPy only);
+    a script, None (not embedded: the command is shown) or ``"! reason"`` (no script can be made)."""
     from conformance.repro import ReproError, build_script, manifest_for
 
     state = {"bytes": 0}
@@ -57,8 +58,8 @@ def _snippet_maker(run: RunData):
             return None
         try:
             text = build_script(rec, manifest_for(rec, run.path, run.manifest))
-        except ReproError:
-            return None
+        except ReproError as e:
+            return f"! {e}"  # why there is no script, shown in its place
         state["bytes"] += len(text)
         return text
 
@@ -95,6 +96,7 @@ def render(run: RunData) -> str:
     shades = "".join(f'<span class="c st-pass lvl{i}">≤{e}</span>' for i, e in enumerate((0.1, 0.3, 0.7, 1.0)))
     title = f"vjp-conformance report {summary.get('run_id') or run.path.name}"
     status = "failing cells" if summary.get("failed") else "no failing cell"
+    rendered = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
     body = (
         f'<header><h1>{esc(title)}</h1><p class="verdict {"bad" if summary.get("failed") else "good"}">'
         f'{esc(status)}: totals {esc(", ".join(f"{k} {v}" for k, v in sorted(summary.get("totals", {}).items())))}'
@@ -107,8 +109,8 @@ def render(run: RunData) -> str:
         f'{matrix_html(ops, cols, summary, families)}</section>'
         f'{merge_html(summary)}{expectations_html(summary, run.records)}{conventions_html(summary, run.records)}'
         f'{not_run_html(summary)}<section id="ops"><h2>Ops</h2>{sections}</section></main>'
-        f'<footer class="muted">vjp-conformance HTML report, rendered {esc(time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()))}'
-        f' from results.jsonl and summary.json; self-contained (no network).</footer>'
+        f'<footer class="muted">vjp-conformance HTML report, rendered {esc(rendered)} from results.jsonl and '
+        f'summary.json; self-contained (no network).</footer>'
     )
     return page(title, body)
 

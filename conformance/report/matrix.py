@@ -53,7 +53,8 @@ def cell_html(op: str, col: Column, cell: dict[str, Any] | None, not_run: str | 
         return (f'<td{attrs(class_="c st-not-run fx", data_st="not-run", title=title, **a)}>'
                 f'<a href="{esc(href)}"><span class="r">not run</span><span class="b bn">N1</span></a></td>')
     status, counts, r = cell["status"], cell.get("counts", {}), cell_ratio(cell)
-    main = num(r, 2) if r is not None and status in ("pass", "fail", "convention", "known") else SHORT.get(status, status)
+    figure = r is not None and status in ("pass", "fail", "convention", "known")
+    main = num(r, 2) if figure else SHORT.get(status, status)
     lvl = level(r) if status in ("pass", "convention") else ""
     title = (f"{op} · {col[0]} {cell.get('framework_version') or ''} · {col[1]} · {col[2]} · {col[3]}\n"
              f"status {status}; {cell.get('examples', 0)} examples: {counts_text(counts)}\n"
@@ -92,7 +93,7 @@ def matrix_html(ops: list[str], cols: list[Column], summary: dict[str, Any], fam
     totals = []
     for col in cols:
         counts: Counter[str] = Counter()
-        for (op, c), cell in cells.items():
+        for (_, c), cell in cells.items():
             if c == col:
                 counts.update(cell.get("counts", {}))
         nr = sum(1 for (_, c) in not_run if c == col)

@@ -89,6 +89,8 @@ def repro_block(rec: dict[str, Any], snippet: Snippet, command: str) -> str:
     text = snippet(rec)
     if text is None:
         return cmd
+    if text.startswith("! "):
+        return f'{cmd}<p class="cmd muted">no repro script: {esc(text[2:])}</p>'
     sid = "s-" + "".join(ch if ch.isalnum() else "-" for ch in str(rec.get("record_id", "")))
     return (f'{cmd}<details class="repro"><summary>repro script ({text.count(chr(10)) + 1} lines)</summary>'
             f'<button type="button" class="copy" data-target="{esc(sid)}">Copy</button>'

@@ -26,7 +26,7 @@
     DIMS.forEach(function (d) { sel[d] = selected(d); });
     var st = selected("st");
     var text = q.value.trim().toLowerCase();
-    var nameHit = {}, caseHit = {}, stHit = {};
+    var nameHit = {}, caseHit = {}, stHit = {}, colHit = {};
     document.querySelectorAll("tr.oprow").forEach(function (row) {
       var op = row.dataset.op;
       nameHit[op] = !text || row.dataset.q.indexOf(text) >= 0;
@@ -36,7 +36,7 @@
       var ok = stOk(td, st);
       td.classList.toggle("dim", !ok);
       var op = td.parentElement.dataset.op;
-      if (ok && colOk(td, sel)) { stHit[op] = true; }
+      if (colOk(td, sel)) { colHit[op] = true; if (ok) { stHit[op] = true; } }
     });
     var nCases = 0;
     document.querySelectorAll(".case").forEach(function (c) {
@@ -49,7 +49,7 @@
     var nOps = 0, total = 0;
     document.querySelectorAll("tr.oprow").forEach(function (row) {
       var op = row.dataset.op;
-      var on = (nameHit[op] || caseHit[op]) && (st.all || stHit[op]);
+      var on = colHit[op] && (nameHit[op] || caseHit[op]) && (st.all || stHit[op]);
       show(row, !!on);
       total += 1;
       if (on) { nOps += 1; }

@@ -6,7 +6,7 @@ import json
 from collections import Counter, defaultdict
 from typing import Any
 
-from conformance.report.data import RunData, column_of
+from conformance.report.data import RunData
 from conformance.report.page import attrs, esc, link, num, table
 from conformance.summary import counted
 
@@ -22,10 +22,11 @@ def header_html(run: RunData) -> str:
              ("records", esc(f"{s.get('records', len(run.records))} records, {s.get('examples', 0)} examples, "
                              f"{len(s.get('cells', []))} cells, {len(s.get('not_run', []))} not run"))]
     if sel:
-        facts.append(("selection", esc(
-            f"{len(sel.get('ops') or [])} ops; frameworks {', '.join(sel.get('frameworks') or [])}; dtypes "
-            f"{', '.join(sel.get('dtypes') or [])}; precision {', '.join(sel.get('precisions') or [])}; profile "
-            f"{sel.get('profile')}; max examples {sel.get('max_examples') or 'profile default'}; seed {sel.get('seed')}")))
+        bits = [f"{len(sel['ops'])} ops" if sel.get("ops") else ""]
+        bits += [f"{k} {', '.join(map(str, sel[k]))}" for k in ("frameworks", "dtypes", "precisions") if sel.get(k)]
+        bits += [f"{k.replace('_', ' ')} {sel[k]}" for k in ("profile", "max_examples", "seed")
+                 if sel.get(k) is not None]
+        facts.append(("selection", esc("; ".join(b for b in bits if b))))
     if env:
         facts.append(("machine", esc(f"{env.get('host', '?')}: {env.get('platform', '?')}, python {env.get('python')}, "
                                      f"numpy {env.get('numpy')}, {env.get('cpu_count')} CPUs, "
@@ -104,7 +105,8 @@ def conventions_html(summary: dict[str, Any], records: list[dict[str, Any]]) -> 
         q = f"{key[0]} {key[1]} {desc}".lower()
         rows.append(f'<tr{attrs(class_="fr", data_op=key[0], data_q=q)}><td>{esc(key[0])}</td><td>{esc(key[1])}'
                     f'<div class="muted small">{esc(desc)}</div></td>'
-                    f'<td>{"<br>".join(f"<code>{esc(o)}</code>" for o in sorted(oracle)) or "–"}</td>{"".join(tds)}</tr>')
+                    f'<td>{"<br>".join(f"<code>{esc(o)}</code>" for o in sorted(oracle)) or "–"}</td>'
+                    f'{"".join(tds)}</tr>')
     head = ["op", "kink", "oracle"] + [f'<span{attrs(class_="fx", data_fw=fw)}>{esc(fw)}</span>' for fw in fws]
     return (f'<section id="conventions"><h2>Conventions at kinks</h2><p class="muted">The gradient each framework '
             f'returns on the kink elements (cotangent of ones), beside the oracle\'s choice; highlighted where it '
