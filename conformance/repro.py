@@ -27,6 +27,7 @@ import copy
 import functools
 import json
 import math
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -549,11 +550,12 @@ def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) ->
         op_code = (f"# {framework!r} comes from a third-party adapter: the script calls it as the suite did.\n"
                    f"ADAPTER = {_adapter_ref(framework, manifest)!r}\n")
         needs = f"vjp-conformance and the package of the third-party adapter that provides {framework!r}"
-    lines = ["from __future__ import annotations", "", *prelude]
-    for stmt in ["from types import SimpleNamespace", "", "import numpy as np"] + \
-            (["import ml_dtypes"] if dtype.name == "bfloat16" else []) + imports + [*map_imports, *cmp_imports]:
-        if stmt not in lines or not stmt:
-            lines.append(stmt)
+    wanted = ["from types import SimpleNamespace", "import numpy as np", *imports, *map_imports, *cmp_imports]
+    wanted += ["import ml_dtypes"] if dtype.name == "bfloat16" else []
+    wanted = [s for s in dict.fromkeys(wanted) if s not in prelude]
+    stdlib = sorted(s for s in wanted if s.split()[1].split(".")[0] in sys.stdlib_module_names)
+    lines = ["from __future__ import annotations", "", *prelude, *([""] if prelude else []), *stdlib, "",
+             *sorted(s for s in wanted if s not in stdlib)]
     dtype_expr = "ml_dtypes.bfloat16" if dtype.name == "bfloat16" else f"np.{dtype.name}"
     out = [
         "#!/usr/bin/env python3",

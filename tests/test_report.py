@@ -256,6 +256,22 @@ def test_cut_off_run_renders_from_parts(tmp_path: Path) -> None:
     assert "1 damaged record line(s)" in page and "st-fail" in page
 
 
+def test_sparse_and_odd_records_render(tmp_path: Path) -> None:
+    """Only the fields every record has (a crash record), odd values, and figures as strings."""
+    crash = {"schema": "1.0", "run_id": "r", "record_id": "r/gw0-crash/0", "op": "conv2d", "framework": "torch",
+             "framework_version": "2.13.0", "device": "cuda:0", "dtype": "float16", "precision": "strict",
+             "status": "crashed", "message": "worker gw0 died", "max_abs_err": None, "max_rel_err": None,
+             "max_ulp": None, "bound_ratio": None}
+    special = record(1, "r", status="nonfinite", case_family="special", special="nan", oracle_holds="nan",
+                     worst={"input": "x", "index": [0], "got": 1.0, "want": "nan", "abs_err": 0.0,
+                            "magnitude": "nan", "ulp": 0.0},
+                     nonfinite={"input": "x", "index": [0], "got": "1.0", "want": "nan", "side": "oracle",
+                                "count": 1})
+    page = render_run(make_run(tmp_path, [crash, special], run_id="r")).read_text()
+    assert "st-crashed" in _cell(page.replace('data-dev="cuda:0"', 'data-dev="cpu"'), "conv2d", "torch", "float16")
+    assert "dx[0]: got 1.0, oracle nan," in page and "on the oracle side" in page
+
+
 def test_histogram_bins() -> None:
     counts = bin_counts([0.0, 1e-9, 1e-4, 0.5, 1.0, 3.0, 30.0, 1e6])
     assert len(counts) == 20 and sum(counts) == 8

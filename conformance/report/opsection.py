@@ -27,11 +27,16 @@ def _json(v: Any) -> str:
     return json.dumps(v, separators=(", ", ": "), allow_nan=True)
 
 
+def _exact(x: Any) -> str:
+    """A gradient value as recorded: floats in full (repr), non-finite ones as written ('nan')."""
+    return esc(repr(x) if isinstance(x, float) else x)
+
+
 def worst_element(w: dict[str, Any] | None) -> str:
     if not w:
         return ""
     idx = ", ".join(str(i) for i in w.get("index", []))
-    return (f"d{esc(w.get('input'))}[{esc(idx)}]: got {esc(repr(w.get('got')))}, oracle {esc(repr(w.get('want')))}, "
+    return (f"d{esc(w.get('input'))}[{esc(idx)}]: got {_exact(w.get('got'))}, oracle {_exact(w.get('want'))}, "
             f"abs err {num(w.get('abs_err'))}, magnitude {num(w.get('magnitude'))}, {num(w.get('ulp'))} ulp")
 
 
