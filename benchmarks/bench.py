@@ -103,8 +103,9 @@ def stage_figures(frameworks: list[str], dtypes: list[str], examples: int, ops: 
                                                      **c.params)
                         t2 = time.perf_counter()
                         try:
-                            budget = tol.budget(spec.name).for_terms
-                            figures_json(compare(got, ref, get_dtype(dtype), lambda n, g: budget(g.terms)))
+                            budget = tol.budget(spec.name)
+                            figures_json(compare(got, ref, get_dtype(dtype),
+                                                 lambda n, g, b=budget: b.for_terms(g.terms)))
                         except Exception:
                             pass
                         t3 = time.perf_counter()

@@ -60,7 +60,7 @@ class Merger:
         self.sources: list[dict[str, Any]] = []
         self.duplicates: list[dict[str, Any]] = []
         self.manifests: dict[str, dict[str, Any]] = {}
-        self.expectations: list[dict[str, Any]] = []
+        self.old_states: list[dict[str, Any]] = []  # expectation states from summaries of runs without entries
 
     def add(self, run_dir: Path) -> None:
         resolved = run_dir.resolve()
@@ -99,7 +99,8 @@ class Merger:
         self.manifests.update({k: v for k, v in manifests.items() if k not in self.manifests})
         summary_path = run_dir / "summary.json"
         if summary_path.exists():
-            self.expectations += read_json(summary_path, "summary.json").get("expectations") or []
+            if not any(m.get("expectations") for m in manifests.values()):
+                self.old_states += read_json(summary_path, "summary.json").get("expectations") or []
         run_ids = sorted({str(r.get("run_id")) for r in result.records} | set(manifests))
         envs = [manifests[r].get("environment") or {} for r in run_ids if r in manifests]
         self.sources.append({
@@ -144,6 +145,13 @@ class Merger:
                     out.append({**t, "reason": f"{reason} (run {m.get('run_id')})"})
         return out
 
+    def expectations(self) -> list[dict[str, Any]]:
+        """The expectation entries of every source run (each once): their states are worked out
+        again over the merged records (an entry stale in one run may be known in another)."""
+        seen = _union([[json.dumps(e, sort_keys=True) for e in m.get("expectations") or []]
+                       for m in self.manifests.values()])
+        return [json.loads(e) for e in seen]
+
     def manifest(self, run_id: str) -> dict[str, Any]:
         ms = list(self.manifests.values())
         sels = [m.get("selection") or {} for m in ms]
@@ -154,7 +162,8 @@ class Merger:
             "finished": max((m.get("finished") for m in ms if m.get("finished")), default=None),
             "selection": {k: _union([s.get(k) or [] for s in sels]) for k in ("frameworks", "ops", "dtypes",
                                                                                "precisions")},
-            "targets": [json.loads(t) for t in targets], "merge_sources": self.sources,
+            "targets": [json.loads(t) for t in targets], "expectations": self.expectations(),
+            "merge_sources": self.sources,
         }
 
     def write(self, out: Path) -> dict[str, Any]:
@@ -163,15 +172,15 @@ class Merger:
         out.mkdir(parents=True, exist_ok=True)
         run_id = "merge-" + new_run_id()
         conflicts = self.conflicts()
-        summary = summarize(self.records, {"run_id": run_id, "targets": []})
+        summary = summarize(self.records, {"run_id": run_id, "targets": [], "expectations": self.expectations()})
         flagged = {tuple(c["cell"][k] for k in CELL_KEYS) for c in conflicts}
         for cell in summary["cells"]:
             if cell_key(cell) in flagged:
                 cell["conflict"] = True
         summary["not_run"] = self.not_run()
-        expectations = _union([[json.dumps(e, sort_keys=True) for e in self.expectations]])
-        if expectations:
-            summary["expectations"] = [json.loads(e) for e in expectations]
+        if self.old_states:
+            summary["expectations"] = summary.get("expectations", []) + [
+                json.loads(e) for e in _union([[json.dumps(e, sort_keys=True) for e in self.old_states]])]
         summary["merge"] = {"sources": self.sources, "duplicates": self.duplicates, "conflicts": conflicts,
                             "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         runs = out / "runs"

@@ -39,7 +39,7 @@ class SchemaError(ValueError):
 
 def encode_array(a: np.ndarray) -> dict[str, Any]:
     """Exact, compact JSON form of an array: dtype name, shape, base64 of little-endian bytes."""
-    a = np.ascontiguousarray(a)
+    a = np.require(a, requirements="C")  # (np.ascontiguousarray would make a 0-d array 1-d)
     name = dtype_name(a.dtype)
     raw = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
     return {"dtype": name, "shape": list(a.shape), "b64": base64.b64encode(raw).decode("ascii")}

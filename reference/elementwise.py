@@ -34,10 +34,6 @@ GELU_K = math.sqrt(2.0 / math.pi)
 GELU_C = 0.044715
 
 
-def _errstate():
-    return np.errstate(all="ignore")
-
-
 def _ieee(fn):
     """Evaluate ``fn`` with IEEE semantics: overflow, 0/0 and the like give inf/nan silently."""
 
@@ -56,10 +52,9 @@ def _unary(x: np.ndarray, dz: np.ndarray, d: np.ndarray, mag: np.ndarray,
     A nan input has no gradient (nan). Where the magnitude model overflows or is undefined (at
     ±inf, near overflow) the magnitude falls back to |dx|, so it stays finite wherever dx is.
     """
-    with _errstate():
-        value = np.where(np.isnan(x), np.nan, dz * d)
-        magnitude = np.abs(dz) * mag
-        magnitude = np.where(np.isfinite(magnitude), np.maximum(magnitude, np.abs(value)), np.abs(value))
+    value = np.where(np.isnan(x), np.nan, dz * d)
+    magnitude = np.abs(dz) * mag
+    magnitude = np.where(np.isfinite(magnitude), np.maximum(magnitude, np.abs(value)), np.abs(value))
     return {"x": Grad(value, np.asarray(magnitude, dtype=np.float64), tiny=tiny)}
 
 
@@ -96,25 +91,23 @@ def _erfc_cf(x: np.ndarray) -> np.ndarray:
 def erfc_pos(x: np.ndarray) -> np.ndarray:
     """erfc(x) with full relative accuracy in the tail x >= 2 (1 - erf(x) below that)."""
     x = np.asarray(x, dtype=np.float64)
-    with _errstate():
-        small = np.abs(x) < 2.0
-        tail = np.where(small, 3.0, np.abs(x))
-        e_tail = _erfc_cf(tail)
-        s = _erf_series(np.where(small, x, 0.0))
-        # erfc(-t) = 2 - erfc(t)
-        return np.where(small, 1.0 - s, np.where(x > 0, e_tail, 2.0 - e_tail))
+    small = np.abs(x) < 2.0
+    tail = np.where(small, 3.0, np.abs(x))
+    e_tail = _erfc_cf(tail)
+    s = _erf_series(np.where(small, x, 0.0))
+    # erfc(-t) = 2 - erfc(t)
+    return np.where(small, 1.0 - s, np.where(x > 0, e_tail, 2.0 - e_tail))
 
 
 @_ieee
 def erf_f64(x: np.ndarray) -> np.ndarray:
     """erf(x) in float64, vectorised (series for |x| < 2, continued fraction beyond)."""
     x = np.asarray(x, dtype=np.float64)
-    with _errstate():
-        small = np.abs(x) < 2.0
-        s = _erf_series(np.where(small, x, 0.0))
-        big = 1.0 - _erfc_cf(np.where(small, 3.0, np.abs(x)))
-        out = np.where(small, s, np.sign(x) * big)
-        return np.where(np.isnan(x), np.nan, out)
+    small = np.abs(x) < 2.0
+    s = _erf_series(np.where(small, x, 0.0))
+    big = 1.0 - _erfc_cf(np.where(small, 3.0, np.abs(x)))
+    out = np.where(small, s, np.sign(x) * big)
+    return np.where(np.isnan(x), np.nan, out)
 
 
 @_ieee
@@ -125,25 +118,22 @@ def normal_cdf(x: np.ndarray) -> np.ndarray:
 
 @_ieee
 def normal_pdf(x: np.ndarray) -> np.ndarray:
-    with _errstate():
-        return INV_SQRT_2PI * np.exp(-0.5 * np.asarray(x, dtype=np.float64) ** 2)
+    return INV_SQRT_2PI * np.exp(-0.5 * np.asarray(x, dtype=np.float64) ** 2)
 
 
 @_ieee
 def sigmoid_f64(x: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-x)) without overflow."""
     x = np.asarray(x, dtype=np.float64)
-    with _errstate():
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 @_ieee
 def softplus_f64(x: np.ndarray) -> np.ndarray:
     """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
     x = np.asarray(x, dtype=np.float64)
-    with _errstate():
-        return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
 # softplus's output z = max(x, 0) + log1p(exp(-|x|)) is one IEEE addition of an exact max(x, 0)
@@ -216,16 +206,14 @@ def square_vjp(x, dz):
 def sqrt(x):
     """z = sqrt(x), x >= 0."""
     (x,) = f64(x)
-    with _errstate():
-        return np.sqrt(x)
+    return np.sqrt(x)
 
 
 @_ieee
 def sqrt_vjp(x, dz):
     """dx = dz / (2 sqrt(x)) (+inf times dz at x = 0)."""
     x, dz = f64(x, dz)
-    with _errstate():
-        d = 0.5 / np.sqrt(x)
+    d = 0.5 / np.sqrt(x)
     return _unary(x, dz, d, np.abs(d))
 
 
@@ -233,8 +221,7 @@ def sqrt_vjp(x, dz):
 def rsqrt(x):
     """z = 1 / sqrt(x), x > 0."""
     (x,) = f64(x)
-    with _errstate():
-        return 1.0 / np.sqrt(x)
+    return 1.0 / np.sqrt(x)
 
 
 @_ieee
@@ -253,8 +240,7 @@ def rsqrt_vjp(x, dz):
 def reciprocal(x):
     """z = 1 / x."""
     (x,) = f64(x)
-    with _errstate():
-        return 1.0 / x
+    return 1.0 / x
 
 
 @_ieee
@@ -273,8 +259,7 @@ def reciprocal_vjp(x, dz):
 def exp(x):
     """z = exp(x)."""
     (x,) = f64(x)
-    with _errstate():
-        return np.exp(x)
+    return np.exp(x)
 
 
 @_ieee
@@ -284,8 +269,7 @@ def exp_vjp(x, dz):
     tiny: exp(x) is subnormal for very negative x; flushing it moves dx by |dz| per smallest normal.
     """
     x, dz = f64(x, dz)
-    with _errstate():
-        e = np.exp(x)
+    e = np.exp(x)
     return _unary(x, dz, e, e, tiny=1.0 + np.abs(dz))
 
 
@@ -293,8 +277,7 @@ def exp_vjp(x, dz):
 def expm1(x):
     """z = exp(x) - 1."""
     (x,) = f64(x)
-    with _errstate():
-        return np.expm1(x)
+    return np.expm1(x)
 
 
 @_ieee
@@ -313,16 +296,14 @@ def expm1_vjp(x, dz):
 def log(x):
     """z = log(x), x > 0."""
     (x,) = f64(x)
-    with _errstate():
-        return np.log(x)
+    return np.log(x)
 
 
 @_ieee
 def log_vjp(x, dz):
     """dx = dz / x (dz / 0 = +-inf at x = 0)."""
     x, dz = f64(x, dz)
-    with _errstate():
-        d = 1.0 / x
+    d = 1.0 / x
     return _unary(x, dz, d, np.abs(d))
 
 
@@ -330,16 +311,14 @@ def log_vjp(x, dz):
 def log1p(x):
     """z = log(1 + x), x > -1."""
     (x,) = f64(x)
-    with _errstate():
-        return np.log1p(x)
+    return np.log1p(x)
 
 
 @_ieee
 def log1p_vjp(x, dz):
     """dx = dz / (1 + x)."""
     x, dz = f64(x, dz)
-    with _errstate():
-        d = 1.0 / (1.0 + x)
+    d = 1.0 / (1.0 + x)
     return _unary(x, dz, d, np.abs(d))
 
 
@@ -347,16 +326,14 @@ def log1p_vjp(x, dz):
 def sin(x):
     """z = sin(x)."""
     (x,) = f64(x)
-    with _errstate():
-        return np.sin(x)
+    return np.sin(x)
 
 
 @_ieee
 def sin_vjp(x, dz):
     """dx = dz cos(x)."""
     x, dz = f64(x, dz)
-    with _errstate():
-        d = np.cos(x)
+    d = np.cos(x)
     return _unary(x, dz, d, np.abs(d))
 
 
@@ -364,16 +341,14 @@ def sin_vjp(x, dz):
 def cos(x):
     """z = cos(x)."""
     (x,) = f64(x)
-    with _errstate():
-        return np.cos(x)
+    return np.cos(x)
 
 
 @_ieee
 def cos_vjp(x, dz):
     """dx = -dz sin(x)."""
     x, dz = f64(x, dz)
-    with _errstate():
-        d = -np.sin(x)
+    d = -np.sin(x)
     return _unary(x, dz, d, np.abs(d))
 
 
@@ -381,8 +356,7 @@ def cos_vjp(x, dz):
 def tan(x):
     """z = tan(x), x away from the poles pi/2 + k pi."""
     (x,) = f64(x)
-    with _errstate():
-        return np.tan(x)
+    return np.tan(x)
 
 
 @_ieee
@@ -431,8 +405,7 @@ def erf_vjp(x, dz):
     tiny: exp(-x^2) is subnormal for large |x|.
     """
     x, dz = f64(x, dz)
-    with _errstate():
-        d = TWO_OVER_SQRT_PI * np.exp(-x * x)
+    d = TWO_OVER_SQRT_PI * np.exp(-x * x)
     return _unary(x, dz, d, d * (1.0 + x * x), tiny=1.0 + TWO_OVER_SQRT_PI * np.abs(dz))
 
 
@@ -509,8 +482,7 @@ def leaky_relu_vjp(x, dz, slope=0.01):
 def elu(x, alpha=1.0):
     """z = x for x > 0, alpha (exp(x) - 1) otherwise."""
     (x,) = f64(x)
-    with _errstate():
-        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
 
 
 @_ieee
@@ -557,9 +529,8 @@ def gelu(x, approximate="none"):
     z = x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 (approximate="tanh")."""
     (x,) = f64(x)
     if approximate == "tanh":
-        with _errstate():
-            _, t = _gelu_tanh_parts(x)
-            return 0.5 * x * (1.0 + t)
+        _, t = _gelu_tanh_parts(x)
+        return 0.5 * x * (1.0 + t)
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return x * normal_cdf(x)
@@ -748,17 +719,15 @@ def multiply_vjp(x, y, dz):
 def divide(x, y):
     """z = x / y (broadcast)."""
     x, y = f64(x, y)
-    with _errstate():
-        return x / y
+    return x / y
 
 
 @_ieee
 def divide_vjp(x, y, dz):
     """dx = dz / y, dy = -dz x / y^2 (each summed over its broadcast dims)."""
     x, y, dz, xb, yb, d = _full(x, y, dz)
-    with _errstate():
-        gx = d / yb
-        gy = -d * xb / (yb * yb)
+    gx = d / yb
+    gy = -d * xb / (yb * yb)
     return _binary(x, y, dz, gx, gy, np.abs(gx), np.abs(gy))
 
 
@@ -766,8 +735,7 @@ def divide_vjp(x, y, dz):
 def pow(x, y):
     """z = x^y (broadcast), x > 0 (x = 0 is the kink)."""
     x, y = f64(x, y)
-    with _errstate():
-        return np.power(x, y)
+    return np.power(x, y)
 
 
 @_ieee
@@ -781,15 +749,14 @@ def pow_vjp(x, y, dz):
     u |y - 1| |log x| in the power; dx's magnitude is scaled by 1 + |(y - 1) log x|.
     """
     x, y, dz, xb, yb, d = _full(x, y, dz)
-    with _errstate():
-        lx = np.log(xb)
-        pxm1 = np.where((xb == 0) & (yb == 0), 0.0, yb * np.power(xb, yb - 1.0))
-        gx = d * pxm1
-        zero_base = np.where(yb > 0, 0.0, np.nan)
-        py = np.where(xb == 0, zero_base, np.power(xb, yb) * lx)
-        gy = d * py
-        cond = 1.0 + np.abs((yb - 1.0) * lx)
-        mx = np.abs(gx) * np.where(np.isfinite(cond), cond, 1.0)
+    lx = np.log(xb)
+    pxm1 = np.where((xb == 0) & (yb == 0), 0.0, yb * np.power(xb, yb - 1.0))
+    gx = d * pxm1
+    zero_base = np.where(yb > 0, 0.0, np.nan)
+    py = np.where(xb == 0, zero_base, np.power(xb, yb) * lx)
+    gy = d * py
+    cond = 1.0 + np.abs((yb - 1.0) * lx)
+    mx = np.abs(gx) * np.where(np.isfinite(cond), cond, 1.0)
     return _binary(x, y, dz, gx, gy, mx, np.abs(gy))
 
 
@@ -838,10 +805,9 @@ def atan2(x, y):
 def atan2_vjp(x, y, dz):
     """dx = dz y / (x^2 + y^2), dy = -dz x / (x^2 + y^2) (nan at the origin)."""
     x, y, dz, xb, yb, d = _full(x, y, dz)
-    with _errstate():
-        r2 = xb * xb + yb * yb
-        gx = d * yb / r2
-        gy = -d * xb / r2
+    r2 = xb * xb + yb * yb
+    gx = d * yb / r2
+    gy = -d * xb / r2
     return _binary(x, y, dz, gx, gy, np.abs(gx), np.abs(gy))
 
 

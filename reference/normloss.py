@@ -55,7 +55,8 @@ def _normalize_vjp(x, g, dz, axes, eps, centre):
 
     Magnitude of dx: the expression on absolute values, r (|g| + mean|g| + |xhat| mean|g xhat|),
     plus the effect of r's relative error kappa (a common factor: kappa (|dx| + 2 r |xhat| |gx|),
-    gx = mean(g xhat)) and of the centring's absolute error (r ec per xhat element).
+    gx = mean(g xhat)) and of the centring's absolute error (r ec per xhat element). tiny: the
+    sensitivity to an absolute error of one smallest normal in var + eps.
     """
     xhat, r, ec, kappa = _standardize(x, axes, eps, centre)
     ag = np.abs(g)
@@ -71,9 +72,13 @@ def _normalize_vjp(x, g, dz, axes, eps, centre):
         + kappa * (np.abs(dx) + 2.0 * r * np.abs(xhat) * np.abs(gx))
         + r * (r * ec * np.abs(gx) + np.abs(xhat) * np.mean(ag * r * ec, axis=axes, keepdims=True))
     )
+    # tiny: an absolute error of one smallest normal in var + eps (subnormal squares or a
+    # subnormal variance flushed) moves r by r^3 / 2 per unit, i.e. dx by (|dx| + 2 r |xhat| |gx|) r^2 / 2
+    tiny = 1.0 + r * r * (np.abs(dx) + 2.0 * r * np.abs(xhat) * np.abs(gx))
     dz_xhat = dz * xhat
     dz_xhat_mag = np.abs(dz) * (np.abs(xhat) * (1.0 + kappa) + r * ec)
-    return dx, mag, dz_xhat, dz_xhat_mag
+    dz_xhat_tiny = np.abs(dz * xhat) * r * r
+    return dx, mag, tiny, dz_xhat, dz_xhat_mag, dz_xhat_tiny
 
 
 def _normalize(x, gamma, beta, axes, eps, centre):
@@ -111,10 +116,10 @@ def layer_norm_vjp(x, gamma, beta, dz, axis=(-1,), eps: float = 1e-5) -> dict[st
     axes = _trailing(axis, x.ndim)
     lead = tuple(range(x.ndim - len(axes)))
     n, b = _count(x.shape, axes), _count(x.shape, lead)
-    dx, mag, gv, gm = _normalize_vjp(x, dz * gamma, dz, axes, eps, True)
+    dx, mag, tiny, gv, gm, gt = _normalize_vjp(x, dz * gamma, dz, axes, eps, True)
     return {
-        "x": Grad(dx, mag, terms=n),
-        "gamma": Grad(gv.sum(axis=lead), gm.sum(axis=lead), terms=max(b, n)),
+        "x": Grad(dx, mag, terms=n, tiny=tiny),
+        "gamma": Grad(gv.sum(axis=lead), gm.sum(axis=lead), terms=max(b, n), tiny=1.0 + gt.sum(axis=lead)),
         "beta": Grad(dz.sum(axis=lead), np.abs(dz).sum(axis=lead), terms=b),
     }
 
@@ -135,10 +140,10 @@ def batch_norm_vjp(x, gamma, beta, dz, eps: float = 1e-5) -> dict[str, Grad]:
     x, gamma, beta, dz = f64(x, gamma, beta, dz)
     axes = tuple(range(x.ndim - 1))
     n = _count(x.shape, axes)
-    dx, mag, gv, gm = _normalize_vjp(x, dz * gamma, dz, axes, eps, True)
+    dx, mag, tiny, gv, gm, gt = _normalize_vjp(x, dz * gamma, dz, axes, eps, True)
     return {
-        "x": Grad(dx, mag, terms=n),
-        "gamma": Grad(gv.sum(axis=axes), gm.sum(axis=axes), terms=n),
+        "x": Grad(dx, mag, terms=n, tiny=tiny),
+        "gamma": Grad(gv.sum(axis=axes), gm.sum(axis=axes), terms=n, tiny=1.0 + gt.sum(axis=axes)),
         "beta": Grad(dz.sum(axis=axes), np.abs(dz).sum(axis=axes), terms=n),
     }
 
@@ -173,10 +178,11 @@ def group_norm_vjp(x, gamma, beta, dz, groups: int = 1, eps: float = 1e-5) -> di
     axes = (*range(1, xg.ndim - 2), xg.ndim - 1)
     sums = tuple(range(x.ndim - 1))
     n, b = _count(xg.shape, axes), _count(x.shape, sums)
-    dx, mag, gv, gm = _normalize_vjp(xg, dzg * _grouped(gamma, groups), dzg, axes, eps, True)
+    dx, mag, tiny, gv, gm, gt = _normalize_vjp(xg, dzg * _grouped(gamma, groups), dzg, axes, eps, True)
     return {
-        "x": Grad(dx.reshape(x.shape), mag.reshape(x.shape), terms=n),
-        "gamma": Grad(gv.reshape(x.shape).sum(axis=sums), gm.reshape(x.shape).sum(axis=sums), terms=max(b, n)),
+        "x": Grad(dx.reshape(x.shape), mag.reshape(x.shape), terms=n, tiny=tiny.reshape(x.shape)),
+        "gamma": Grad(gv.reshape(x.shape).sum(axis=sums), gm.reshape(x.shape).sum(axis=sums), terms=max(b, n),
+                      tiny=1.0 + gt.reshape(x.shape).sum(axis=sums)),
         "beta": Grad(dz.sum(axis=sums), np.abs(dz).sum(axis=sums), terms=b),
     }
 
@@ -197,10 +203,10 @@ def rms_norm_vjp(x, gamma, dz, eps: float = 1e-5) -> dict[str, Grad]:
     axes = (x.ndim - 1,)
     lead = tuple(range(x.ndim - 1))
     n, b = x.shape[-1], _count(x.shape, lead)
-    dx, mag, gv, gm = _normalize_vjp(x, dz * gamma, dz, axes, eps, False)
+    dx, mag, tiny, gv, gm, gt = _normalize_vjp(x, dz * gamma, dz, axes, eps, False)
     return {
-        "x": Grad(dx, mag, terms=n),
-        "gamma": Grad(gv.sum(axis=lead), gm.sum(axis=lead), terms=max(b, n)),
+        "x": Grad(dx, mag, terms=n, tiny=tiny),
+        "gamma": Grad(gv.sum(axis=lead), gm.sum(axis=lead), terms=max(b, n), tiny=1.0 + gt.sum(axis=lead)),
     }
 
 

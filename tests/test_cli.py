@@ -57,7 +57,8 @@ def test_parallel_run_writes_the_same_records_as_a_serial_run(tmp_path):
 
 def test_run_writes_run_json_results_and_summary(tmp_path):
     res = cli("run", "--adapter", TINY, "--frameworks", "tinygrad", "--ops", "sigmoid,matmul",
-              "--dtypes", "float32", "--max-examples", "4", "--seed", "12", "--out", str(tmp_path))
+              "--dtypes", "float32", "--max-examples", "4", "--seed", "12", "--families", "accuracy",
+              "--out", str(tmp_path))
     assert res.code == 0
     manifest = json.loads((res.run_dir / "run.json").read_text())
     assert manifest["seed"] == 12 and manifest["hypothesis_profile"] == "dev"

@@ -71,7 +71,7 @@ def test_gpu_placement_and_readback(name):
             placed = []
             real_put = jax.device_put
 
-            def spy(x, d=None, *a, **k):
+            def spy(x, d=None, *a, placed=placed, real_put=real_put, **k):
                 placed.append(str(d))
                 return real_put(x, d, *a, **k)
 

@@ -14,6 +14,7 @@ from conformance.cli import main
 from conformance.diff import diff_summaries, load_summary
 from conformance.merge import merge_runs
 from tests.test_report import make_run, no_framework, record, synthetic_records
+from tests.test_schema import SUMMARY, errors
 
 OLD_ID, NEW_ID = "20260101-000000-aaaaaa", "20260102-000000-bbbbbb"
 
@@ -38,6 +39,7 @@ def test_merge_keeps_every_record_and_explains_duplicates_and_conflicts(tmp_path
     assert {r["run_id"] for r in merged} == {OLD_ID, NEW_ID}  # records keep their run
 
     summary = json.loads((out / "summary.json").read_text())
+    assert errors(SUMMARY, summary) == []  # the merged summary is a summary.json like any other
     m = summary["merge"]
     assert [(s["records"], s["read"]) for s in m["sources"]] == [(13, 13), (13, 13), (0, 13)]
     assert m["sources"][2]["note"] == "13 duplicate records skipped"
@@ -78,6 +80,17 @@ def test_merge_of_a_merge_and_refusals(tmp_path: Path, capsys: pytest.CaptureFix
     assert "is one of the inputs" in capsys.readouterr().err
     assert main(["merge", str(tmp_path / "nope"), "--out", str(tmp_path / "m3")]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_expectation_states_are_worked_out_over_the_merged_records(tmp_path: Path) -> None:
+    entry = {"id": "jax-matmul", "match": {"framework": ["jax"], "op": ["matmul"]}, "reason": "XLA sums",
+             "link": "", "versions": "", "statuses": ["fail"]}
+    with_jax = make_run(tmp_path / "a", run_id=OLD_ID, expectations=[entry])  # has the known jax matmul record
+    without = make_run(tmp_path / "b", [record(0, NEW_ID)], run_id=NEW_ID, expectations=[entry])
+    states = {e["id"]: e["state"] for e in json.loads((without / "summary.json").read_text())["expectations"]}
+    assert states == {"jax-matmul": "stale"}  # alone, run b never ran jax matmul
+    summary = merge_runs([with_jax, without], tmp_path / "m")
+    assert [(e["id"], e["state"], e["known"]) for e in summary["expectations"]] == [("jax-matmul", "known", 1)]
 
 
 def test_clashing_record_ids_are_both_kept(tmp_path: Path) -> None:

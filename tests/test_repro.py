@@ -280,3 +280,16 @@ def test_find_record_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
         assert message in capsys.readouterr().err, argv
     with pytest.raises(ReproError, match="'unsupported'.*nothing to reproduce"):
         build_script(record(0, status="unsupported", message="no kernel"))
+
+
+@pytest.mark.parametrize("framework, line", [
+    ("torch", "torch.backends.cudnn.allow_tf32 = False"),
+    ("tensorflow", "tf.config.experimental.enable_tensor_float_32_execution(False)"),
+    ("jax", 'jax.config.update("jax_default_matmul_precision", "highest")'),
+])
+def test_strict_precision_and_device_reach_the_script(framework: str, line: str) -> None:
+    strict = build_script(record(0, framework=framework, device="cuda:1", precision="strict", repro=sigmoid_repro()))
+    assert line in strict and "DEVICE = 'cuda:1'" in strict and "PRECISION = 'strict'" in strict
+    default = build_script(record(0, framework=framework, repro=sigmoid_repro()))
+    assert line not in default and "DEVICE = 'cpu'" in default
+    compile(strict, "repro.py", "exec")

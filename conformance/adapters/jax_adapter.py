@@ -9,7 +9,6 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from conformance.adapters.jax_ops import FAMILIES  # noqa: E402

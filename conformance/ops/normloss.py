@@ -14,10 +14,13 @@ from reference import normloss as N
 
 X, GAMMA, BETA = InputSpec("x"), InputSpec("gamma"), InputSpec("beta")
 LOGITS = InputSpec("logits")
-EPS = (1e-5, 1e-3, 0.1)
+# eps values normal (and exact) in every dtype: float16's smallest normal 2^-14 ~ 6.1e-5, 2^-10, 2^-4.
+# 1e-5 is subnormal in float16, where flush-to-zero (XLA, TensorFlow's CPU threads) turns it into 0.
+EPS = (2.0**-14, 2.0**-10, 2.0**-4)
 DELTAS = (0.5, 1.0, 2.0)  # exact in every dtype
 
-NORM_NOTES = "eps inside the square root: (x - mean) / sqrt(var + eps), population variance (ddof 0)."
+NORM_NOTES = ("eps inside the square root: (x - mean) / sqrt(var + eps), population variance (ddof 0); eps drawn "
+              "from 2^-14, 2^-10, 2^-4 (exact, and normal in float16).")
 
 
 def _eps(draw) -> float:
@@ -137,7 +140,7 @@ OPS = [
         "dx = r (g - xhat mean(g xhat)) over the last axis,  r = 1/sqrt(mean(x^2) + eps), xhat = x r, "
         "g = dz gamma;  dgamma = sum_batch dz xhat",
         params=("eps",),
-        notes="Over the last axis; gamma (D,); eps inside the square root.",
+        notes="Over the last axis; gamma (D,); eps inside the square root, drawn as for the other normalisations.",
     ),
     _spec(
         "group_norm", (X, GAMMA, BETA), _group_norm,

@@ -85,17 +85,21 @@ def _distinct(values, params, dtype):
 
 
 def _std_avoid(values, params, dtype):
-    """No ties (zero variance is a kink), and each group's standard deviation at least
-    4 sqrt(smallest normal) of the dtype: sqrt near 0, where the variance itself underflows the
-    dtype (float16: s < ~0.03), is out of the accuracy domain. Deviations are scaled up where
-    needed, the mean kept."""
-    x = distinct_along(values["x"], params["axis"], kink_margin(dtype))
+    """Each group's standard deviation at least kink_margin * max|x| of the group (zero variance,
+    all elements equal, is a kink) and at least 4 sqrt(smallest normal) of the dtype (sqrt near
+    0: below it the variance underflows float16). Deviations from the mean are scaled up where
+    needed, the mean kept; typical groups are left as drawn."""
+    x = np.asarray(values["x"], dtype=np.float64)
     axes = R.reduced_axes(params["axis"], x.ndim)
     m = x.mean(axis=axes, keepdims=True)
     c = x - m
     s = np.sqrt(np.mean(c * c, axis=axes, keepdims=True))
-    floor = 4.0 * np.sqrt(dtype.smallest_normal)
-    grow = np.where((s > 0) & (s < floor), floor / np.where(s > 0, s, 1.0), 1.0)
+    big = np.abs(x).max(axis=axes, keepdims=True)
+    floor = np.maximum(4.0 * np.sqrt(dtype.smallest_normal), kink_margin(dtype) * big)
+    if np.any(s == 0):  # an all-equal group: give it a spread first
+        c = np.where(s == 0, distinct_along(x, params["axis"], kink_margin(dtype)) - m, c)
+        s = np.sqrt(np.mean(c * c, axis=axes, keepdims=True))
+    grow = np.where(s < floor, floor / np.where(s > 0, s, 1.0), 1.0)
     return {**values, "x": m + c * grow}
 
 

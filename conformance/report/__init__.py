@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def filters_html(run: RunData, cols: list[tuple[str, str, str, str]]) -> str:
             f'<span id="shown" class="muted"></span></form>')
 
 
-def _snippet_maker(run: RunData):
+def _snippet_maker(run: RunData) -> Callable[[dict[str, Any]], str | None]:
     """repro scripts for the page, under the element and byte budgets (computed with NumPy only);
     a script, None (not embedded: the command is shown) or ``"! reason"`` (no script can be made)."""
     from conformance.repro import ReproError, build_script, manifest_for
