@@ -155,14 +155,16 @@ def failure_lines(run_dir: Path, summary: dict[str, Any], limit: int = 30) -> li
             # the final (shrunk) example wins over the first one seen
             if key not in best or rec.get("phase") == "final":
                 best[key] = rec
+    from conformance.execute import failure_message
+
     lines = [f"{len(failing)} failing cell(s):"]
     for key in sorted(failing)[:limit]:
-        rec = best.get(key, {})
-        what = rec.get("message") or (
-            f"bound_ratio {rec.get('bound_ratio'):.3g} > budget {rec.get('budget'):.3g}"
-            if rec.get("bound_ratio") is not None else rec.get("status", "?"))
-        lines.append(f"  {'/'.join(key)}: {rec.get('status')}: {str(what)[:160]} shapes {rec.get('shapes')} "
-                     f"params {rec.get('params')}  -> vjp-conformance repro {rec.get('record_id')} --run-dir {run_dir}")
+        rec = best.get(key)
+        if rec is None:
+            lines.append(f"  {'/'.join(key)}: failing (no record readable)")
+            continue
+        repro = f"vjp-conformance repro {rec.get('record_id')} --run-dir {run_dir}"
+        lines += ["  " + line for line in failure_message(rec, repro).splitlines()]
     if len(failing) > limit:
         lines.append(f"  ... and {len(failing) - limit} more (see the report)")
     return lines
