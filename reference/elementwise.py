@@ -226,7 +226,8 @@ def rsqrt(x):
 
 @_ieee
 def rsqrt_vjp(x, dz):
-    """dx = -dz / (2 x^(3/2)) = -dz z^3 / 2.
+    """dx = -dz / (2 x^(3/2)) = -dz z^3 / 2 (-inf times dz at x = ±0: x^(3/2) is +0 at -0 too,
+    while forming z^3 from z = rsqrt(-0) = -inf gives +inf).
 
     Magnitude: torch and TensorFlow form z^3 from the rounded output z, tripling its rounding
     error: ``|dz| |z^3| / 2 * (1 + 3)`` (1 for the arithmetic, 3 for z's error cubed).

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.opspec import InputSpec, Kink, OpSpec
+from conformance.opspec import InputSpec, Kink, OpSpec, Special
 from conformance.strategies import Structure, away_from, broadcast_shapes, kink_margin, shape
 from reference import elementwise as E
 
@@ -156,9 +156,10 @@ def _atan2_avoid(values, params, dtype):
 
 def _no_ties(values, params, dtype):
     """No x equal to a y it meets by broadcasting, before or after rounding: x on the even and y
-    on the odd multiples of m = 8 u max(|x|, |y|), so every pair differs by at least m, 16 times
-    what rounding either can move (half an ulp of the largest value). Per-pair margins cannot
-    work here: one y may meet hundreds of x values, which in float16 leave no room."""
+    on the odd multiples of m = 8 u max(|x|, |y|), so every pair differs by at least m, 8 times
+    what rounding to the dtype can move any value (u max(|x|, |y|)), and far more than the
+    oracle's finite-difference step. Per-pair margins cannot work here: one y may meet hundreds
+    of x values, which in float16 leave no room for kink_margin around each."""
     x = np.asarray(values["x"], dtype=np.float64)
     y = np.asarray(values["y"], dtype=np.float64)
     top = max(float(np.abs(x).max(initial=0.0)), float(np.abs(y).max(initial=0.0)), 1e-300)
@@ -186,6 +187,21 @@ def _tie(which):
         inputs=TIE_PROBE,
         at={"x": [[0], [1]], "y": [[0], [1]]},
     )
+
+
+DIVIDE_BY_ZERO = Special(
+    "zero divisor",
+    {"x": np.array([1.0, -2.0, 0.0, 3.0]), "y": np.array([0.0, 0.0, 0.0, -0.0])},
+    "dx = dz / y is ±inf at y = ±0; dy = -dz x / y^2 is -inf sign(x) for x != 0 (y^2 = +0) and "
+    "nan for x = 0 (0 / 0)",
+)
+
+ATAN2_ORIGIN = Special(
+    "origin",
+    {"x": np.array([0.0, -0.0, 1.0]), "y": np.array([0.0, 0.0, -0.0])},
+    "the origin is singular: dx = dz y / (x^2 + y^2) and dy are 0 / 0 = nan there; (1, -0) is "
+    "regular (dx = -0, dy = -dz)",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,7 +319,7 @@ OPS = [
     _b("add", f"dx = dz, dy = dz  ({UB})"),
     _b("subtract", f"dx = dz, dy = -dz  ({UB})"),
     _b("multiply", f"dx = dz * y, dy = dz * x  ({UB})"),
-    _b("divide", f"dx = dz / y, dy = -dz * x / y^2  ({UB})", inputs=(X, POSITIVE_Y),
+    _b("divide", f"dx = dz / y, dy = -dz * x / y^2  ({UB})", inputs=(X, POSITIVE_Y), specials=(DIVIDE_BY_ZERO,),
        notes="Positive divisor: the sign does not change the formula, and |y| away from 0 keeps x / y^2 in "
              "float16's range."),
     _b(
@@ -324,6 +340,7 @@ OPS = [
     _b("maximum", f"dx = dz * [x > y], dy = dz * [y > x]  ({UB})", kinks=(_tie("max"),), avoid=_no_ties),
     _b("minimum", f"dx = dz * [x < y], dy = dz * [y < x]  ({UB})", kinks=(_tie("min"),), avoid=_no_ties),
     _b("atan2", f"dx = dz * y / (x^2 + y^2), dy = -dz * x / (x^2 + y^2)  ({UB})", avoid=_atan2_avoid,
+       specials=(ATAN2_ORIGIN,),
        notes="atan2(x, y) is the angle of the point (y, x): x is the numerator, as torch.atan2(x, y), "
              "tf.math.atan2(x, y) and jnp.arctan2(x, y)."),
     _b("squared_difference", f"dx = 2 * dz * (x - y), dy = -2 * dz * (x - y)  ({UB})"),
