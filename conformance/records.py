@@ -70,6 +70,17 @@ def make_run_dir(out: Path) -> tuple[str, Path]:
         return run_id, path
 
 
+def _finite(obj: Any) -> Any:
+    """JSON-safe copy: non-finite floats become their repr ('nan', 'inf', '-inf')."""
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else repr(obj)
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 class RecordWriter:
     """Appends records to this worker's own part file."""
 
@@ -82,7 +93,11 @@ class RecordWriter:
         self.count = 0
 
     def write(self, record: dict[str, Any]) -> None:
-        self._f.write(json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n")
+        try:
+            line = json.dumps(record, allow_nan=False, separators=(",", ":"))
+        except ValueError:  # a non-finite float slipped into a figure: keep it, as a string
+            line = json.dumps(_finite(record), allow_nan=False, separators=(",", ":"))
+        self._f.write(line + "\n")
         self._f.flush()
         self.count += 1
         self.clear_inflight()
