@@ -57,8 +57,20 @@ def minimal_params(op_name: str) -> tuple[tuple[str, Any], ...]:
     return tuple(found.params.items())
 
 
+def kink_at_zero(spec: OpSpec) -> bool:
+    """Whether a declared kink sits at x = 0 (then ±0 is the convention probe's business)."""
+    for k in spec.kinks:
+        x = k.inputs.get("x")
+        if x is not None and any(np.asarray(x, dtype=np.float64)[tuple(i)] == 0.0 for i in k.at.get("x", [])):
+            return True
+    return False
+
+
 def specials_of(spec: OpSpec) -> tuple[Special, ...]:
-    return (GENERIC if is_unary_elementwise(spec) else ()) + tuple(spec.specials)
+    generic: tuple[Special, ...] = ()
+    if is_unary_elementwise(spec):
+        generic = tuple(s for s in GENERIC if not (s.name == "zero" and kink_at_zero(spec)))
+    return generic + tuple(spec.specials)
 
 
 def special_case(spec: OpSpec, special: Special, dtype: str) -> Case:

@@ -169,9 +169,9 @@ def neg(x):
 
 @_ieee
 def neg_vjp(x, dz):
-    """dx = -dz."""
+    """dx = -dz. The derivative does not depend on x, so it is -dz even where x is nan or inf."""
     x, dz = f64(x, dz)
-    return _unary(x, dz, -np.ones_like(x), np.ones_like(x))
+    return {"x": Grad(-dz * np.ones_like(x), np.abs(dz) * np.ones_like(x))}
 
 
 @_ieee
