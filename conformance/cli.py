@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="reports", help="folder runs are written under (default: reports)")
     r.add_argument("--adapter", action="append", default=[], help="extra adapter package.module:attr")
     r.add_argument("--timeout", type=float, default=60.0, help="per-example time limit, seconds")
-    r.add_argument("-n", "--jobs", default="1", help="pytest-xdist workers (a number or auto)")
+    r.add_argument("-n", "--jobs", default="auto",
+                   help="pytest-xdist workers: a number, or auto (one per CPU core; the default)")
     r.add_argument("--no-report", action="store_true", help="skip index.html")
     r.add_argument("-v", "--verbose", action="store_true", help="pytest's own output (every failure in full)")
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
@@ -129,6 +130,8 @@ def cmd_run(a: argparse.Namespace) -> int:
         args += ["--vjp-adapter", ref]
     if a.no_report:
         args.append("--vjp-no-report")
+    if jobs == "auto" and (os.cpu_count() or 1) < 2:
+        jobs = "1"
     if jobs not in ("0", "1"):
         args += ["-n", jobs]
     args += list(a.pytest_args)
