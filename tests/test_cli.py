@@ -45,7 +45,7 @@ def test_parallel_run_writes_the_same_records_as_a_serial_run(tmp_path):
     pytest.importorskip("xdist")
     args = ["run", "--adapter", TINY, "--frameworks", "tinygrad", "--ops", "sigmoid,softmax,matmul",
             "--dtypes", "float32,float64", "--seed", "11", "--max-examples", "10"]
-    serial = cli(*args, "--out", str(tmp_path / "serial"))
+    serial = cli(*args, "-n", "1", "--out", str(tmp_path / "serial"))
     parallel = cli(*args, "-n", "2", "--out", str(tmp_path / "parallel"))
     assert serial.code == parallel.code == 0
     a, b = sorted(map(_key, serial.records())), sorted(map(_key, parallel.records()))
@@ -53,6 +53,7 @@ def test_parallel_run_writes_the_same_records_as_a_serial_run(tmp_path):
     workers = {r["worker"] for r in parallel.records()}
     assert workers <= {"gw0", "gw1"} and len(workers) == 2
     assert len(list((parallel.run_dir / "parts").glob("*.jsonl"))) == 2  # one file per worker
+    assert {r["worker"] for r in serial.records()} == {"main"}
 
 
 def test_run_writes_run_json_results_and_summary(tmp_path):
