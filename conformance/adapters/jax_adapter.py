@@ -68,6 +68,10 @@ class JaxAdapter(MappedAdapter):
         """
         key = (op.name, json.dumps(params, sort_keys=True, default=repr))
         fn = self._cache.get(key)
+        if fn is None and self._cache and next(iter(self._cache))[0] != op.name:
+            # a new op: drop the last op's executables, or a long run holds thousands of them
+            self._cache.clear()
+            jax.clear_caches()
         if fn is None:
             impl, wrt = self.ops[op.name].fn, op.differentiable
 
