@@ -150,6 +150,13 @@ class Session:
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+        # this process's peak resident memory, for run.json (Linux reports ru_maxrss in KiB)
+        import resource
+
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        stats = {"worker": self.worker, "peak_rss_mib": round(peak_kib / 1024, 1),
+                 "records": self._writer.count if self._writer else 0}
+        (self.run_dir / "parts" / f"{self.worker}.stats.json").write_text(json.dumps(stats))
 
     # -- the end -----------------------------------------------------------------------------
     def record_crash(self, nodeid: str, worker: str, message: str) -> None:
@@ -223,6 +230,7 @@ class Session:
         manifest = json.loads(manifest_path.read_text())
         manifest["finished"] = _utc()
         manifest["pytest_exitstatus"] = int(exitstatus)
+        manifest["workers"] = [json.loads(p.read_text()) for p in sorted((self.run_dir / "parts").glob("*.stats.json"))]
         manifest_path.write_text(json.dumps(manifest, indent=1, allow_nan=False))
         self.summary = write_summary(self.run_dir)
         if self.render:
