@@ -19,17 +19,25 @@ def directional_derivative(spec: OpSpec, inputs: dict, params: dict, direction: 
     return (4 * d1 - d2) / 3
 
 
-def step_for(inputs: dict, names) -> float:
-    scale = max([float(np.abs(inputs[n]).max(initial=0.0)) for n in names] + [1.0])
-    return 1e-4 * scale
+H = 1e-4  # relative step: each element moves by about H times its own size
 
 
-def jacobian_columns(spec: OpSpec, inputs: dict, params: dict, name: str, h: float) -> np.ndarray:
+def element_scale(x: np.ndarray) -> np.ndarray:
+    """Per-element step scale: the element's own size, floored at 1% of the input's mean size, so
+    a small element near a kink (the norm of a tiny vector) is not stepped across by a large one's
+    step."""
+    a = np.abs(np.asarray(x, dtype=np.float64))
+    floor = 1e-2 * (float(a.mean()) if a.size else 1.0) or 1e-2
+    return np.maximum(a, floor)
+
+
+def jacobian_columns(spec: OpSpec, inputs: dict, params: dict, name: str) -> np.ndarray:
     """d out / d inputs[name], one column per element of that input, by central differences."""
     x = inputs[name]
+    scale = element_scale(x)
     cols = []
     for i in range(x.size):
-        t = np.zeros_like(x)
-        t.flat[i] = 1.0
-        cols.append(directional_derivative(spec, inputs, params, {name: t}, h).ravel())
+        t = np.zeros_like(x, dtype=np.float64)
+        t.flat[i] = scale.flat[i]
+        cols.append(directional_derivative(spec, inputs, params, {name: t}, H).ravel() / scale.flat[i])
     return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
