@@ -1,0 +1,42 @@
+"""The GitHub workflows are valid (GitHub's workflow schema, offline via check-jsonschema), and
+they run what the project says they run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def test_workflows_exist():
+    assert {p.name for p in WORKFLOWS} == {"cpu.yml", "nightly-gpu.yml"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_matches_github_schema(path):
+    exe = shutil.which("check-jsonschema")
+    if exe is None:
+        pytest.skip("check-jsonschema not installed (pip install '.[test]')")
+    p = subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", str(path)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_nightly_gpu_workflow_checks_gpu_runs_both_modes_and_diffs():
+    text = (ROOT / ".github" / "workflows" / "nightly-gpu.yml").read_text()
+    assert "schedule:" in text and "self-hosted" in text
+    assert "scripts/assert-gpu-visible" in text and "scripts/gpu-check" in text
+    assert "vjp-conformance diff" in text
+    gpu_check = (ROOT / "scripts" / "gpu-check").read_text()
+    assert '"strict,default"' in gpu_check
+
+
+def test_cpu_workflow_runs_ci_script_tox_matrix_and_merge():
+    text = (ROOT / ".github" / "workflows" / "cpu.yml").read_text()
+    assert "bash .ci/run" in text and "tox -e ${{ matrix.framework }}" in text
+    assert "vjp-conformance merge" in text
