@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,8 +142,3 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return  # the command line prints its own summary when it runs pytest quietly
     for line in sess.summary_lines():
         terminalreporter.write_line(line)
-
-
-def run_dir_of(config: pytest.Config) -> Path | None:
-    sess = getattr(config, "_vjp", None)
-    return sess.run_dir if sess else None

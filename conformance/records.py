@@ -20,7 +20,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,7 +204,3 @@ def merge_parts(run_dir: Path) -> int:
                     n += 1
     os.replace(tmp, run_dir / "results.jsonl")
     return n
-
-
-def iter_records(run_dir: Path) -> Iterator[dict[str, Any]]:
-    yield from read_run(run_dir).records

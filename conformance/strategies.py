@@ -8,7 +8,6 @@ dims, smaller sides, scale 1, seed 0) while values come in bulk.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,10 +34,6 @@ class Structure:
     shapes: dict[str, tuple[int, ...]]
     params: dict[str, Any] = field(default_factory=dict)
     values: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-def side(max_side: int = 5) -> st.SearchStrategy[int]:
-    return st.integers(1, max_side)
 
 
 def shape(draw, *, min_dims: int = 1, max_dims: int = 4, max_side: int = 5) -> tuple[int, ...]:
@@ -165,6 +160,3 @@ def cases(draw, spec: OpSpec, dtype: str, scales: tuple[float, ...] | None = Non
     ct_scale = draw(st.sampled_from((1.0, 1e-2, 1e2) if scales is SCALES else (1.0,)))
     case.cotangent = _to_dtype(rng.standard_normal(out.shape) * ct_scale, dtype)
     return case
-
-
-StructureFn = Callable[..., Structure]
