@@ -253,19 +253,25 @@ class _Copier:
             raise _Unresolvable(f"{name} not found in {module}")
 
 
+def _is_mapping(node: ast.stmt) -> bool:
+    """A function decorated with ``@impl(...)`` (how adapters declare a mapping)."""
+    return isinstance(node, ast.FunctionDef) and any(
+        isinstance(d, ast.Call) and getattr(d.func, "id", None) == "impl" for d in node.decorator_list)
+
+
 def _find_mapping(framework: str, op: str) -> tuple[str, str] | None:
-    """(module, function name) of the built-in adapter's mapping of ``op``, read from ``OPS = {...}``."""
+    """(module, function name) of the built-in adapter's ``@impl`` mapping of ``op`` (the function
+    is named after the op, with a trailing ``_`` where the name would shadow a builtin)."""
     package = OPS_PACKAGES[framework]
     for path in sorted(ROOT.joinpath(*package.split(".")).glob("*.py")):
         module = f"{package}.{path.stem}"
         parsed = _module(module)
-        if parsed is None or "OPS" not in parsed[1]:
+        if parsed is None:
             continue
-        value = getattr(parsed[1]["OPS"], "value", None)
-        if isinstance(value, ast.Dict):
-            for k, v in zip(value.keys, value.values):
-                if isinstance(k, ast.Constant) and k.value == op and isinstance(v, ast.Name):
-                    return module, v.id
+        for name in (op, op + "_"):
+            node = parsed[1].get(name)
+            if node is not None and _is_mapping(node):
+                return module, name
     return None
 
 

@@ -1,9 +1,11 @@
 """How a built-in adapter maps catalogue ops onto framework calls.
 
-Each framework has a package ``<framework>_ops`` whose family modules export ``OPS``, a dict of
-op name -> :class:`OpImpl`. ``fn`` takes the framework's tensors as keyword arguments named like
-the op's inputs, plus the op's params, and returns the output tensor: layouts, argument names and
-padding rules are converted inside ``fn``, never in test code.
+Each framework has a package ``<framework>_ops`` with one module per catalogue family. Every
+function decorated with ``@impl(...)`` there maps the op of the same name (a trailing ``_`` is
+dropped, for names such as ``sum_`` that would shadow a builtin). ``fn`` takes the framework's
+tensors as keyword arguments named like the op's inputs, plus the op's params, and returns the
+output tensor: layouts, argument names and padding rules are converted inside ``fn``, never in
+test code.
 """
 
 from __future__ import annotations
@@ -44,11 +46,15 @@ def impl(call: str, composite: bool = False, unsupported_dtypes: dict[str, str] 
 
 
 def collect(package: str, families: tuple[str, ...]) -> dict[str, OpImpl]:
-    """Merge the ``OPS`` dicts of ``package.<family>`` modules, refusing duplicates."""
+    """The ``@impl`` mappings defined in ``package.<family>`` modules, by op name; an op mapped
+    twice is refused. Mappings a module merely imports from another are not counted again."""
     ops: dict[str, OpImpl] = {}
     for fam in families:
         module = importlib.import_module(f"{package}.{fam}")
-        for name, op in module.OPS.items():
+        for attr, op in vars(module).items():
+            if not isinstance(op, OpImpl) or getattr(op.fn, "__module__", module.__name__) != module.__name__:
+                continue
+            name = attr.removesuffix("_")
             if name in ops:
                 raise ValueError(f"{package}: op {name!r} mapped twice")
             ops[name] = op

@@ -15,6 +15,3 @@ def scaled_dot_product_attention(q, k, v, causal, scale):
 def resize_bilinear(x, size):
     shape = (x.shape[0], int(size[0]), int(size[1]), x.shape[3])
     return jax.image.resize(x, shape, method="linear", antialias=False)
-
-
-OPS = {"scaled_dot_product_attention": scaled_dot_product_attention, "resize_bilinear": resize_bilinear}

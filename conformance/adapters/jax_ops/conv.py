@@ -127,20 +127,3 @@ def avg_pool2d(x, window, stride, padding):
     count = lax.reduce_window(jnp.ones((1, *x.shape[1:3], 1), x.dtype), _init(0, x.dtype), lax.add,
                               dims, strides, pads)
     return total / count
-
-
-OPS = {
-    "conv1d": conv1d,
-    "conv3d": conv3d,
-    "grouped_conv2d": grouped_conv2d,
-    "depthwise_conv2d": depthwise_conv2d,
-    "conv2d_transpose": conv2d_transpose,
-    "conv1d_bias": conv1d_bias,
-    "conv2d_bias": conv2d_bias,
-    "conv3d_bias": conv3d_bias,
-    "grouped_conv2d_bias": grouped_conv2d_bias,
-    "depthwise_conv2d_bias": depthwise_conv2d_bias,
-    "conv2d_transpose_bias": conv2d_transpose_bias,
-    "max_pool2d": max_pool2d,
-    "avg_pool2d": avg_pool2d,
-}

@@ -67,10 +67,3 @@ def eigvalsh(x):
 @impl("jnp.linalg.svdvals", unsupported_dtypes=_no_half("jnp.linalg.svdvals (gesdd)"))
 def svdvals(x):
     return jnp.linalg.svdvals(x)
-
-
-OPS = {
-    "einsum": einsum, "einsum_unary": einsum_unary, "inv": inv, "det": det, "slogdet": slogdet,
-    "solve": solve, "triangular_solve": triangular_solve, "cholesky": cholesky, "eigvalsh": eigvalsh,
-    "svdvals": svdvals,
-}

@@ -66,10 +66,3 @@ def huber(pred, target, delta):
     d = pred - target
     a = jnp.abs(d)
     return jnp.mean(jnp.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)))
-
-
-OPS = {
-    "layer_norm": layer_norm, "batch_norm": batch_norm, "rms_norm": rms_norm, "group_norm": group_norm,
-    "softmax_cross_entropy": softmax_cross_entropy, "sparse_softmax_cross_entropy": sparse_softmax_cross_entropy,
-    "sigmoid_binary_cross_entropy": sigmoid_binary_cross_entropy, "mse": mse, "huber": huber,
-}

@@ -62,9 +62,3 @@ def l2_norm(x, axis, keepdims):
 @impl("jax.nn.log_softmax(x, axis=axis)")
 def log_softmax(x, axis):
     return jax.nn.log_softmax(x, axis=axis)
-
-
-OPS = {
-    "sum": sum_, "mean": mean, "prod": prod, "max": max_, "min": min_, "logsumexp": logsumexp,
-    "var": var, "std": std, "l2_norm": l2_norm, "log_softmax": log_softmax,
-}

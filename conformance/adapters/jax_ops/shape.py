@@ -89,24 +89,3 @@ def flip(x, axes):
 @impl("jnp.roll(x, shift, axis)")
 def roll(x, shift, axis):
     return jnp.roll(x, shift, axis=axis)
-
-
-OPS = {
-    "reshape": reshape,
-    "transpose": transpose,
-    "concat": concat,
-    "stack": stack,
-    "strided_slice": strided_slice,
-    "pad_constant": pad_constant,
-    "pad_reflect": pad_reflect,
-    "tile": tile,
-    "broadcast_to": broadcast_to,
-    "gather": gather,
-    "take_along_axis": take_along_axis,
-    "where": where,
-    "cumsum": cumsum,
-    "cumprod": cumprod,
-    "sort": sort,
-    "flip": flip,
-    "roll": roll,
-}

@@ -23,6 +23,3 @@ def resize_bilinear(x, size):
     # is float); the cast gives the catalogue's output dtype back
     z = tf.image.resize(x, [int(s) for s in size], method="bilinear", antialias=False)
     return tf.cast(z, x.dtype)
-
-
-OPS = {"scaled_dot_product_attention": scaled_dot_product_attention, "resize_bilinear": resize_bilinear}

@@ -167,20 +167,3 @@ def max_pool2d(x, window, stride, padding):
 @impl("tf.nn.avg_pool2d (SAME divides by the real elements of each window)")
 def avg_pool2d(x, window, stride, padding):
     return tf.nn.avg_pool2d(x, list(window), list(stride), padding)
-
-
-OPS = {
-    "conv1d": conv1d,
-    "conv3d": conv3d,
-    "grouped_conv2d": grouped_conv2d,
-    "depthwise_conv2d": depthwise_conv2d,
-    "conv2d_transpose": conv2d_transpose,
-    "conv1d_bias": conv1d_bias,
-    "conv2d_bias": conv2d_bias,
-    "conv3d_bias": conv3d_bias,
-    "grouped_conv2d_bias": grouped_conv2d_bias,
-    "depthwise_conv2d_bias": depthwise_conv2d_bias,
-    "conv2d_transpose_bias": conv2d_transpose_bias,
-    "max_pool2d": max_pool2d,
-    "avg_pool2d": avg_pool2d,
-}

@@ -180,14 +180,3 @@ def atan2(x, y):
 @impl("tf.math.squared_difference")
 def squared_difference(x, y):
     return tf.math.squared_difference(x, y)
-
-
-OPS = {
-    "neg": neg, "abs": abs, "square": square, "sqrt": sqrt, "rsqrt": rsqrt, "reciprocal": reciprocal,
-    "exp": exp, "expm1": expm1, "log": log, "log1p": log1p, "sin": sin, "cos": cos, "tan": tan,
-    "tanh": tanh, "erf": erf, "log_sigmoid": log_sigmoid, "relu": relu, "relu6": relu6,
-    "leaky_relu": leaky_relu, "elu": elu, "selu": selu, "gelu": gelu, "silu": silu, "softplus": softplus,
-    "softsign": softsign, "clip": clip, "add": add, "subtract": subtract, "multiply": multiply,
-    "divide": divide, "pow": pow, "maximum": maximum, "minimum": minimum, "atan2": atan2,
-    "squared_difference": squared_difference,
-}

@@ -74,10 +74,3 @@ def eigvalsh(x):
 @impl("tf.linalg.svd(x, compute_uv=False)", unsupported_dtypes=_no_half("Svd"))
 def svdvals(x):
     return tf.linalg.svd(x, compute_uv=False)
-
-
-OPS = {
-    "einsum": einsum, "einsum_unary": einsum_unary, "inv": inv, "det": det, "slogdet": slogdet,
-    "solve": solve, "triangular_solve": triangular_solve, "cholesky": cholesky, "eigvalsh": eigvalsh,
-    "svdvals": svdvals,
-}

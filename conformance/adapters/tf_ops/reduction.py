@@ -84,9 +84,3 @@ def l2_norm(x, axis, keepdims):
 @impl("tf.nn.log_softmax(x, axis=axis)")
 def log_softmax(x, axis):
     return tf.nn.log_softmax(x, axis=axis)
-
-
-OPS = {
-    "sum": sum_, "mean": mean, "prod": prod, "max": max_, "min": min_, "logsumexp": logsumexp,
-    "var": var, "std": std, "l2_norm": l2_norm, "log_softmax": log_softmax,
-}

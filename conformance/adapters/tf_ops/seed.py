@@ -42,6 +42,3 @@ def conv_nd(x, w, stride, dilation, padding, groups=1):
 @impl("tf.nn.convolution (dilated: tf.pad + stride-1 dilated conv + strided slice)", composite=True)
 def conv2d(x, w, stride, dilation, padding):
     return conv_nd(x, w, stride, dilation, padding)
-
-
-OPS = {"sigmoid": sigmoid, "softmax": softmax, "matmul": matmul, "conv2d": conv2d}

@@ -20,6 +20,3 @@ def resize_bilinear(x, size):
     z = F.interpolate(x.permute(0, 3, 1, 2), size=tuple(int(s) for s in size), mode="bilinear",
                       align_corners=False, antialias=False)
     return z.permute(0, 2, 3, 1)
-
-
-OPS = {"scaled_dot_product_attention": scaled_dot_product_attention, "resize_bilinear": resize_bilinear}

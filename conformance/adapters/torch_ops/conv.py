@@ -146,20 +146,3 @@ def avg_pool2d(x, window, stride, padding):
         count = F.avg_pool2d(ones, tuple(window), tuple(stride), divisor_override=1)
     total = F.avg_pool2d(F.pad(xc, flat), tuple(window), tuple(stride), divisor_override=1)
     return channels_last(total / count)
-
-
-OPS = {
-    "conv1d": conv1d,
-    "conv3d": conv3d,
-    "grouped_conv2d": grouped_conv2d,
-    "depthwise_conv2d": depthwise_conv2d,
-    "conv2d_transpose": conv2d_transpose,
-    "conv1d_bias": conv1d_bias,
-    "conv2d_bias": conv2d_bias,
-    "conv3d_bias": conv3d_bias,
-    "grouped_conv2d_bias": grouped_conv2d_bias,
-    "depthwise_conv2d_bias": depthwise_conv2d_bias,
-    "conv2d_transpose_bias": conv2d_transpose_bias,
-    "max_pool2d": max_pool2d,
-    "avg_pool2d": avg_pool2d,
-}

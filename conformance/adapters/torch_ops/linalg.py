@@ -74,10 +74,3 @@ def eigvalsh(x):
 @impl("torch.linalg.svdvals", unsupported_dtypes=_no_half('"linalg_svd_cpu" not implemented'))
 def svdvals(x):
     return torch.linalg.svdvals(x)
-
-
-OPS = {
-    "einsum": einsum, "einsum_unary": einsum_unary, "inv": inv, "det": det, "slogdet": slogdet,
-    "solve": solve, "triangular_solve": triangular_solve, "cholesky": cholesky, "eigvalsh": eigvalsh,
-    "svdvals": svdvals,
-}

@@ -59,10 +59,3 @@ def mse(pred, target):
 @impl("torch.nn.functional.huber_loss(pred, target, reduction='mean', delta=delta)")
 def huber(pred, target, delta):
     return F.huber_loss(pred, target, reduction="mean", delta=delta)
-
-
-OPS = {
-    "layer_norm": layer_norm, "batch_norm": batch_norm, "rms_norm": rms_norm, "group_norm": group_norm,
-    "softmax_cross_entropy": softmax_cross_entropy, "sparse_softmax_cross_entropy": sparse_softmax_cross_entropy,
-    "sigmoid_binary_cross_entropy": sigmoid_binary_cross_entropy, "mse": mse, "huber": huber,
-}

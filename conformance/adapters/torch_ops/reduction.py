@@ -76,9 +76,3 @@ def l2_norm(x, axis, keepdims):
 @impl("torch.log_softmax(x, dim=axis)")
 def log_softmax(x, axis):
     return torch.log_softmax(x, dim=axis)
-
-
-OPS = {
-    "sum": sum_, "mean": mean, "prod": prod, "max": max_, "min": min_, "logsumexp": logsumexp,
-    "var": var, "std": std, "l2_norm": l2_norm, "log_softmax": log_softmax,
-}

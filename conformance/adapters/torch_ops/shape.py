@@ -119,24 +119,3 @@ def flip(x, axes):
 @impl("torch.roll")
 def roll(x, shift, axis):
     return torch.roll(x, shifts=shift, dims=axis)
-
-
-OPS = {
-    "reshape": reshape,
-    "transpose": transpose,
-    "concat": concat,
-    "stack": stack,
-    "strided_slice": strided_slice,
-    "pad_constant": pad_constant,
-    "pad_reflect": pad_reflect,
-    "tile": tile,
-    "broadcast_to": broadcast_to,
-    "gather": gather,
-    "take_along_axis": take_along_axis,
-    "where": where,
-    "cumsum": cumsum,
-    "cumprod": cumprod,
-    "sort": sort,
-    "flip": flip,
-    "roll": roll,
-}
