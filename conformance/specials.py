@@ -73,14 +73,20 @@ def specials_of(spec: OpSpec) -> tuple[Special, ...]:
     return generic + tuple(spec.specials)
 
 
-def special_case(spec: OpSpec, special: Special, dtype: str) -> Case:
+def exact_case(spec: OpSpec, values: dict[str, Any], params: dict[str, Any], dtype: str, family: str,
+               **extra: Any) -> Case:
+    """A fixed (not drawn) case: these input values in ``dtype`` and an all-ones cotangent of the
+    output's shape. Used by the special-values family and the convention probe."""
     d = get_dtype(dtype)
-    inputs = {name: in_dtype(v(d) if callable(v) else v, d.numpy) for name, v in special.inputs.items()}
+    inputs = {name: in_dtype(v(d) if callable(v) else v, d.numpy) for name, v in values.items()}
+    with np.errstate(all="ignore"):
+        out = np.asarray(spec.reference(**{k: as_oracle(v) for k, v in inputs.items()}, **params))
+    return Case(spec.name, dtype, inputs, dict(params), np.ones(out.shape, dtype=d.numpy), family=family, **extra)
+
+
+def special_case(spec: OpSpec, special: Special, dtype: str) -> Case:
     params = dict(special.params)
     if not params and is_unary_elementwise(spec):
         params = dict(minimal_params(spec.name))
-    with np.errstate(all="ignore"):
-        out = np.asarray(spec.reference(**{k: as_oracle(v) for k, v in inputs.items()}, **params))
-    cotangent = np.ones(out.shape, dtype=d.numpy)
-    return Case(spec.name, dtype, inputs, params, cotangent, family="special", meta={"special": special.name,
-                                                                                      "holds": special.holds})
+    return exact_case(spec, special.inputs, params, dtype, "special",
+                      meta={"special": special.name, "holds": special.holds})

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, seed, settings, target
 from hypothesis.control import current_build_context
 
-from conformance.case import Case, as_oracle, in_dtype
+from conformance.case import Case
 from conformance.execute import (
     FAILING,
     Target,
@@ -34,7 +34,7 @@ from conformance.execute import (
 from conformance.opspec import OpSpec
 from conformance.registry import get_op
 from conformance.session import Session
-from conformance.specials import special_case
+from conformance.specials import exact_case, special_case
 from conformance.strategies import cases
 from conformance.timeouts import ExampleTimeout, time_limit
 
@@ -141,13 +141,7 @@ def test_convention(vjp_kink: tuple[Target, Any], vjp_session: Session) -> None:
 
 
 def kink_case(spec: OpSpec, kink: Any, dtype: str) -> Case:
-    from conformance.dtypes import get_dtype
-
-    d = get_dtype(dtype)
-    inputs = {name: in_dtype(v, d.numpy) for name, v in kink.inputs.items()}
-    out = np.asarray(spec.reference(**{k: as_oracle(v) for k, v in inputs.items()}, **kink.params))
-    return Case(spec.name, dtype, inputs, dict(kink.params), np.ones(out.shape, dtype=d.numpy), family="convention",
-                kink=kink.name)
+    return exact_case(spec, kink.inputs, kink.params, dtype, "convention", kink=kink.name)
 
 
 def _num(x: Any) -> float | str:
