@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--ops", help="comma list (default: the whole catalogue)")
     r.add_argument("--dtypes", help="comma list (default: float16,bfloat16,float32,float64)")
     r.add_argument("--precision", help="comma list of precision modes: default, strict (default: default)")
+    r.add_argument("--cpu-precision", help="precision modes for CPU targets, where they should differ from "
+                   "--precision (the CPU has no TF32: gpu-check runs it once, in default)")
     r.add_argument("--families", help="case families: accuracy, special, convention (default: all three)")
     r.add_argument("--profile", default="dev", help="Hypothesis profile: dev, ci, nightly (default: dev)")
     r.add_argument("--max-examples", type=int, help="examples per target (overrides the profile)")
@@ -95,7 +97,8 @@ def cmd_run(a: argparse.Namespace) -> int:
 
     from conformance.adapters import discover
     from conformance.records import make_run_dir
-    from conformance.selection import SelectionError, parse_selection, resolve_devices, split
+    from conformance.selection import SelectionError, parse_selection, resolve_devices, split, targets
+    from conformance.threads import worker_thread_env
 
     frameworks = discover(tuple(a.adapter), split(a.frameworks) or None)
     check_adapters(a.adapter, frameworks)
@@ -104,8 +107,9 @@ def cmd_run(a: argparse.Namespace) -> int:
             frameworks=a.frameworks or ",".join(n for n, v in frameworks.items() if v.available) or None,
             devices=a.devices, ops=a.ops, dtypes=a.dtypes, precision=a.precision, profile=a.profile,
             max_examples=a.max_examples, seed=a.seed, known_frameworks=list(frameworks), families=a.families,
+            cpu_precision=a.cpu_precision,
         )
-        resolve_devices(sel, frameworks)
+        n_cells = len(targets(sel, resolve_devices(sel, frameworks)))
     except SelectionError as e:
         raise UsageError(str(e)) from None
     try:
@@ -124,6 +128,8 @@ def cmd_run(a: argparse.Namespace) -> int:
             "--vjp-families", ",".join(sel.families)]
     if a.devices:
         args += ["--vjp-devices", a.devices]
+    if a.cpu_precision:
+        args += ["--vjp-cpu-precision", ",".join(sel.cpu_precisions or [])]
     if a.max_examples:
         args += ["--vjp-max-examples", str(a.max_examples)]
     for ref in a.adapter:
@@ -134,13 +140,15 @@ def cmd_run(a: argparse.Namespace) -> int:
         jobs = "1"
     if jobs not in ("0", "1"):
         args += ["-n", jobs]
+        cpus = os.cpu_count() or 1
+        os.environ.update(worker_thread_env(cpus if jobs == "auto" else int(jobs), cpus))
     args += list(a.pytest_args)
     import pytest
 
     from conformance import progress
 
     if progress.wanted(sys.stderr) and not a.verbose:
-        with progress.Progress(run_dir, len(sel.ops) * len(sel.frameworks) * len(sel.dtypes) * len(sel.precisions)):
+        with progress.Progress(run_dir, n_cells):
             code = pytest.main(args)
     else:
         code = pytest.main(args)

@@ -40,6 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vjp-ops", default=None, help="comma list of ops (default: whole catalogue)")
     g.addoption("--vjp-dtypes", default=None, help="comma list of dtypes (default: all four)")
     g.addoption("--vjp-precision", default=None, help="comma list of precision modes: default, strict")
+    g.addoption("--vjp-cpu-precision", default=None, help="precision modes for CPU targets (default: --vjp-precision)")
     g.addoption("--vjp-families", default=None, help="case families: accuracy, special, convention (default: all)")
     g.addoption("--vjp-profile", default=None, help=f"Hypothesis profile: {', '.join(PROFILES)}")
     g.addoption("--vjp-max-examples", type=int, default=None, help="examples per target (overrides profile)")

@@ -54,6 +54,10 @@ class Selection:
     max_examples: int | None = None
     seed: int = 0
     families: list[str] = field(default_factory=lambda: list(FAMILIES))
+    cpu_precisions: list[str] | None = None  # None: the same as precisions
+
+    def precisions_on(self, device: str) -> list[str]:
+        return self.cpu_precisions if device == "cpu" and self.cpu_precisions else self.precisions
 
 
 def parse_selection(
@@ -68,6 +72,7 @@ def parse_selection(
     seed: int | None,
     known_frameworks: Iterable[str],
     families: str | None = None,
+    cpu_precision: str | None = None,
 ) -> Selection:
     """Validate every choice before anything runs or is written."""
     op_names = list(all_ops())
@@ -75,6 +80,7 @@ def parse_selection(
     sel_dtypes = check_choices("dtype", split(dtypes), DTYPES) if dtypes else list(DTYPES)
     sel_fw = check_choices("framework", split(frameworks), known_frameworks) if frameworks else list(known_frameworks)
     sel_prec = check_choices("precision mode", split(precision), PRECISIONS) if precision else ["default"]
+    cpu_prec = check_choices("CPU precision mode", split(cpu_precision), PRECISIONS) if cpu_precision else None
     prof = profile or "dev"
     check_choices("profile", [prof], PROFILES)
     if max_examples is not None and max_examples < 1:
@@ -85,7 +91,8 @@ def parse_selection(
             if not (d == "cpu" or d == "cuda" or (d.startswith("cuda:") and d[5:].isdigit())):
                 raise SelectionError(f"unknown device {d!r}; valid forms: cpu, cuda (every CUDA device), cuda:N")
     sel_fam = check_choices("case family", split(families), FAMILIES) if families else list(FAMILIES)
-    return Selection(sel_fw, sel_dev, sel_ops, sel_dtypes, sel_prec, prof, max_examples, int(seed or 0), sel_fam)
+    return Selection(sel_fw, sel_dev, sel_ops, sel_dtypes, sel_prec, prof, max_examples, int(seed or 0), sel_fam,
+                     cpu_prec)
 
 
 def resolve_devices(sel: Selection, frameworks: dict[str, Availability]) -> dict[str, list[str]]:
@@ -124,6 +131,6 @@ def targets(sel: Selection, devices: dict[str, list[str]]) -> list[Target]:
                 for dt in sel.dtypes:
                     if dt not in ops[op].dtypes:
                         continue
-                    for prec in sel.precisions:
+                    for prec in sel.precisions_on(dev):
                         out.append(Target(op, fw, dev, dt, prec))
     return out

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from conformance import __version__
+from conformance import __version__, threads
 from conformance.adapters import Availability, discover
 from conformance.execute import Target, base_record
 from conformance.expectations import Expectations
+from conformance.gpuinfo import nvidia_gpus
 from conformance.records import SCHEMA_VERSION, RecordWriter, make_run_dir, merge_parts
 from conformance.registry import get_op
 from conformance.selection import Selection, parse_selection, resolve_devices, targets
@@ -66,13 +67,14 @@ class Session:
             frameworks=opts.get("frameworks"), devices=opts.get("devices"), ops=opts.get("ops"),
             dtypes=opts.get("dtypes"), precision=opts.get("precision"), profile=opts.get("profile"),
             max_examples=opts.get("max_examples"), seed=opts.get("seed"), known_frameworks=list(frameworks),
-            families=opts.get("families"),
+            families=opts.get("families"), cpu_precision=opts.get("cpu_precision"),
         )
 
     @classmethod
     def create(cls, config: Any, seed: int) -> Session:
         opts = {k: config.getoption(f"vjp_{k}") for k in
-                ("frameworks", "devices", "ops", "dtypes", "precision", "profile", "max_examples", "families")}
+                ("frameworks", "devices", "ops", "dtypes", "precision", "profile", "max_examples", "families",
+                 "cpu_precision")}
         opts["seed"] = seed
         adapters = list(config.getoption("vjp_adapter") or [])
         from conformance.selection import split
@@ -204,7 +206,7 @@ class Session:
         return {
             "python": sys.version.split()[0], "platform": platform.platform(), "numpy": np.__version__,
             "host": socket.gethostname(), "cpu_count": os.cpu_count(), "frameworks": fws,
-            "vjp_conformance": __version__,
+            "gpus": nvidia_gpus(), "threads": threads.recorded(), "vjp_conformance": __version__,
         }
 
     def write_manifest(self) -> None:
@@ -213,7 +215,7 @@ class Session:
             "schema": SCHEMA_VERSION, "run_id": self.run_id, "started": _utc(), "finished": None,
             "selection": sel, "devices": self.devices, "adapters": self.adapters,
             "hypothesis_profile": self.selection.profile, "seed": self.selection.seed,
-            "precision_modes": self.selection.precisions,
+            "precision_modes": list(dict.fromkeys(self.selection.precisions + (self.selection.cpu_precisions or []))),
             "targets": [t.key() for t in self.targets], "environment": self.environment(),
             "expectations": self.expectations.to_json(),
             "unavailable": {n: a.reason for n, a in self.frameworks.items()

@@ -23,7 +23,8 @@ def header_html(run: RunData) -> str:
                              f"{len(s.get('cells', []))} cells, {len(s.get('not_run', []))} not run"))]
     if sel:
         bits = [f"{len(sel['ops'])} ops" if sel.get("ops") else ""]
-        bits += [f"{k} {', '.join(map(str, sel[k]))}" for k in ("frameworks", "dtypes", "precisions") if sel.get(k)]
+        bits += [f"{k} {', '.join(map(str, sel[k]))}" for k in ("frameworks", "dtypes", "precisions", "cpu_precisions")
+                 if sel.get(k)]
         bits += [f"{k.replace('_', ' ')} {sel[k]}" for k in ("profile", "max_examples", "seed")
                  if sel.get(k) is not None]
         facts.append(("selection", esc("; ".join(b for b in bits if b))))
