@@ -139,7 +139,9 @@ def cmd_run(a: argparse.Namespace) -> int:
     if jobs == "auto" and (os.cpu_count() or 1) < 2:
         jobs = "1"
     if jobs not in ("0", "1"):
-        args += ["-n", jobs]
+        # worksteal: an idle worker takes queued targets from a busy one, so a few slow cells
+        # (JAX compiling convolutions) do not leave the other workers idle at the end
+        args += ["-n", jobs, "--dist", "worksteal"]
         cpus = os.cpu_count() or 1
         os.environ.update(worker_thread_env(cpus if jobs == "auto" else int(jobs), cpus))
     args += list(a.pytest_args)

@@ -122,12 +122,13 @@ class RecordWriter:
             self._inflight.truncate()
             self._inflight.flush()
 
-    def close(self) -> None:
+    def close(self, keep_inflight: bool = False) -> None:
         self._f.close()
         if self._inflight is not None:
             self._inflight.close()
             self._inflight = None
-            self.inflight_path.unlink(missing_ok=True)
+            if not keep_inflight:
+                self.inflight_path.unlink(missing_ok=True)
 
 
 @dataclass

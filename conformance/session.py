@@ -16,6 +16,7 @@ import numpy as np
 
 from conformance import __version__, threads
 from conformance.adapters import Availability, discover
+from conformance.device_errors import DEVICE_LOST_EXIT, is_sticky_device_error
 from conformance.execute import Target, base_record
 from conformance.expectations import Expectations
 from conformance.gpuinfo import nvidia_gpus
@@ -147,11 +148,27 @@ class Session:
     def write(self, record: dict[str, Any]) -> None:
         record["worker"] = self.worker
         record["record_id"] = f"{self.run_id}/{self.worker}/{self.writer.count}"
+        lost = (record.get("status") == "error" and self.worker.startswith("gw")
+                and is_sticky_device_error(str(record.get("device", "cpu")), str(record.get("message", ""))))
+        if lost:
+            record["device_lost"] = True
+            record["message"] = (f"{record.get('message')}\n[the device context is lost after this error: "
+                                 f"worker {self.worker} ends here and a fresh worker takes its remaining targets]")
         self.writer.write(record)
+        if lost:
+            self._end_worker(record["record_id"])
 
-    def close(self) -> None:
+    def _end_worker(self, record_id: str) -> None:
+        """A sticky device error: the controller must not record a second, 'crashed' example."""
+        self.writer.mark_inflight({"device_lost": record_id})
+        self.close(keep_inflight=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(DEVICE_LOST_EXIT)
+
+    def close(self, keep_inflight: bool = False) -> None:
         if self._writer is not None:
-            self._writer.close()
+            self._writer.close(keep_inflight)
         # this process's peak resident memory, for run.json (Linux reports ru_maxrss in KiB)
         import resource
 
@@ -171,6 +188,8 @@ class Session:
             except ValueError:  # cut off mid-write by the crash: the target is still known
                 info = {}
             inflight.unlink()
+        if info.get("device_lost"):
+            return  # the worker recorded the error that lost its device, then ended on purpose
         target = next((t for t in self.targets if nodeid.endswith(f"[{t.id}]")), None)
         if target is None:
             return

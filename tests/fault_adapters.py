@@ -80,3 +80,25 @@ class BadOutputs(TinyGradAdapter):
         if op.name == "matmul":
             return {"x": grads["x"]}
         return {k: v.tolist() for k, v in grads.items()}
+
+
+class LosesDeviceOnMatmul(TinyGradAdapter):
+    """A pretend GPU whose matmul kernel faults: after the first fault every call on that device in
+    the process fails with the same sticky error, as a real CUDA context does."""
+
+    name = "tinygrad-gpu-fault"
+
+    def __init__(self) -> None:
+        self.lost = False
+
+    def devices(self) -> list[str]:
+        return ["cpu", "cuda:0"]
+
+    def supports(self, op, dtype, device):
+        return super().supports(op, dtype, "cpu")
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device):
+        if device == "cuda:0" and (self.lost or op.name == "matmul"):
+            self.lost = True
+            raise RuntimeError("CUDA error: misaligned address")
+        return super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device)

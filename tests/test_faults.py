@@ -92,6 +92,26 @@ def test_dying_worker_is_crashed_and_nothing_is_lost(tmp_path):
     assert summary["totals"] == {"pass": 24, "crashed": 2}
 
 
+def test_sticky_device_error_ends_the_worker_not_the_run(tmp_path):
+    """One faulting GPU kernel is one error record; the targets after it run in a fresh worker
+    instead of failing with the lost context's follow-on errors."""
+    pytest.importorskip("xdist")
+    res = cli("run", "--adapter", fault("LosesDeviceOnMatmul"), "--frameworks", "tinygrad-gpu-fault",
+              "--ops", SEED_OPS, "--devices", "cpu,cuda:0", "--dtypes", "float32", "--max-examples", "4",
+              "--seed", "5", "-n", "2", "--families", "accuracy", "--out", str(tmp_path), timeout=300)
+    assert res.code == 1
+    recs = res.records()
+    errors = [r for r in recs if r["status"] == "error"]
+    assert [(r["op"], r["device"]) for r in errors] == [("matmul", "cuda:0")]
+    assert errors[0]["device_lost"] is True and "fresh worker" in errors[0]["message"]
+    assert not [r for r in recs if r["status"] == "crashed"]  # the exit was on purpose: no second record
+    # every other target ran in full: sigmoid and softmax on both devices, matmul on the CPU
+    cells = {(r["op"], r["device"]) for r in recs if r["status"] == "pass"}
+    assert cells == {(op, dev) for op in ("sigmoid", "softmax", "matmul") for dev in ("cpu", "cuda:0")} - {
+        ("matmul", "cuda:0")}
+    assert len([r for r in recs if r["status"] == "pass"]) == 5 * 4
+
+
 def test_bad_output_is_explained(tmp_path):
     res = cli("run", "--adapter", fault("BadOutputs"), "--frameworks", "tinygrad-badout", "--ops", SEED_OPS,
               "--dtypes", "float32", "--seed", "9", "--out", str(tmp_path))
