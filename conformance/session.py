@@ -236,7 +236,7 @@ class Session:
             "hypothesis_profile": self.selection.profile, "seed": self.selection.seed,
             "precision_modes": list(dict.fromkeys(self.selection.precisions + (self.selection.cpu_precisions or []))),
             "targets": [t.key() for t in self.targets], "environment": self.environment(),
-            "expectations": self.expectations.to_json(),
+            "expectations": self.expectations.to_json(), "tolerance_overrides": self.tolerances.rows(),
             "unavailable": {n: a.reason for n, a in self.frameworks.items()
                             if n in self.selection.frameworks and not a.available},
         }

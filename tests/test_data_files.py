@@ -16,7 +16,8 @@ def test_shipped_files_load_and_name_real_ops():
     exp = Expectations.load()
     ops = set(all_ops())
     for match, _ in tol.overrides:
-        assert match["op"] in ops, match
+        names = match["op"] if isinstance(match["op"], tuple) else (match["op"],)
+        assert set(names) <= ops, match
     for e in exp.entries:
         assert set(e.match["op"]) <= ops | {"*"}, e.match
         assert e.reason.strip()
@@ -27,6 +28,21 @@ def test_default_budget_grows_with_reduction_length():
     b = tol.budget("matmul", "torch", "cpu", "float32")
     assert b.for_terms(1) < b.for_terms(100) < b.for_terms(10_000)
     assert b.for_terms(10_000) - b.for_terms(100) == pytest.approx(b.sqrt_terms * (100 - 10))
+
+
+def test_tf32_budget_applies_only_where_the_framework_defaults_to_tf32():
+    """The TF32 rows: GPU, float32, default mode, and only the ops and frameworks that use TF32 by
+    default (JAX dot/conv; torch cuDNN convolutions, not torch matmuls). Strict and CPU keep float32's."""
+    tol = Tolerances.load()
+    f32 = tol.default.base
+    tf32 = {(op, fw) for op in ("matmul", "conv2d", "conv3d_bias", "einsum") for fw in ("jax", "torch")
+            if tol.budget(op, fw, "cuda:0", "float32", "default").base > f32}
+    assert tf32 == {("matmul", "jax"), ("conv2d", "jax"), ("conv3d_bias", "jax"), ("einsum", "jax"),
+                    ("conv2d", "torch"), ("conv3d_bias", "torch")}
+    for args in (("matmul", "jax", "cuda:0", "float32", "strict"), ("matmul", "jax", "cpu", "float32", "default"),
+                 ("matmul", "jax", "cuda:0", "float16", "default"), ("softmax", "jax", "cuda:0", "float32", "default")):
+        assert tol.budget(*args).base == f32, args
+    assert tol.budget("matmul", "jax", "cuda:0", "float32", "default").base == 8192 * f32
 
 
 def test_most_specific_override_wins_and_needs_a_reason():
