@@ -15,6 +15,7 @@ line (a run cut off mid-write) and count it.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import secrets
@@ -23,7 +24,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -150,11 +151,18 @@ def check_schema(obj: dict[str, Any], what: str) -> None:
         )
 
 
+def open_text(path: Path) -> IO[str]:
+    """A records file for reading; ``.gz`` ones (archived runs) are decompressed on the fly."""
+    if str(path).endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
 def read_jsonl(paths: Iterable[Path], result: ReadResult | None = None) -> ReadResult:
     """Read records, skipping (and counting) damaged lines; unknown extra fields are kept."""
     result = result or ReadResult()
     for path in paths:
-        with open(path, encoding="utf-8") as f:
+        with open_text(path) as f:
             for n, line in enumerate(f, 1):
                 if not line.strip():
                     continue
@@ -171,10 +179,12 @@ def read_jsonl(paths: Iterable[Path], result: ReadResult | None = None) -> ReadR
 
 
 def record_files(run_dir: Path) -> list[Path]:
-    """The merged results file when the run finished, else the workers' part files."""
-    merged = Path(run_dir) / "results.jsonl"
-    if merged.exists():
-        return [merged]
+    """The merged results file when the run finished (gzipped, for an archived run), else the
+    workers' part files."""
+    for name in ("results.jsonl", "results.jsonl.gz"):
+        merged = Path(run_dir) / name
+        if merged.exists():
+            return [merged]
     return sorted((Path(run_dir) / "parts").glob("*.jsonl"))
 
 

@@ -39,7 +39,7 @@ from conformance import __version__
 from conformance.adapters import BUILTIN, ENTRY_POINT_GROUP
 from conformance.case import Case
 from conformance.dtypes import get_dtype
-from conformance.records import check_schema, decode_array, record_files
+from conformance.records import check_schema, decode_array, open_text, record_files
 from conformance.registry import get_op
 from conformance.report.repro_templates import FRAMEWORKS, MAIN, PLUGIN
 from conformance.tolerances import Tolerances
@@ -62,7 +62,7 @@ class ReproError(Exception):
 # -- finding the record ----------------------------------------------------------------------------
 def _scan(files: list[Path], record_id: str) -> dict[str, Any] | None:
     for f in files:
-        with open(f, encoding="utf-8") as fh:
+        with open_text(f) as fh:
             for line in fh:
                 if record_id in line:
                     try:
@@ -85,7 +85,7 @@ def find_record(ref: str, *, run_dir: str | None = None, out: str = "reports",
             raise ReproError(f"{ref}: no such results file")
         if index is None:
             raise ReproError(f"{ref} is a results file: say which record with --index N (0-based line number)")
-        with open(path, encoding="utf-8") as fh:
+        with open_text(path) as fh:
             for n, line in enumerate(fh):
                 if n == index:
                     rec = json.loads(line)

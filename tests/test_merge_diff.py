@@ -182,3 +182,29 @@ def test_merge_and_diff_import_no_framework(tmp_path: Path) -> None:
     proc = no_framework(code)
     assert proc.returncode in (0, 1), proc.stderr
     assert (tmp_path / "m" / "index.html").exists() and (tmp_path / "d.html").exists()
+
+
+def test_archived_run_with_gzipped_records_still_reports_and_repros(tmp_path):
+    """An archived run (docs/gpu-run) keeps results.jsonl.gz: report, repro and diff read it as is."""
+    import gzip
+    import shutil
+
+    from tests.runner import TINY, cli
+
+    res = cli("run", "--adapter", TINY, "--frameworks", "tinygrad", "--ops", "sigmoid,matmul", "--dtypes",
+              "float32", "--max-examples", "3", "--seed", "2", "--families", "accuracy", "--out", str(tmp_path / "a"))
+    assert res.code == 0, res.err[-2000:]
+    recs = res.records()
+    archived = tmp_path / "archived"
+    shutil.copytree(res.run_dir, archived)
+    plain = archived / "results.jsonl"
+    with open(plain, "rb") as src, gzip.open(archived / "results.jsonl.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    plain.unlink()
+    shutil.rmtree(archived / "parts")
+    (archived / "index.html").unlink()
+    assert cli("report", str(archived)).code == 0
+    assert str(len(recs)) in (archived / "index.html").read_text()
+    rep = cli("repro", recs[0]["record_id"], "--run-dir", str(archived))
+    assert rep.code == 0 and "Reproduce vjp-conformance record" in rep.out
+    assert cli("diff", str(res.run_dir), str(archived)).code == 0

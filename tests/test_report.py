@@ -312,3 +312,35 @@ def test_real_run_report(tmp_path_factory: pytest.TempPathFactory, tmp_path: Pat
     shutil.copytree(run_dir, copy)
     (copy / "index.html").unlink()
     assert main(["report", str(copy)]) == 0 and (copy / "index.html").exists()
+
+
+def test_side_by_side_lists_only_rows_where_devices_or_modes_disagree():
+    from conformance.report.sidebyside import side_by_side_html
+
+    def cell(op, dev, prec, status, ratio, dt="float32"):
+        return {"op": op, "framework": "jax", "device": dev, "dtype": dt, "precision": prec, "status": status,
+                "worst_bound_ratio": ratio, "budget": 10.0, "counts": {status: 5}}
+
+    summary = {"cells": [
+        # TF32: the GPU's default mode is 800x the CPU's and strict mode's figure, and fails
+        cell("matmul", "cpu", "default", "pass", 2.0), cell("matmul", "cuda:0", "strict", "pass", 1.9),
+        cell("matmul", "cuda:0", "default", "fail", 1600.0),
+        # agrees everywhere: not listed
+        cell("exp", "cpu", "default", "pass", 1.0), cell("exp", "cuda:0", "strict", "pass", 1.2),
+        cell("exp", "cuda:0", "default", "pass", 1.1),
+        # tiny figures that differ a lot are noise, not disagreement
+        cell("neg", "cpu", "default", "pass", 0.0001), cell("neg", "cuda:0", "default", "pass", 0.009),
+        # only one column: nothing to compare
+        cell("sort", "cuda:0", "default", "error", None),
+        # a status that differs (known on the CPU, error on the GPU) is listed even with no spread
+        cell("det", "cpu", "default", "known", 0.5, "float16"),
+        cell("det", "cuda:0", "default", "error", None, "float16"),
+    ]}
+    html = side_by_side_html(summary)
+    listed = re.findall(r'<tr class="fx"[^>]*><td>([^<]*)</td>', html)
+    assert listed == ["matmul", "det"]  # both differ in status; the larger spread first
+    assert "4 op x framework x dtype rows ran in more than one column; 2 disagree" in html
+    assert "2 rows agree" in html
+    head = re.search(r"<thead>(.*?)</thead>", html).group(1)
+    assert [h for h in re.findall(r"<th>([^<]*)</th>", head)][3:6] == ["cpu default", "cuda:0 strict", "cuda:0 default"]
+    assert side_by_side_html({"cells": [cell("exp", "cpu", "default", "pass", 1.0)]}) == ""
