@@ -32,6 +32,11 @@ def test_nightly_gpu_workflow_checks_gpu_runs_both_modes_and_diffs():
     assert "schedule:" in text and "self-hosted" in text
     assert "scripts/assert-gpu-visible" in text and "scripts/gpu-check" in text
     assert "vjp-conformance diff" in text
+    # the diff compares the paths the job writes: tonight's run merged into one stable folder
+    diff_line = next(line for line in text.splitlines() if "vjp-conformance diff" in line)
+    assert "previous/merged reports/nightly/merged" in diff_line
+    assert "vjp-conformance merge reports/nightly/runs/*/ --out reports/nightly/merged" in text
+    assert "scripts/gpu-check --out reports/nightly/runs" in text
     gpu_check = (ROOT / "scripts" / "gpu-check").read_text()
     assert '"strict,default"' in gpu_check
 
