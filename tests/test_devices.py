@@ -3,12 +3,15 @@ errors for devices that are not there. GPU cases skip with a reason where no GPU
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from conformance.adapters import BUILTIN, load
 from conformance.registry import get_op
 from conformance.selection import SelectionError, parse_selection, resolve_devices
+from tests.runner import cli
 
 
 def adapter(name):
@@ -116,3 +119,27 @@ def test_precision_modes_switch_and_are_reported(name):
         ad.set_precision("fast")
     env = ad.environment()
     assert env["version"] == ad.version() and "precision_defaults" in env
+
+
+def test_jax_compilation_cache_location_and_switch(monkeypatch):
+    jax_adapter = pytest.importorskip("conformance.adapters.jax_adapter")
+    monkeypatch.delenv(jax_adapter.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
+    assert jax_adapter.compilation_cache_dir() == "/somewhere/vjp-conformance/jax"
+    for off in ("off", "0", "", "no"):
+        monkeypatch.setenv(jax_adapter.CACHE_ENV, off)
+        assert jax_adapter.compilation_cache_dir() is None
+    monkeypatch.setenv(jax_adapter.CACHE_ENV, "/tmp/x")
+    assert jax_adapter.compilation_cache_dir() == "/tmp/x"
+
+
+def test_jax_run_fills_the_compilation_cache_and_records_it(tmp_path, monkeypatch):
+    pytest.importorskip("jax")
+    cache = tmp_path / "jax-cache"
+    monkeypatch.setenv("VJP_CONFORMANCE_JAX_CACHE", str(cache))
+    res = cli("run", "--frameworks", "jax", "--ops", "exp,matmul", "--dtypes", "float32", "--max-examples", "3",
+              "--families", "accuracy", "--seed", "1", "--out", str(tmp_path / "out"), "-n", "1")
+    assert res.code == 0, res.err[-2000:]
+    assert any(cache.rglob("*")), "no executable was cached"
+    env = json.loads((res.run_dir / "run.json").read_text())["environment"]["frameworks"]["jax"]
+    assert env["compilation_cache"] == str(cache)
