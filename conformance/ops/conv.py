@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.opspec import InputSpec, Kink, OpSpec
-from conformance.strategies import Structure, distinct_along, kink_margin
+from conformance.strategies import Structure, choice, distinct_along, kink_margin
 from reference import conv_more, pool
 
 X, W, BIAS = InputSpec("x"), InputSpec("w"), InputSpec("bias")
@@ -26,7 +26,7 @@ PADDING_NOTE = (
 
 
 def _padding(draw, nd: int):
-    padding = draw(st.sampled_from(["VALID", "SAME", "explicit"]))
+    padding = choice(draw, ["VALID", "SAME", "explicit"])
     if padding == "explicit":
         padding = [[draw(st.integers(0, 2)), draw(st.integers(0, 2))] for _ in range(nd)]
     return padding
@@ -75,7 +75,7 @@ def _transpose(draw, rng) -> Structure:
     dilation = tuple(draw(st.integers(1, 2)) for _ in range(2))
     output_padding = tuple(draw(st.integers(0, s - 1)) for s in stride)
     sides = tuple(draw(st.integers(1, 4)) for _ in range(2))
-    padding = draw(st.sampled_from(["VALID", "SAME", "explicit"]))
+    padding = choice(draw, ["VALID", "SAME", "explicit"])
     if padding == "explicit":
         padding = []
         for k, d, s, q, side in zip(kernel, dilation, stride, output_padding, sides):
@@ -93,7 +93,7 @@ def _pool(draw, rng) -> Structure:
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     window = tuple(draw(st.integers(1, 3)) for _ in range(2))
     stride = tuple(draw(st.integers(1, 3)) for _ in range(2))
-    padding = draw(st.sampled_from(["VALID", "SAME"]))
+    padding = choice(draw, ["VALID", "SAME"])
     sides = tuple(draw(st.integers(k if padding == "VALID" else 1, 6)) for k in window)
     return Structure({"x": (n, *sides, c)}, {"window": window, "stride": stride, "padding": padding})
 

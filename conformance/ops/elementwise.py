@@ -6,10 +6,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import strategies as st
 
 from conformance.opspec import InputSpec, Kink, OpSpec, Special
-from conformance.strategies import Structure, away_from, broadcast_shapes, kink_margin, shape
+from conformance.strategies import Structure, away_from, broadcast_shapes, choice, kink_margin, shape
 from reference import elementwise as E
 
 X = InputSpec("x")
@@ -52,20 +51,20 @@ def _binary(draw, rng) -> Structure:
 
 
 def _leaky_relu(draw, rng) -> Structure:
-    return Structure({"x": shape(draw)}, {"slope": draw(st.sampled_from(LEAKY_SLOPES))})
+    return Structure({"x": shape(draw)}, {"slope": choice(draw, LEAKY_SLOPES)})
 
 
 def _elu(draw, rng) -> Structure:
-    return Structure({"x": shape(draw)}, {"alpha": draw(st.sampled_from(ELU_ALPHAS))})
+    return Structure({"x": shape(draw)}, {"alpha": choice(draw, ELU_ALPHAS)})
 
 
 def _gelu(draw, rng) -> Structure:
-    return Structure({"x": shape(draw)}, {"approximate": draw(st.sampled_from(("none", "tanh")))})
+    return Structure({"x": shape(draw)}, {"approximate": choice(draw, ("none", "tanh"))})
 
 
 def _clip(draw, rng) -> Structure:
-    lo = draw(st.sampled_from(CLIP_LOWS))
-    return Structure({"x": shape(draw)}, {"lo": lo, "hi": lo + draw(st.sampled_from(CLIP_WIDTHS))})
+    lo = choice(draw, CLIP_LOWS)
+    return Structure({"x": shape(draw)}, {"lo": lo, "hi": lo + choice(draw, CLIP_WIDTHS)})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.opspec import InputSpec, Kink, OpSpec
-from conformance.strategies import Structure, away_from, distinct_along, kink_margin
+from conformance.strategies import Structure, away_from, choice, distinct_along, kink_margin
 from reference import linalg_more as lm
 
 X = InputSpec("x")
@@ -106,14 +106,14 @@ def _triangular_system(rng, batch, n, lower, scale) -> np.ndarray:
 
 
 def _einsum(draw, rng) -> Structure:
-    eq = draw(st.sampled_from(EINSUM_EQUATIONS))
+    eq = choice(draw, EINSUM_EQUATIONS)
     (a, b), _ = lm._parse(eq)
     sizes = {c: draw(st.integers(1, 3 if c == "b" else 5)) for c in sorted(set(a + b))}
     return Structure({"x": tuple(sizes[c] for c in a), "y": tuple(sizes[c] for c in b)}, {"equation": eq})
 
 
 def _einsum_unary(draw, rng) -> Structure:
-    eq = draw(st.sampled_from(EINSUM_UNARY_EQUATIONS))
+    eq = choice(draw, EINSUM_UNARY_EQUATIONS)
     (a,), _ = lm._parse(eq)
     sizes = {c: draw(st.integers(1, 3 if c == "b" else 5)) for c in sorted(set(a))}
     return Structure({"x": tuple(sizes[c] for c in a)}, {"equation": eq})
@@ -121,20 +121,20 @@ def _einsum_unary(draw, rng) -> Structure:
 
 def _square(draw, rng) -> Structure:
     batch, n = _batch(draw), draw(st.integers(1, 5))
-    scale = draw(st.sampled_from(MATRIX_SCALES))
+    scale = choice(draw, MATRIX_SCALES)
     return Structure({"x": (*batch, n, n)}, values={"x": _general(rng, batch, n, scale)})
 
 
 def _solve(draw, rng) -> Structure:
     batch, n, k = _batch(draw), draw(st.integers(1, 5)), draw(st.integers(1, 4))
-    scale = draw(st.sampled_from(MATRIX_SCALES))
+    scale = choice(draw, MATRIX_SCALES)
     return Structure({"a": (*batch, n, n), "b": (*batch, n, k)}, values={"a": _general(rng, batch, n, scale)})
 
 
 def _triangular_solve(draw, rng) -> Structure:
     batch, n, k = _batch(draw), draw(st.integers(1, 5)), draw(st.integers(1, 4))
     lower, transpose = draw(st.booleans()), draw(st.booleans())
-    scale = draw(st.sampled_from(MATRIX_SCALES))
+    scale = choice(draw, MATRIX_SCALES)
     return Structure(
         {"a": (*batch, n, n), "b": (*batch, n, k)},
         {"lower": lower, "transpose": transpose},
@@ -144,21 +144,21 @@ def _triangular_solve(draw, rng) -> Structure:
 
 def _spd(draw, rng) -> Structure:
     batch, n = _batch(draw), draw(st.integers(1, 5))
-    scale = draw(st.sampled_from(MATRIX_SCALES))
+    scale = choice(draw, MATRIX_SCALES)
     s = _log_uniform(rng, (*batch, n)) * scale
     return Structure({"x": (*batch, n, n)}, values={"x": _symmetric(rng, batch, n, s)})
 
 
 def _eigvalsh(draw, rng) -> Structure:
     batch, n = _batch(draw), draw(st.integers(1, 5))
-    scale = draw(st.sampled_from(MATRIX_SCALES))
+    scale = choice(draw, MATRIX_SCALES)
     w = rng.permuted(_grid(rng, batch, n, -2.0, 2.0), axis=-1) * scale
     return Structure({"x": (*batch, n, n)}, values={"x": _symmetric(rng, batch, n, w)})
 
 
 def _svdvals(draw, rng) -> Structure:
     batch, m, n = _batch(draw), draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    scale = draw(st.sampled_from(MATRIX_SCALES))
+    scale = choice(draw, MATRIX_SCALES)
     k = min(m, n)
     s = rng.permuted(_grid(rng, batch, k, 0.5, 2.5), axis=-1) * scale
     u, v = _orthogonal(rng, batch, m, k), _orthogonal(rng, batch, n, k)

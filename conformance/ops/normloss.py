@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.opspec import InputSpec, Kink, OpSpec
-from conformance.strategies import Structure, away_from, kink_margin, shape
+from conformance.strategies import Structure, away_from, choice, kink_margin, shape
 from reference import normloss as N
 
 X, GAMMA, BETA = InputSpec("x"), InputSpec("gamma"), InputSpec("beta")
@@ -24,7 +24,7 @@ NORM_NOTES = ("eps inside the square root: (x - mean) / sqrt(var + eps), populat
 
 
 def _eps(draw) -> float:
-    return draw(st.sampled_from(EPS))
+    return choice(draw, EPS)
 
 
 def _layer_norm(draw, rng) -> Structure:
@@ -52,7 +52,7 @@ def _batch_norm(draw, rng) -> Structure:
 def _group_norm(draw, rng) -> Structure:
     s = _channels_last(draw, max_channels=6)
     c = s[-1]
-    groups = draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0]))
+    groups = choice(draw, [g for g in range(1, c + 1) if c % g == 0])
     return Structure({"x": tuple(s), "gamma": (c,), "beta": (c,)}, {"groups": groups, "eps": _eps(draw)})
 
 
@@ -89,7 +89,7 @@ def _pair(draw, rng) -> Structure:
 
 def _huber(draw, rng) -> Structure:
     st_ = _pair(draw, rng)
-    st_.params["delta"] = draw(st.sampled_from(DELTAS))
+    st_.params["delta"] = choice(draw, DELTAS)
     return st_
 
 

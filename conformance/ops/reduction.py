@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.opspec import InputSpec, Kink, OpSpec
-from conformance.strategies import Structure, axis, distinct_along, kink_margin, shape
+from conformance.strategies import Structure, axis, choice, distinct_along, kink_margin, shape
 from reference import reduction as R
 
 X = InputSpec("x")
@@ -20,7 +20,7 @@ PROD_MAX_GROUP = 12
 
 def _axis_param(draw, ndim: int):
     """An int axis, a non-empty tuple of distinct axes (any order, some negative) or None."""
-    kind = draw(st.sampled_from(("int", "tuple", "none")))
+    kind = choice(draw, ("int", "tuple", "none"))
     if kind == "int":
         return axis(draw, ndim)
     if kind == "none":
@@ -53,7 +53,7 @@ def _prod(draw, rng) -> Structure:
 
 def _with_ddof(draw, structure: Structure) -> Structure:
     n = R.group_size(structure.shapes["x"], structure.params["axis"])
-    structure.params["ddof"] = draw(st.sampled_from((0, 1))) if n >= 2 else 0
+    structure.params["ddof"] = choice(draw, (0, 1)) if n >= 2 else 0
     return structure
 
 
