@@ -40,7 +40,7 @@ class Structure:
 # Strategies are built once per distinct argument tuple: Hypothesis validates every new strategy
 # object on its first draw, which cost about a fifth of case generation when they were rebuilt for
 # every example.
-_sampled = lru_cache(maxsize=None)(st.sampled_from)
+_sampled: dict[tuple, st.SearchStrategy] = {}
 _array_shapes = lru_cache(maxsize=None)(hnp.array_shapes)
 _broadcastable = lru_cache(maxsize=None)(hnp.mutually_broadcastable_shapes)
 SEEDS = st.integers(0, 2**32 - 1)
@@ -48,7 +48,16 @@ SEEDS = st.integers(0, 2**32 - 1)
 
 def choice(draw, values) -> Any:
     """One of ``values`` (a tuple or list; shrinks towards the first)."""
-    return draw(_sampled(tuple(values)))
+    values = tuple(values)
+    # keyed by type too: (1, 2) == (1.0, 2.0), and a cached float strategy must not answer for ints
+    key = tuple((type(v), v) for v in values)
+    try:
+        strategy = _sampled.get(key)
+    except TypeError:  # unhashable values: build the strategy each time
+        return draw(st.sampled_from(values))
+    if strategy is None:
+        strategy = _sampled[key] = st.sampled_from(values)
+    return draw(strategy)
 
 
 def shape(draw, *, min_dims: int = 1, max_dims: int = 4, max_side: int = 5) -> tuple[int, ...]:

@@ -57,3 +57,21 @@ def test_every_op_is_mapped_or_declared_unsupported(framework):
         assert name in OPS, f"{framework} maps {name!r}, which is not in the catalogue"
         assert impl.call.strip()
         assert impl.fn is not None or impl.unsupported, f"{framework}/{name}: no function and no reason"
+
+
+def test_choice_keeps_the_type_of_equal_values():
+    """choice() caches its strategies: ints must not come back as the floats they equal."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from conformance.strategies import choice
+
+    seen = []
+
+    @given(st.data())
+    def draw_both(data):
+        seen.append(choice(data.draw, (1.0, 2.0)))
+        seen.append(choice(data.draw, [1, 2]))
+
+    draw_both()
+    assert {type(v) for v in seen[0::2]} == {float} and {type(v) for v in seen[1::2]} == {int}
