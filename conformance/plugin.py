@@ -25,7 +25,10 @@ from conformance import session as run_session
 from conformance.selection import PROFILES, SelectionError
 
 # Deadlines are off: the first call of a target pays for imports, kernel selection and (JAX)
-# compilation, which makes per-example wall-clock deadlines meaningless. Health checks stay on.
+# compilation, which makes per-example wall-clock deadlines meaningless; a hung example is caught
+# by the suite's own per-example time limit (--timeout) instead. Health checks stay on, except
+# differing_executors: each target runs its own nested @given function (same code, a different
+# closure per target), which that check would take for one test called from several executors.
 for _name, (_n, _doc) in PROFILES.items():
     settings.register_profile(
         f"vjp-{_name}", max_examples=_n, deadline=None, database=None, print_blob=True,
