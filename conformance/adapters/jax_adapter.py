@@ -14,7 +14,6 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 CACHE_ENV = "VJP_CONFORMANCE_JAX_CACHE"
-CACHE_MAX_BYTES = 2**30
 
 
 def compilation_cache_dir() -> str | None:
@@ -37,7 +36,6 @@ _CACHE_DIR = compilation_cache_dir()
 if _CACHE_DIR is not None:
     jax.config.update("jax_compilation_cache_dir", _CACHE_DIR)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # the conformance programs are small
-    jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
 
 import numpy as np  # noqa: E402
 
