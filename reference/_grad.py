@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,3 +57,14 @@ def broadcast_factor(out_shape: tuple[int, ...], shape: tuple[int, ...]) -> int:
 def f64(*arrays: np.ndarray) -> list[np.ndarray]:
     """The arrays as float64 (the oracle always computes in float64)."""
     return [np.asarray(a, dtype=np.float64) for a in arrays]
+
+
+def ieee(fn):
+    """Evaluate ``fn`` with IEEE semantics: overflow, 0/0 and the like give inf/nan silently."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper
