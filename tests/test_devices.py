@@ -26,6 +26,18 @@ def matmul_inputs():
     return {"x": rng.standard_normal((3, 4)).astype(np.float32), "y": rng.standard_normal((4, 2)).astype(np.float32)}
 
 
+def test_cpu_precision_runs_the_cpu_in_its_own_modes_and_the_gpu_in_all():
+    from conformance.selection import targets
+
+    sel = parse_selection(frameworks="torch", devices=None, ops="matmul", dtypes="float32",
+                          precision="strict,default", profile=None, max_examples=None, seed=0,
+                          known_frameworks=["torch"], cpu_precision="default")
+    got = sorted((t.device, t.precision) for t in targets(sel, {"torch": ["cpu", "cuda:0"]}))
+    assert got == [("cpu", "default"), ("cuda:0", "default"), ("cuda:0", "strict")]
+    sel.cpu_precisions = None  # without it the CPU runs every selected mode
+    assert len(targets(sel, {"torch": ["cpu", "cuda:0"]})) == 4
+
+
 @pytest.mark.parametrize("name", list(BUILTIN))
 def test_devices_list_cpu_first_then_cuda(name):
     devs = adapter(name).devices()

@@ -167,6 +167,7 @@ def test_two_runs_at_once_get_their_own_directories(tmp_path):
     (["--devices", "tpu"], "unknown device 'tpu'"),
     (["--devices", "cuda:7"], "not visible to any selected framework"),
     (["--precision", "fast"], "unknown precision mode 'fast'; valid choices: default, strict"),
+    (["--cpu-precision", "fast"], "unknown CPU precision mode 'fast'; valid choices: default, strict"),
     (["--max-examples", "0"], "--max-examples must be at least 1"),
     (["--jobs", "many"], "--jobs must be a number or 'auto'"),
     (["--adapter", "no.such.module:Thing"], "--adapter no.such.module:Thing: not installed"),
