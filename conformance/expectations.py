@@ -12,6 +12,8 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from conformance.matching import allowed, field_matches
+
 DEFAULT_FILE = Path(__file__).with_name("expectations.toml")
 MATCH_KEYS = ("framework", "op", "dtype", "device", "precision", "family", "special", "kink")
 FAILING = ("fail", "nonfinite", "bad-output", "error", "timeout")
@@ -29,13 +31,8 @@ class Expectation:
 
     def matches_cell(self, rec: dict[str, Any]) -> bool:
         """Same framework/op/dtype/... (ignoring the example's status)."""
-        for key, allowed in self.match.items():
-            value = rec.get(key if key != "family" else "case_family")
-            if key == "device" and value:
-                value_set = {value, str(value).split(":")[0]}
-            else:
-                value_set = {value}
-            if not value_set & set(allowed):
+        for key, accepted in self.match.items():
+            if not field_matches(key, rec.get(key if key != "family" else "case_family"), accepted):
                 return False
         if self.versions:
             try:
@@ -67,7 +64,7 @@ class Expectations:
                     SpecifierSet(row["versions"])
                 except InvalidSpecifier as e:
                     raise ValueError(f"{where}: bad versions {row['versions']!r}: {e}") from None
-            match = {k: tuple(row[k]) if isinstance(row[k], list) else (row[k],) for k in MATCH_KEYS if k in row}
+            match = {k: allowed(row[k]) for k in MATCH_KEYS if k in row}
             statuses = tuple(row.get("statuses", FAILING))
             bad = [s for s in statuses if s not in FAILING]
             if bad:

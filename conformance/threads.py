@@ -22,9 +22,8 @@ def worker_thread_env(workers: int, cpus: int, environ: dict[str, str] | None = 
     if workers < 2:
         return {}
     per = max(1, cpus // workers)
-    add = {k: str(per) for k in THREAD_VARS if k not in env}
-    if "TF_NUM_INTEROP_THREADS" in add:
-        add["TF_NUM_INTEROP_THREADS"] = "1"
+    wanted = {k: str(per) for k in THREAD_VARS} | {"TF_NUM_INTEROP_THREADS": "1"}
+    add = {k: v for k, v in wanted.items() if k not in env}
     if per == 1 and "xla_cpu_multi_thread_eigen" not in env.get("XLA_FLAGS", ""):
         add["XLA_FLAGS"] = " ".join(filter(None, [env.get("XLA_FLAGS"), XLA_SINGLE_THREAD]))
     return add

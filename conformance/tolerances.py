@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.matching import allowed, field_matches
+
 DEFAULT_FILE = Path(__file__).with_name("tolerances.toml")
 MATCH_KEYS = ("op", "framework", "device", "dtype", "precision")
 
@@ -28,7 +30,7 @@ class Tolerances:
         if not d:
             raise ValueError(f"{source}: missing [default] budget")
         self.default = self._budget(d, f"{source} [default]")
-        self.overrides: list[tuple[dict[str, str | tuple[str, ...]], Budget]] = []
+        self.overrides: list[tuple[dict[str, tuple[str, ...]], Budget]] = []
         for i, row in enumerate(data.get("override", [])):
             where = f"{source} override #{i + 1}"
             unknown = set(row) - set(MATCH_KEYS) - {"base", "sqrt_terms", "reason"}
@@ -38,7 +40,7 @@ class Tolerances:
                 )
             if "op" not in row:
                 raise ValueError(f"{where}: needs an op")
-            match = {k: (tuple(row[k]) if isinstance(row[k], list) else row[k]) for k in MATCH_KEYS if k in row}
+            match = {k: allowed(row[k]) for k in MATCH_KEYS if k in row}
             merged = {"base": self.default.base, "sqrt_terms": self.default.sqrt_terms, **row}
             self.overrides.append((match, self._budget(merged, where)))
 
@@ -55,22 +57,15 @@ class Tolerances:
 
     def rows(self) -> list[dict[str, Any]]:
         """Every override as data (for run.json and the report)."""
-        return [{**{k: list(v) if isinstance(v, tuple) else v for k, v in m.items()}, "base": b.base,
+        return [{**{k: list(v) if len(v) > 1 else v[0] for k, v in m.items()}, "base": b.base,
                  "sqrt_terms": b.sqrt_terms, "reason": b.reason} for m, b in self.overrides]
 
     def budget(self, op: str, framework: str = "", device: str = "", dtype: str = "", precision: str = "") -> Budget:
         key = {"op": op, "framework": framework, "device": device, "dtype": dtype, "precision": precision}
         best, best_n = self.default, -1
         for match, b in self.overrides:
-            if all(_matches(key[k], v, k) for k, v in match.items()):
+            if all(field_matches(k, key[k], v) for k, v in match.items()):
                 if len(match) > best_n:
                     best, best_n = b, len(match)
         return best
 
-
-def _matches(value: str, want: str | tuple[str, ...], key: str) -> bool:
-    """A row's value (or any of a list of values) matches; ``device = "cuda"`` matches every cuda:N."""
-    for w in want if isinstance(want, tuple) else (want,):
-        if value == w or (key == "device" and value.split(":")[0] == w):
-            return True
-    return False

@@ -89,23 +89,3 @@ def softplus_f64(x: np.ndarray) -> np.ndarray:
     """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
     x = np.asarray(x, dtype=np.float64)
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-
-
-# softplus's output z = max(x, 0) + log1p(exp(-|x|)) is one IEEE addition of an exact max(x, 0)
-# and a small term: its rounding error is u |z| at most, and no more than the small term itself
-# once that drops below half an ulp of max(x, 0) (z then rounds onto x). In units of u that is
-# min(|z|, gap / u) <= min(|z|, gap * 2^53) for every dtype (float64 has the smallest u).
-INV_U64 = 2.0**53
-
-
-def _rounded(r: np.ndarray, gap: np.ndarray) -> np.ndarray:
-    """Rounding error (units of u) of a sum r = exact + gap, rounded once (see above)."""
-    return np.minimum(np.abs(r), np.abs(gap) * INV_U64)
-
-
-def _shift_cond(x: np.ndarray) -> np.ndarray:
-    """Conditioning of sigmoid(x) evaluated as exp(x - z), z = softplus(x) (JAX's logaddexp
-    derivative): exp's argument x - z = -softplus(-x) is rounded (relative error u |x - z| in
-    exp, as softmax's shifted argument), and so is z (u |z|, or the gap log1p(exp(-|x|)) once z
-    has saturated onto max(x, 0); see _rounded)."""
-    return 1.0 + softplus_f64(-x) + _rounded(softplus_f64(x), np.log1p(np.exp(-np.abs(x))))

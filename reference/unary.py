@@ -19,13 +19,32 @@ from reference._grad import Grad, f64, ieee
 from reference.special_functions import (
     SQRT_2,
     TWO_OVER_SQRT_PI,
-    _shift_cond,
     erf_f64,
     normal_cdf,
     normal_pdf,
     sigmoid_f64,
     softplus_f64,
 )
+
+# softplus's output z = max(x, 0) + log1p(exp(-|x|)) is one IEEE addition of an exact max(x, 0)
+# and a small term: its rounding error is u |z| at most, and no more than the small term itself
+# once that drops below half an ulp of max(x, 0) (z then rounds onto x). In units of u that is
+# min(|z|, gap / u) <= min(|z|, gap * 2^53) for every dtype (float64 has the smallest u).
+INV_U64 = 2.0**53
+
+
+def rounded_sum(r: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """Rounding error (units of u) of a sum r = exact + gap, rounded once (see above)."""
+    return np.minimum(np.abs(r), np.abs(gap) * INV_U64)
+
+
+def shift_cond(x: np.ndarray) -> np.ndarray:
+    """Conditioning of sigmoid(x) evaluated as exp(x - z), z = softplus(x) (JAX's logaddexp
+    derivative): exp's argument x - z = -softplus(-x) is rounded (relative error u |x - z| in
+    exp, as softmax's shifted argument), and so is z (u |z|, or the gap log1p(exp(-|x|)) once z
+    has saturated onto max(x, 0); see rounded_sum)."""
+    return 1.0 + softplus_f64(-x) + rounded_sum(softplus_f64(x), np.log1p(np.exp(-np.abs(x))))
+
 
 # selu's constants (Klambauer et al. 2017), as torch, TensorFlow and JAX spell them
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -318,12 +337,12 @@ def log_sigmoid_vjp(x, dz):
 
     Magnitude: JAX (log_sigmoid = -logaddexp(-x, 0)) evaluates the derivative as
     exp(-x - softplus(-x)), with a rounded output in a rounded argument of exp: scaled by
-    _shift_cond(-x), about 1 + |x| + |z|.
+    shift_cond(-x), about 1 + |x| + |z|.
     tiny: sigmoid(-x) is subnormal for large x.
     """
     x, dz = f64(x, dz)
     d = sigmoid_f64(-x)
-    return _unary(x, dz, d, d * _shift_cond(-x), tiny=1.0 + np.abs(dz))
+    return _unary(x, dz, d, d * shift_cond(-x), tiny=1.0 + np.abs(dz))
 
 
 @ieee
@@ -497,13 +516,13 @@ def softplus_vjp(x, dz):
     """dx = dz sigmoid(x).
 
     Magnitude: JAX (softplus = logaddexp(x, 0)) evaluates sigmoid(x) as exp(x - z), with the
-    rounded output z in a rounded argument of exp: scaled by _shift_cond(x), about
+    rounded output z in a rounded argument of exp: scaled by shift_cond(x), about
     1 + |x - z| + |z|.
     tiny: sigmoid(x) is subnormal for very negative x.
     """
     x, dz = f64(x, dz)
     d = sigmoid_f64(x)
-    return _unary(x, dz, d, d * _shift_cond(x), tiny=1.0 + np.abs(dz))
+    return _unary(x, dz, d, d * shift_cond(x), tiny=1.0 + np.abs(dz))
 
 
 @ieee
