@@ -100,7 +100,15 @@ def cmd_run(a: argparse.Namespace) -> int:
     from conformance.selection import SelectionError, parse_selection, resolve_devices, split, targets
     from conformance.threads import worker_thread_env
 
-    frameworks = discover(tuple(a.adapter), split(a.frameworks) or None)
+    try:
+        jobs = a.jobs if a.jobs == "auto" else str(int(a.jobs))
+    except ValueError:
+        raise UsageError(f"--jobs must be a number or 'auto', got {a.jobs!r}") from None
+    if jobs == "auto" and (os.cpu_count() or 1) < 2:
+        jobs = "1"
+    in_process = jobs in ("0", "1")
+    # with workers, this process runs no test and need not import the frameworks (adapters/probe.py)
+    frameworks = discover(tuple(a.adapter), split(a.frameworks) or None, runs_tests=in_process)
     check_adapters(a.adapter, frameworks)
     try:
         sel = parse_selection(
@@ -112,10 +120,6 @@ def cmd_run(a: argparse.Namespace) -> int:
         n_cells = len(targets(sel, resolve_devices(sel, frameworks)))
     except SelectionError as e:
         raise UsageError(str(e)) from None
-    try:
-        jobs = a.jobs if a.jobs == "auto" else str(int(a.jobs))
-    except ValueError:
-        raise UsageError(f"--jobs must be a number or 'auto', got {a.jobs!r}") from None
     seed = a.seed if a.seed is not None else random.SystemRandom().randrange(2**31)
     run_id, run_dir = make_run_dir(Path(a.out))
     quiet = ["-q", "--tb=short"] if a.verbose else ["-qq", "--tb=no", "-p", "no:warnings"]
@@ -136,9 +140,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         args += ["--vjp-adapter", ref]
     if a.no_report:
         args.append("--vjp-no-report")
-    if jobs == "auto" and (os.cpu_count() or 1) < 2:
-        jobs = "1"
-    if jobs not in ("0", "1"):
+    if not in_process:
         # worksteal: an idle worker takes queued targets from a busy one, so a few slow cells
         # (JAX compiling convolutions) do not leave the other workers idle at the end
         args += ["-n", jobs, "--dist", "worksteal"]

@@ -80,7 +80,7 @@ class Session:
         adapters = list(config.getoption("vjp_adapter") or [])
         from conformance.selection import split
 
-        frameworks = discover(tuple(adapters), split(opts["frameworks"]) or None)
+        frameworks = discover(tuple(adapters), split(opts["frameworks"]) or None, runs_tests=not _has_workers(config))
         if opts["frameworks"] is None:
             # default: every installed framework (explicitly requested ones are kept, unavailable or not)
             opts["frameworks"] = ",".join(n for n, a in frameworks.items() if a.available) or None
@@ -173,8 +173,10 @@ class Session:
         import resource
 
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        stats = {"worker": self.worker, "peak_rss_mib": round(peak_kib / 1024, 1),
-                 "records": self._writer.count if self._writer else 0}
+        stats: dict[str, Any] = {"worker": self.worker, "peak_rss_mib": round(peak_kib / 1024, 1),
+                                 "records": self._writer.count if self._writer else 0}
+        if self.worker != "main":  # what the frameworks were where the tests ran (see finish)
+            stats["frameworks"] = self.framework_environment()
         (self.run_dir / "parts" / f"{self.worker}.stats.json").write_text(json.dumps(stats))
 
     # -- the end -----------------------------------------------------------------------------
@@ -204,7 +206,8 @@ class Session:
             rec["record_id"] = f"{self.run_id}/{worker}-crash/{sum(1 for _ in open(path))}"
             f.write(json.dumps(rec, allow_nan=False) + "\n")
 
-    def environment(self) -> dict[str, Any]:
+    def framework_environment(self) -> dict[str, Any]:
+        """Per selected framework: available or why not, version, devices, the adapter's details."""
         fws = {}
         for name, av in self.frameworks.items():
             if name not in self.selection.frameworks:
@@ -222,9 +225,12 @@ class Session:
             else:
                 entry["reason"] = av.reason
             fws[name] = entry
+        return fws
+
+    def environment(self) -> dict[str, Any]:
         return {
             "python": sys.version.split()[0], "platform": platform.platform(), "numpy": np.__version__,
-            "host": socket.gethostname(), "cpu_count": os.cpu_count(), "frameworks": fws,
+            "host": socket.gethostname(), "cpu_count": os.cpu_count(), "frameworks": self.framework_environment(),
             "gpus": nvidia_gpus(), "threads": threads.recorded(), "vjp_conformance": __version__,
         }
 
@@ -251,7 +257,9 @@ class Session:
         manifest = json.loads(manifest_path.read_text())
         manifest["finished"] = _utc()
         manifest["pytest_exitstatus"] = int(exitstatus)
-        manifest["workers"] = [json.loads(p.read_text()) for p in sorted((self.run_dir / "parts").glob("*.stats.json"))]
+        workers = [json.loads(p.read_text()) for p in sorted((self.run_dir / "parts").glob("*.stats.json"))]
+        manifest["workers"] = [{k: v for k, v in w.items() if k != "frameworks"} for w in workers]
+        _frameworks_from_workers(manifest, workers)
         manifest_path.write_text(json.dumps(manifest, indent=1, allow_nan=False))
         self.summary = write_summary(self.run_dir)
         if self.render:
@@ -269,3 +277,25 @@ class Session:
         if summary is not None:
             lines += table_lines(summary)
         return lines
+
+
+def _has_workers(config: Any) -> bool:
+    """Whether xdist workers run this session's tests (so this process, the controller, runs none)."""
+    return not hasattr(config, "workerinput") and config.getoption("dist", "no") != "no"
+
+
+def _frameworks_from_workers(manifest: dict[str, Any], workers: list[dict[str, Any]]) -> None:
+    """Where the controller only read package metadata (``adapters/probe.py``), run.json takes
+    each framework's environment from the first worker that reported it; a framework that no
+    worker could import is listed as unavailable, with the worker's reason."""
+    frameworks = manifest["environment"]["frameworks"]
+    for name, entry in frameworks.items():
+        if "imported_by" not in entry:
+            continue
+        seen = [w["frameworks"][name] for w in workers if name in w.get("frameworks", {})]
+        if not seen:
+            continue
+        frameworks[name] = {**seen[0], "source": entry.get("source", seen[0].get("source"))}
+        if not seen[0].get("available"):
+            manifest["unavailable"][name] = seen[0].get("reason", "")
+

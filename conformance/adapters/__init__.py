@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from conformance.adapters.base import ADAPTER_API_VERSION, Adapter, Unsupported
+from conformance.adapters.probe import without_import
 
 __all__ = ["ADAPTER_API_VERSION", "Adapter", "Unsupported", "BUILTIN", "Availability", "load", "discover"]
 
@@ -77,16 +78,25 @@ def validate(adapter: Any) -> str | None:
     return None
 
 
-def discover(extra_refs: tuple[str, ...] = (), only: list[str] | None = None) -> dict[str, Availability]:
+def discover(extra_refs: tuple[str, ...] = (), only: list[str] | None = None,
+             runs_tests: bool = True) -> dict[str, Availability]:
     """Built-in adapters, installed entry points and explicit ``module:attr`` references.
 
     With ``only``, built-in and entry-point adapters outside it are listed but not imported
-    (importing a framework costs seconds); they show as "not selected".
+    (importing a framework costs seconds); they show as "not selected". A process that runs no
+    test (``runs_tests=False``: the xdist controller) gets built-in frameworks as stand-ins read
+    from package metadata where that is certain to be enough (``conformance.adapters.probe``).
     """
     found: dict[str, Availability] = {}
     for name, ref in BUILTIN.items():
         if only is None or name in only:
-            found[name] = load(ref, name, "builtin")
+            probed = None if runs_tests else without_import(name)
+            if probed is None:
+                found[name] = load(ref, name, "builtin")
+            elif isinstance(probed, str):
+                found[name] = Availability(name, None, probed, "builtin")
+            else:
+                found[name] = Availability(name, probed, "", "builtin")
         else:
             found[name] = Availability(name, None, "not selected", "builtin")
     for ep in entry_points(group=ENTRY_POINT_GROUP):
