@@ -13,9 +13,17 @@ Stages are measured in-process on the same cases the suite draws:
 - floor:      adapter.vjp alone on those cases (the framework's own VJP, with the conversions
               from and to NumPy that any cross-framework test needs);
 - oracle:     the reference VJP; compare: figures and verdict; record: JSON encoding + write;
-- suite:      the real `vjp-conformance run` wall time for the same selection (subprocess),
-              minus that command's fixed start-up (imports), divided by its examples.
-overhead ratio = suite seconds per example / floor seconds per example.
+- hypothesis_alone: a test that draws one integer and does nothing, with the suite's settings
+              (what any Hypothesis-driven example costs before it does anything).
+overhead ratio (stages) = (floor + every stage) / floor.
+
+Suite (`--only suite`): the real suite in this process (pytest.main with the plugin, every case
+family, the default run's dtypes and examples), one framework at a time: the test items' wall
+time against the sum of the records' `adapter_s` (the framework's own VJP calls). This is the
+overhead ratio of a real run, start-up excluded.
+
+Sizes (`--only sizes`): per op and tensor size, the framework's VJP against the values, the
+oracle and the comparison the suite adds (float32, least of three runs).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -34,6 +43,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# figures must not depend on what an earlier benchmark left in JAX's compilation cache
+os.environ.setdefault("VJP_CONFORMANCE_JAX_CACHE", "off")
 
 
 def draw_cases(spec, dtype: str, n: int, seed: int = 0) -> tuple[list, float]:
@@ -137,77 +148,150 @@ class _Replay:
         return self.got
 
 
-def suite_figures(frameworks: list[str], dtypes: list[str], examples: int, ops: list[str] | None,
-                  jobs: str = "1") -> dict:
+class _ItemTime:
+    """pytest plugin: wall time of every conformance test item (setup, call, teardown)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.items = 0
+
+    def pytest_runtest_logreport(self, report) -> None:
+        self.seconds += report.duration
+        self.items += report.when == "call"
+
+
+def suite_figures(frameworks: list[str], dtypes: list[str], examples: int | None, ops: list[str] | None,
+                  seed: int = 3) -> dict:
+    """The real suite in this process (pytest.main, every case family, one worker) per framework:
+    the items' wall time against the framework's own VJP time from the records (adapter_s)."""
+    import pytest
+
     out = {}
     for fw in frameworks:
         with tempfile.TemporaryDirectory() as tmp:
-            base = [sys.executable, "-m", "conformance", "run", "--frameworks", fw, "--dtypes", ",".join(dtypes),
-                    "--max-examples", str(examples), "--seed", "0", "--families", "accuracy", "--no-report",
-                    "-n", jobs, "--out", tmp]
+            args = ["--pyargs", "conformance.suite", "-p", "conformance.plugin", "-p", "no:cacheprovider", "-qq",
+                    "--tb=no", "-p", "no:warnings", "--vjp-frameworks", fw, "--vjp-dtypes", ",".join(dtypes),
+                    "--vjp-seed", str(seed), "--vjp-out", tmp, "--vjp-no-report"]
+            if examples:
+                args += ["--vjp-max-examples", str(examples)]
             if ops:
-                base += ["--ops", ",".join(ops)]
-            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+                args += ["--vjp-ops", ",".join(ops)]
+            timer = _ItemTime()
             t0 = time.perf_counter()
-            subprocess.run([*base[:4], "--frameworks", fw, "--ops", "sigmoid", "--dtypes", "float64",
-                            "--max-examples", "1", "--families", "accuracy", "--no-report", "--out", tmp],
-                           env=env, capture_output=True)
-            startup = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            p = subprocess.run(base, env=env, capture_output=True, text=True)
+            pytest.main(args, plugins=[timer])
             wall = time.perf_counter() - t0
-            runs = sorted(Path(tmp).iterdir(), key=lambda d: d.stat().st_mtime)
-            summary = json.loads((runs[-1] / "summary.json").read_text())
-            recs = [json.loads(x) for x in (runs[-1] / "results.jsonl").read_text().splitlines() if x]
-            floor = sum(r.get("adapter_s") or 0 for r in recs)
-            oracle = sum(r.get("oracle_s") or 0 for r in recs)
-            n = max(summary["examples"], 1)
-            out[fw] = {"wall_s": wall, "startup_s": startup, "examples": summary["examples"],
-                       "examples_per_s": n / max(wall - startup, 1e-9),
-                       "suite_s_per_example": (wall - startup) / n,
-                       "floor_s_per_example_in_suite": floor / n, "oracle_s_per_example_in_suite": oracle / n,
-                       "overhead_ratio": (wall - startup) / max(floor, 1e-9), "exit": p.returncode}
+            run = next(Path(tmp).iterdir())
+            recs = [json.loads(x) for x in (run / "results.jsonl").read_text().splitlines() if x]
+        ran = [r for r in recs if r.get("adapter_s") is not None]
+        floor = sum(r["adapter_s"] for r in ran)
+        oracle = sum(r.get("oracle_s") or 0 for r in ran)
+        out[fw] = {"wall_s": wall, "items": timer.items, "examples": len(recs), "framework_calls": len(ran),
+                   "suite_s": timer.seconds, "floor_s": floor, "oracle_s": oracle,
+                   "suite_ms_per_example": 1e3 * timer.seconds / max(len(recs), 1),
+                   "floor_ms_per_example": 1e3 * floor / max(len(ran), 1),
+                   "overhead_ratio": timer.seconds / max(floor, 1e-9)}
     return out
 
 
+def hypothesis_floor(examples: int = 8, tests: int = 200) -> dict:
+    """What Hypothesis alone costs per example with the suite's settings: a test that draws one
+    integer and does nothing, run as often as the stage figures run the suite's tests."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
+    from hypothesis import strategies as st
+
+    total = 0.0
+    for i in range(tests):
+        @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @hseed(i)
+        @given(st.integers(0, 2**32 - 1))
+        def nothing(n):
+            pass
+
+        t0 = time.perf_counter()
+        nothing()
+        total += time.perf_counter() - t0
+    return {"examples": examples * tests, "s_per_example": total / (examples * tests)}
+
+
+def _best(fn, repeat: int = 3) -> float:
+    """Least wall time of ``repeat`` calls (after one warm-up call)."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+SIZE_CASES = {
+    # op: (input shapes as a function of the side n, params, sides)
+    "sigmoid": (lambda n: {"x": (n, n)}, {}, [64, 256, 512]),
+    "softmax": (lambda n: {"x": (n, n)}, {"axis": -1}, [64, 256, 512]),
+    "sum": (lambda n: {"x": (n, n)}, {"axis": 1, "keepdims": False}, [64, 256, 512]),
+    "matmul": (lambda n: {"x": (n, 64), "y": (64, n)}, {}, [64, 256, 1024]),
+    "conv2d": (lambda n: {"x": (1, n, n, 8), "w": (3, 3, 8, 8)},
+               {"stride": (1, 1), "dilation": (1, 1), "padding": "SAME"}, [32, 64, 128]),
+}
+
+
 def size_figures(frameworks: list[str]) -> dict:
-    """Oracle and framework time per example as the tensors grow (matmul, conv2d, sum)."""
+    """Per op and size (float32): the framework's VJP (the floor) and what the suite adds to it:
+    values (bulk draw and the forward that shapes dz), the float64 oracle with its magnitudes, and
+    the comparison; ratio = (floor + all of those) / floor, per framework (least of 3 runs)."""
     from conformance.adapters import discover
     from conformance.case import Case
+    from conformance.compare import compare
+    from conformance.dtypes import get_dtype
     from conformance.registry import all_ops
+    from conformance.tolerances import Tolerances
 
     found = discover(only=frameworks)
     ops = all_ops()
-    rng = np.random.default_rng(0)
-    shapes = {
-        "matmul": lambda n: ({"x": (n, 64), "y": (64, n)}, {}),
-        "conv2d": lambda n: ({"x": (1, n, n, 8), "w": (3, 3, 8, 8)},
-                             {"stride": (1, 1), "dilation": (1, 1), "padding": "SAME"}),
-        "sum": lambda n: ({"x": (n, n)}, {"axis": 1, "keepdims": False}),
-    }
-    sides = {"matmul": [16, 64, 256, 1024], "conv2d": [8, 32, 64, 128], "sum": [32, 128, 256, 512]}
+    tol = Tolerances.load()
+    f32 = get_dtype("float32")
     out: dict = {}
-    for op, make in shapes.items():
-        if op not in ops:
-            continue
+    for op, (make, params, sides) in SIZE_CASES.items():
         spec = ops[op]
-        for side in sides[op]:
-            shp, params = make(side)
-            inputs = {k: rng.standard_normal(s).astype(np.float32) for k, s in shp.items()}
-            z = np.asarray(spec.reference(**{k: v.astype(np.float64) for k, v in inputs.items()}, **params))
-            case = Case(op, "float32", inputs, params, rng.standard_normal(z.shape).astype(np.float32))
-            elements = sum(v.size for v in inputs.values())
-            t0 = time.perf_counter()
-            spec.reference_vjp(**case.oracle_inputs(), dz=case.cotangent.astype(np.float64), **params)
-            row = {"elements": elements, "oracle_s": time.perf_counter() - t0}
+        for side in sides:
+            shapes = make(side)
+            rng = np.random.default_rng(0)
+
+            def values(spec=spec, shapes=shapes, params=params, rng=rng):
+                inputs = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+                z = np.asarray(spec.reference(**{k: v.astype(np.float64) for k, v in inputs.items()}, **params))
+                return inputs, rng.standard_normal(z.shape).astype(np.float32)
+
+            inputs, dz = values()
+            case = Case(op, "float32", inputs, dict(params), dz)
+
+            def oracle(spec=spec, case=case, params=params):
+                return spec.reference_vjp(**case.oracle_inputs(), dz=case.cotangent.astype(np.float64), **params)
+
+            ref = oracle()
+            budget = tol.budget(op)
+            row: dict = {"elements": int(sum(v.size for v in inputs.values())), "values_s": _best(values),
+                         "oracle_s": _best(oracle)}
+            if op == "matmul":  # the least a float64 oracle of matmul does: dz @ y^T and x^T @ dz
+                x64, y64, dz64 = (a.astype(np.float64) for a in (inputs["x"], inputs["y"], dz))
+                row["two_float64_gemms_s"] = _best(lambda x=x64, y=y64, d=dz64: (d @ y.T, x.T @ d))
             for fw in frameworks:
                 av = found[fw]
                 if not av.available or av.adapter.supports(spec, "float32", "cpu") is not True:
                     continue
-                av.adapter.vjp(spec, inputs, params, case.cotangent, dtype="float32", device="cpu")
-                t0 = time.perf_counter()
-                av.adapter.vjp(spec, inputs, params, case.cotangent, dtype="float32", device="cpu")
-                row[f"{fw}_s"] = time.perf_counter() - t0
+
+                def vjp(ad=av.adapter, spec=spec, inputs=inputs, params=params, dz=dz):
+                    return ad.vjp(spec, dict(inputs), dict(params), dz, dtype="float32", device="cpu")
+
+                got = vjp()
+                floor = _best(vjp)
+                cmp = _best(lambda got=got, ref=ref, b=budget: compare(got, ref, f32,
+                                                                       lambda n, g: b.for_terms(g.terms)))
+                row[f"{fw}_s"] = floor
+                row[f"{fw}_compare_s"] = cmp
+                row[f"{fw}_ratio"] = (floor + row["values_s"] + row["oracle_s"] + cmp) / floor
             out[f"{op}[{side}]"] = row
     return out
 
@@ -216,17 +300,26 @@ def parallel_figures(dtypes: list[str], examples: int | None) -> dict:
     out = {}
     for jobs in ("1", "2"):
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [sys.executable, "-m", "conformance", "run", "--dtypes", ",".join(dtypes), "--seed", "0",
+            cmd = [sys.executable, "-m", "conformance", "run", "--dtypes", ",".join(dtypes), "--seed", "3",
                    "--no-report", "-n", jobs, "--out", tmp]
             if examples:
                 cmd += ["--max-examples", str(examples)]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            p = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+            # the JAX compilation cache off: the second run must not load what the first compiled
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "VJP_CONFORMANCE_JAX_CACHE": "off"}
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True)
             wall = time.perf_counter() - t0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
             run = sorted(Path(tmp).iterdir())[-1]
             summary = json.loads((run / "summary.json").read_text())
-            out[f"n{jobs}"] = {"wall_s": wall, "examples": summary["examples"], "exit": p.returncode,
-                               "examples_per_s": summary["examples"] / wall}
+            # cores_busy: CPU seconds over wall seconds; one process already uses more than one
+            # core where XLA compiles with several threads, which caps what a second worker can add
+            out[f"n{jobs}"] = {"wall_s": wall, "cpu_s": cpu, "cores_busy": cpu / wall,
+                               "examples": summary["examples"], "exit": p.returncode,
+                               "examples_per_s": summary["examples"] / wall,
+                               "totals": summary.get("totals")}
     out["speedup"] = out["n1"]["wall_s"] / out["n2"]["wall_s"]
     return out
 
@@ -237,6 +330,10 @@ def main() -> int:
     p.add_argument("--dtypes", default="float32,float64")
     p.add_argument("--examples", type=int, default=8, help="examples per op x dtype (the dev profile's 8)")
     p.add_argument("--ops", default=None)
+    p.add_argument("--suite-dtypes", default="float16,bfloat16,float32,float64",
+                   help="dtypes of the in-process suite runs (default: all four, the default run's)")
+    p.add_argument("--suite-examples", type=int, default=None,
+                   help="examples per target in the suite runs (default: the dev profile's, as a default run)")
     p.add_argument("--only", choices=["stages", "suite", "sizes", "parallel"], action="append")
     a = p.parse_args()
     fws = a.frameworks.split(",")
@@ -246,8 +343,9 @@ def main() -> int:
     results: dict = {"frameworks": fws, "dtypes": dtypes, "examples": a.examples, "cpu_count": os.cpu_count()}
     if "stages" in parts:
         results["stages"] = stage_figures(fws, dtypes, a.examples, ops)
+        results["stages"]["hypothesis_alone"] = hypothesis_floor(a.examples)
     if "suite" in parts:
-        results["suite"] = suite_figures(fws, dtypes, a.examples, ops)
+        results["suite"] = suite_figures(fws, a.suite_dtypes.split(","), a.suite_examples, ops)
     if "sizes" in parts:
         results["sizes"] = size_figures(fws)
     if "parallel" in parts:

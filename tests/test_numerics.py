@@ -153,3 +153,31 @@ def test_oracle_rounded_once_passes_every_dtype_with_room():
     for dtype in ("float16", "bfloat16", "float32", "float64"):
         rec = verdict(Oracle(), matmul_case(1, 3, 50, 4, positive=False, dtype=dtype))
         assert rec["status"] == "pass" and rec["bound_ratio"] <= 1.0, (dtype, rec["bound_ratio"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(dtype=st.sampled_from(["float16", "bfloat16", "float32", "float64"]),
+       shape=st.lists(st.integers(1, 5), max_size=3).map(tuple), seed=st.integers(0, 2**32 - 1),
+       zeros=st.booleans(), array_tiny=st.booleans(), off_by=st.sampled_from([0.0, 1.0, 100.0]))
+def test_all_finite_shortcut_gives_the_general_paths_figures(dtype, shape, seed, zeros, array_tiny, off_by):
+    """compare() takes a shorter route when everything is finite; it must agree bit for bit with
+    the general route (which also handles inf, NaN and undefined magnitudes)."""
+    from conformance.compare import _finite_figures, _general_figures
+    from reference import Grad
+
+    d = get_dtype(dtype)
+    rng = np.random.default_rng(seed)
+    want = rng.standard_normal(shape) * 10.0 ** rng.uniform(-3, 3)
+    if zeros:
+        want = np.where(rng.random(shape) < 0.3, 0.0, want)
+    magnitude = np.abs(want) * rng.uniform(1, 3, shape) * (rng.random(shape) < 0.8)
+    tiny = rng.uniform(0, 2, shape) * (rng.random(shape) < 0.5) if array_tiny else 1.0
+    grad = Grad(want, magnitude, terms=3, tiny=tiny)
+    got = (want * (1 + off_by * d.unit_roundoff * rng.standard_normal(shape))).astype(d.numpy).astype(np.float64)
+    with np.errstate(all="ignore"):
+        want_rounded = want.astype(d.numpy).astype(np.float64)
+        fast = _finite_figures(got, want, want_rounded, grad, d)
+        general = _general_figures(got, want, want_rounded, grad, d, np.isfinite(got), np.isfinite(want_rounded))
+    assert general[5] is None
+    for a, b in zip(fast, general[:5]):
+        assert np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True)
