@@ -60,6 +60,7 @@ class Session:
         self.expectations = Expectations.load()
         self._writer: RecordWriter | None = None
         self._precision: dict[str, str] = {}
+        self.report_environment: list[str] = []  # frameworks whose details this worker reports
 
     # -- construction -------------------------------------------------------------------------
     @staticmethod
@@ -103,14 +104,18 @@ class Session:
         return {
             "selection": asdict(self.selection), "run_id": self.run_id, "run_dir": str(self.run_dir),
             "adapters": self.adapters, "timeout": self.timeout, "devices": self.devices,
+            # the frameworks this process did not import: workers report their environment
+            "report_environment": [n for n, a in self.frameworks.items() if getattr(a.adapter, "probed", False)],
         }
 
     @classmethod
     def for_worker(cls, config: Any, data: dict[str, Any], worker: str) -> Session:
         selection = Selection(**data["selection"])
         frameworks = discover(tuple(data["adapters"]), selection.frameworks)
-        return cls(selection, frameworks, data["devices"], data["run_id"], Path(data["run_dir"]),
+        sess = cls(selection, frameworks, data["devices"], data["run_id"], Path(data["run_dir"]),
                    data["adapters"], data["timeout"], worker)
+        sess.report_environment = list(data.get("report_environment", []))
+        return sess
 
     def special_targets(self) -> list[tuple[Target, Any]]:
         if "special" in self.selection.families:
@@ -175,8 +180,8 @@ class Session:
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         stats: dict[str, Any] = {"worker": self.worker, "peak_rss_mib": round(peak_kib / 1024, 1),
                                  "records": self._writer.count if self._writer else 0}
-        if self.worker != "main":  # what the frameworks were where the tests ran (see finish)
-            stats["frameworks"] = self.framework_environment()
+        if self.report_environment:  # what the frameworks were where the tests ran (see finish)
+            stats["frameworks"] = self.framework_environment(self.report_environment)
         (self.run_dir / "parts" / f"{self.worker}.stats.json").write_text(json.dumps(stats))
 
     # -- the end -----------------------------------------------------------------------------
@@ -206,11 +211,12 @@ class Session:
             rec["record_id"] = f"{self.run_id}/{worker}-crash/{sum(1 for _ in open(path))}"
             f.write(json.dumps(rec, allow_nan=False) + "\n")
 
-    def framework_environment(self) -> dict[str, Any]:
-        """Per selected framework: available or why not, version, devices, the adapter's details."""
+    def framework_environment(self, only: list[str] | None = None) -> dict[str, Any]:
+        """Per selected framework (or those in ``only``): available or why not, version, devices,
+        the adapter's details."""
         fws = {}
         for name, av in self.frameworks.items():
-            if name not in self.selection.frameworks:
+            if name not in self.selection.frameworks or (only is not None and name not in only):
                 continue
             entry: dict[str, Any] = {"available": av.available, "source": av.source}
             if av.available:
@@ -295,7 +301,7 @@ def _frameworks_from_workers(manifest: dict[str, Any], workers: list[dict[str, A
         seen = [w["frameworks"][name] for w in workers if name in w.get("frameworks", {})]
         if not seen:
             continue
-        frameworks[name] = {**seen[0], "source": entry.get("source", seen[0].get("source"))}
+        frameworks[name] = seen[0]
         if not seen[0].get("available"):
             manifest["unavailable"][name] = seen[0].get("reason", "")
 
