@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--adapter", action="append", default=[], help="extra adapter package.module:attr")
     r.add_argument("--timeout", type=float, default=60.0, help="per-example time limit, seconds")
     r.add_argument("-n", "--jobs", default="auto",
-                   help="pytest-xdist workers: a number, or auto (one per CPU core; the default)")
+                   help="pytest-xdist workers: a number, or auto (one per CPU core; the default); "
+                        "0 runs in this process, where a framework that aborts ends the run")
     r.add_argument("--no-report", action="store_true", help="skip index.html")
     r.add_argument("-v", "--verbose", action="store_true", help="pytest's own output (every failure in full)")
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
@@ -102,11 +103,15 @@ def cmd_run(a: argparse.Namespace) -> int:
 
     try:
         jobs = a.jobs if a.jobs == "auto" else str(int(a.jobs))
+        if jobs != "auto" and int(jobs) < 0:
+            raise ValueError
     except ValueError:
-        raise UsageError(f"--jobs must be a number or 'auto', got {a.jobs!r}") from None
+        raise UsageError(f"--jobs must be a number (0 or more) or 'auto', got {a.jobs!r}") from None
     if jobs == "auto" and (os.cpu_count() or 1) < 2:
         jobs = "1"
-    in_process = jobs in ("0", "1")
+    # -n 0 runs the tests in this process; any other count in worker processes, so that a framework
+    # that aborts (XLA's CHECK failures do) costs one example and xdist starts a fresh worker
+    in_process = jobs == "0"
     # with workers, this process runs no test and need not import the frameworks (adapters/probe.py)
     frameworks = discover(tuple(a.adapter), split(a.frameworks) or None, runs_tests=in_process)
     check_adapters(a.adapter, frameworks)

@@ -206,6 +206,7 @@ class Session:
         rec.update(status="crashed", message=f"worker {worker} died while running this example: {message}",
                    max_abs_err=None, max_rel_err=None, bound_ratio=None, max_ulp=None)
         rec["worker"] = f"{worker}-crash"
+        self.expectations.apply(rec)  # a crash an entry expects is known, like any other verdict
         path = self.run_dir / "parts" / f"{worker}-crashes.jsonl"
         with open(path, "a", encoding="utf-8") as f:
             rec["record_id"] = f"{self.run_id}/{worker}-crash/{sum(1 for _ in open(path))}"

@@ -78,6 +78,23 @@ def test_expectation_turns_matching_failure_into_known_and_keeps_the_verdict():
     assert exp.apply(passing)["status"] == "pass"
 
 
+def test_a_crash_is_known_only_where_an_entry_names_it():
+    rows = [{"framework": "jax", "op": "conv2d", "dtype": "float64", "reason": "XLA aborts", "id": "abort",
+             "statuses": ["crashed"]},
+            {"framework": "jax", "op": "conv2d", "reason": "wrong for float32", "id": "wrong"}]
+    exp = Expectations.parse({"expect": rows})
+    crash = {"framework": "jax", "op": "conv2d", "dtype": "float64", "device": "cpu", "status": "crashed",
+             "framework_version": "0.10.2"}
+    exp.apply(crash)
+    assert crash["status"] == "known" and crash["expected_status"] == "crashed"
+    assert crash["expectation"]["id"] == "abort"
+    other = {**crash, "dtype": "float32", "status": "crashed"}
+    del other["expectation"], other["expected_status"]
+    assert exp.apply(other)["status"] == "crashed"  # "wrong" names no statuses: it never swallows a crash
+    failing = {**other, "status": "fail"}
+    assert exp.apply(failing)["expectation"]["id"] == "wrong"
+
+
 def test_entry_states_known_fixed_stale():
     entries = Expectations.parse({"expect": [
         {"framework": "jax", "op": "softmax", "reason": "a", "id": "A"},

@@ -74,10 +74,13 @@ def test_hanging_adapter_times_out_and_run_goes_on(tmp_path):
     assert (res.run_dir / "index.html").exists() or True  # rendering is covered by the report tests
 
 
-def test_dying_worker_is_crashed_and_nothing_is_lost(tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_dying_worker_is_crashed_and_nothing_is_lost(tmp_path, jobs):
+    """A framework that kills its process (an XLA CHECK failure aborts) costs one example: with
+    one worker too, the tests run in a worker process that xdist replaces."""
     pytest.importorskip("xdist")
     res = cli("run", "--adapter", fault("DiesOnMatmul"), "--frameworks", "tinygrad-dies", "--ops", SEED_OPS,
-              "--dtypes", "float32,float64", "--max-examples", "6", "--seed", "8", "-n", "2",
+              "--dtypes", "float32,float64", "--max-examples", "6", "--seed", "8", "-n", jobs,
               "--families", "accuracy",
               "--out", str(tmp_path), timeout=300)
     assert res.code == 1
@@ -169,7 +172,8 @@ def test_two_runs_at_once_get_their_own_directories(tmp_path):
     (["--precision", "fast"], "unknown precision mode 'fast'; valid choices: default, strict"),
     (["--cpu-precision", "fast"], "unknown CPU precision mode 'fast'; valid choices: default, strict"),
     (["--max-examples", "0"], "--max-examples must be at least 1"),
-    (["--jobs", "many"], "--jobs must be a number or 'auto'"),
+    (["--jobs", "many"], "--jobs must be a number (0 or more) or 'auto'"),
+    (["--jobs", "-1"], "--jobs must be a number (0 or more) or 'auto'"),
     (["--adapter", "no.such.module:Thing"], "--adapter no.such.module:Thing: not installed"),
 ])
 def test_bad_usage_exits_2_names_choices_and_writes_nothing(tmp_path, bad, needle):
