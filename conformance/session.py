@@ -104,9 +104,12 @@ class Session:
         return {
             "selection": asdict(self.selection), "run_id": self.run_id, "run_dir": str(self.run_dir),
             "adapters": self.adapters, "timeout": self.timeout, "devices": self.devices,
-            # the frameworks this process did not import: workers report their environment
-            "report_environment": [n for n, a in self.frameworks.items() if getattr(a.adapter, "probed", False)],
+            "report_environment": self.probed_frameworks(),  # workers report what this process did not import
         }
+
+    def probed_frameworks(self) -> list[str]:
+        """Built-in frameworks this process knows from package metadata only (adapters/probe.py)."""
+        return [n for n, a in self.frameworks.items() if getattr(a.adapter, "probed", False)]
 
     @classmethod
     def for_worker(cls, config: Any, data: dict[str, Any], worker: str) -> Session:
@@ -266,7 +269,7 @@ class Session:
         manifest["pytest_exitstatus"] = int(exitstatus)
         workers = [json.loads(p.read_text()) for p in sorted((self.run_dir / "parts").glob("*.stats.json"))]
         manifest["workers"] = [{k: v for k, v in w.items() if k != "frameworks"} for w in workers]
-        _frameworks_from_workers(manifest, workers)
+        _frameworks_from_workers(manifest, workers, self.probed_frameworks())
         manifest_path.write_text(json.dumps(manifest, indent=1, allow_nan=False))
         self.summary = write_summary(self.run_dir)
         if self.render:
@@ -291,13 +294,13 @@ def _has_workers(config: Any) -> bool:
     return not hasattr(config, "workerinput") and config.getoption("dist", "no") != "no"
 
 
-def _frameworks_from_workers(manifest: dict[str, Any], workers: list[dict[str, Any]]) -> None:
-    """Where the controller only read package metadata (``adapters/probe.py``), run.json takes
-    each framework's environment from the first worker that reported it; a framework that no
+def _frameworks_from_workers(manifest: dict[str, Any], workers: list[dict[str, Any]], probed: list[str]) -> None:
+    """For the ``probed`` frameworks (the controller only read their package metadata), run.json
+    takes each one's environment from the first worker that reported it; a framework that no
     worker could import is listed as unavailable, with the worker's reason."""
     frameworks = manifest["environment"]["frameworks"]
-    for name, entry in frameworks.items():
-        if "imported_by" not in entry:
+    for name in probed:
+        if name not in frameworks:
             continue
         seen = [w["frameworks"][name] for w in workers if name in w.get("frameworks", {})]
         if not seen:

@@ -73,7 +73,7 @@ def test_run_json_takes_framework_details_from_the_workers():
             "jax": {"available": False, "source": "builtin", "reason": "failed to load: ImportError: libx"}}},
         {"worker": "main"},
     ]
-    _frameworks_from_workers(manifest, workers)
+    _frameworks_from_workers(manifest, workers, ["torch", "jax"])
     fws = manifest["environment"]["frameworks"]
     assert fws["torch"]["cuda"] is None and "imported_by" not in fws["torch"]
     assert fws["fancy"] == {"available": True, "source": "--adapter x:y", "version": "1"}
