@@ -43,10 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--families", help="case families: accuracy, special, convention (default: all three)")
     r.add_argument("--profile", default="dev", help="Hypothesis profile: dev, ci, nightly (default: dev)")
     r.add_argument("--max-examples", type=int, help="examples per target (overrides the profile)")
-    r.add_argument("--seed", type=int, help="seed (default: random, recorded in run.json)")
+    r.add_argument("--seed", help="an integer, or 'random' for fresh cases (default: 0, so the same command "
+                   "on the same versions draws the same cases; recorded in run.json and the report)")
     r.add_argument("--out", default="reports", help="folder runs are written under (default: reports)")
     r.add_argument("--adapter", action="append", default=[], help="extra adapter package.module:attr")
-    r.add_argument("--timeout", type=float, default=60.0, help="per-example time limit, seconds")
+    r.add_argument("--timeout", default="60", help="per-example time limit in seconds (default: 60; 0: no limit)")
     r.add_argument("-n", "--jobs", default="auto",
                    help="pytest-xdist workers: a number, or auto (one per CPU core; the default); "
                         "0 runs in this process, where a framework that aborts ends the run")
@@ -93,12 +94,31 @@ def check_adapters(refs: list[str], frameworks: dict[str, Any]) -> None:
                 raise UsageError(f"--adapter {ref}: {av.reason}")
 
 
-def cmd_run(a: argparse.Namespace) -> int:
-    import random
+def check_out(out: str) -> None:
+    """The folder runs go under must exist or be creatable, and be writable, before any work."""
+    path = Path(out)
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise UsageError(f"--out {out}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: cannot create or write under {probe} (permission denied)")
 
+
+def cmd_run(a: argparse.Namespace) -> int:
     from conformance.adapters import discover
     from conformance.records import make_run_dir
-    from conformance.selection import SelectionError, parse_selection, resolve_devices, split, targets
+    from conformance.selection import (
+        SelectionError,
+        parse_selection,
+        parse_timeout,
+        resolve_devices,
+        split,
+        targets,
+    )
     from conformance.threads import worker_thread_env
 
     try:
@@ -123,15 +143,20 @@ def cmd_run(a: argparse.Namespace) -> int:
             cpu_precision=a.cpu_precision,
         )
         n_cells = len(targets(sel, resolve_devices(sel, frameworks)))
+        timeout = parse_timeout(a.timeout)
     except SelectionError as e:
         raise UsageError(str(e)) from None
-    seed = a.seed if a.seed is not None else random.SystemRandom().randrange(2**31)
-    run_id, run_dir = make_run_dir(Path(a.out))
+    check_out(a.out)
+    try:
+        run_id, run_dir = make_run_dir(Path(a.out))
+    except OSError as e:
+        raise UsageError(f"--out {a.out}: cannot create the run directory: {e}") from None
     quiet = ["-q", "--tb=short"] if a.verbose else ["-qq", "--tb=no", "-p", "no:warnings"]
     args = ["--pyargs", "conformance.suite", "-p", "conformance.plugin", "-p", "no:cacheprovider",
             *quiet, "--no-header", "-rN",
-            "-W", "ignore::pytest.PytestAssertRewriteWarning", "--vjp-run-dir", str(run_dir), "--vjp-seed", str(seed),
-            "--vjp-profile", sel.profile, "--vjp-timeout", str(a.timeout),
+            "-W", "ignore::pytest.PytestAssertRewriteWarning", "--vjp-run-dir", str(run_dir),
+            "--vjp-seed", str(sel.seed), "--vjp-seed-source", sel.seed_source,
+            "--vjp-profile", sel.profile, "--vjp-timeout", str(timeout),
             "--vjp-frameworks", ",".join(sel.frameworks), "--vjp-ops", ",".join(sel.ops),
             "--vjp-dtypes", ",".join(sel.dtypes), "--vjp-precision", ",".join(sel.precisions),
             "--vjp-families", ",".join(sel.families)]

@@ -123,11 +123,26 @@ def diff_summaries(old: dict[str, Any], new: dict[str, Any], *, factor: float = 
     return changes
 
 
+def case_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Why the two runs may not have drawn the same cases: a different seed or selection."""
+    out = []
+    if old.get("seed") is not None and new.get("seed") is not None and old["seed"] != new["seed"]:
+        out.append(f"the runs used different seeds ({old['seed']} vs {new['seed']}): their drawn cases differ, so "
+                   "a change may come from the draws rather than the frameworks")
+    so, sn = old.get("selection") or {}, new.get("selection") or {}
+    for k in sorted(set(so) & set(sn)):
+        if so[k] != sn[k]:
+            out.append(f"the runs' selections differ in {k}: {so[k]} vs {sn[k]}")
+    if (old.get("seed") is None) != (new.get("seed") is None):
+        out.append("one run records no seed (an older or merged run): the drawn cases may differ")
+    return out
+
+
 def counts(changes: list[Change]) -> dict[str, int]:
     return {k: sum(1 for c in changes if c.kind == k) for k in KINDS + ("same",)}
 
 
-def render_html(changes: list[Change], old_label: str, new_label: str) -> str:
+def render_html(changes: list[Change], old_label: str, new_label: str, notes: list[str] | None = None) -> str:
     n = counts(changes)
     rows = []
     for c in changes:
@@ -146,7 +161,8 @@ def render_html(changes: list[Change], old_label: str, new_label: str) -> str:
     body = (f'<header><h1>vjp-conformance diff</h1><p class="verdict {"bad" if n["regression"] else "good"}">'
             f'{esc(verdict)}</p><dl class="head"><dt>old</dt><dd><code>{esc(old_label)}</code></dd><dt>new</dt>'
             f'<dd><code>{esc(new_label)}</code></dd><dt>cells</dt><dd>'
-            f'{esc(", ".join(f"{k} {v}" for k, v in n.items()))}</dd></dl></header><main>'
+            f'{esc(", ".join(f"{k} {v}" for k, v in n.items()))}</dd></dl>'
+            + "".join(f'<p class="muted">note: {esc(x)}</p>' for x in notes or []) + '</header><main>'
             + (table(head, rows, "diff") if rows else "<p>Nothing changed.</p>") + "</main>")
     return page(f"vjp-conformance diff {Path(old_label).name} -> {Path(new_label).name}", body)
 
@@ -154,13 +170,16 @@ def render_html(changes: list[Change], old_label: str, new_label: str) -> str:
 def main(args: argparse.Namespace) -> int:
     old, new = load_summary(Path(args.old)), load_summary(Path(args.new))
     changes = diff_summaries(old, new, factor=args.factor, floor=args.floor)
+    notes = case_differences(old, new)
+    for note in notes:
+        print(f"note: {note}")
     for c in changes:
         if c.kind != "same":
             print(c.line())
     n = counts(changes)
     print(", ".join(f"{k} {v}" for k, v in n.items()) + f" (cells; ratio factor {args.factor:g}, floor {args.floor:g})")
     if args.html:
-        Path(args.html).write_text(render_html(changes, str(args.old), str(args.new)), encoding="utf-8")
+        Path(args.html).write_text(render_html(changes, str(args.old), str(args.new), notes), encoding="utf-8")
         print(f"html: {args.html}")
     if n["regression"] or (args.fail_on_ratio and any(c.ratio_worse for c in changes)):
         print("regression", file=sys.stderr)

@@ -1,6 +1,12 @@
-"""Known failures as data (``expectations.toml``): which framework faults are known, why, and
-where they are reported upstream. A matching failing example becomes ``known``; an entry that
-matches no example of a run is ``stale``; an entry whose examples all pass is ``fixed``."""
+"""Known failures as data (``expectations.toml``): which framework faults are known, why, where
+they are reported upstream, and the witness cases that reproduce them (``conformance.witness``).
+
+A matching failing example becomes ``known``. An entry's state in a run comes from its witnesses
+(or, for an entry confined to the fixed special/convention families, from those cases), never
+from whether random draws happened to reach it: ``known`` (a witness reproduced the fault),
+``fixed`` (every witness ran and passed: end the entry's version range), ``changed`` (a witness
+failed otherwise than the entry says), ``stale`` (no witness ran: the run did not cover the
+entry's cells, or the framework's version is outside the entry's range)."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from conformance.matching import allowed, field_matches
+from conformance.witness import FIXED_FAMILIES, Witness, parse_witnesses
 
 DEFAULT_FILE = Path(__file__).with_name("expectations.toml")
 MATCH_KEYS = ("framework", "op", "dtype", "device", "precision", "family", "special", "kink")
@@ -30,20 +37,34 @@ class Expectation:
     link: str = ""
     versions: str = ""
     statuses: tuple[str, ...] = FAILING
-    extra: dict[str, Any] = field(default_factory=dict)
+    witnesses: tuple[Witness, ...] = field(default_factory=tuple)
+
+    @property
+    def pinned_by_fixed_families(self) -> bool:
+        """Confined to the special/convention families, whose cases are fixed: its own witness."""
+        fams = self.match.get("family")
+        return bool(fams) and all(f in FIXED_FAMILIES for f in fams)
+
+    def covers_version(self, version: str) -> bool:
+        if not self.versions:
+            return True
+        try:
+            return Version(str(version).split("+")[0]) in SpecifierSet(self.versions)
+        except InvalidVersion:
+            return False
 
     def matches_cell(self, rec: dict[str, Any]) -> bool:
-        """Same framework/op/dtype/... (ignoring the example's status)."""
+        """Same framework/op/dtype/... (ignoring the example's status). A witness record is
+        claimed by its own entry only, whatever its case family."""
+        witness = rec.get("witness")
+        if witness is not None and str(witness).rsplit("#", 1)[0] != self.id:
+            return False
         for key, accepted in self.match.items():
+            if witness is not None and key in ("family", "special", "kink"):
+                continue
             if not field_matches(key, rec.get(key if key != "family" else "case_family"), accepted):
                 return False
-        if self.versions:
-            try:
-                if Version(str(rec.get("framework_version", "")).split("+")[0]) not in SpecifierSet(self.versions):
-                    return False
-            except InvalidVersion:
-                return False
-        return True
+        return self.covers_version(str(rec.get("framework_version", "")))
 
 
 class Expectations:
@@ -51,14 +72,18 @@ class Expectations:
         self.entries = entries
 
     @classmethod
-    def parse(cls, data: dict[str, Any], source: str = "<data>") -> Expectations:
+    def parse(cls, data: dict[str, Any], source: str = "<data>", check_ops: bool = True) -> Expectations:
+        from conformance.registry import all_ops
+
+        ops = all_ops() if check_ops else None
         entries = []
+        seen: set[str] = set()
         for i, row in enumerate(data.get("expect", [])):
             where = f"{source} [[expect]] #{i + 1}"
-            unknown = set(row) - set(MATCH_KEYS) - {"reason", "link", "versions", "statuses", "id"}
+            unknown = set(row) - set(MATCH_KEYS) - {"reason", "link", "versions", "statuses", "id", "witness"}
             if unknown:
                 raise ValueError(f"{where}: unknown keys {sorted(unknown)}; valid: {MATCH_KEYS} + reason, link, "
-                                 "versions, statuses, id")
+                                 "versions, statuses, id, witness")
             for need in ("framework", "op", "reason"):
                 if not row.get(need):
                     raise ValueError(f"{where}: needs {need!r}")
@@ -73,9 +98,18 @@ class Expectations:
             if bad:
                 raise ValueError(f"{where}: statuses {bad} cannot be expected; valid: {EXPECTABLE}")
             ident = row.get("id") or "/".join("|".join(v) for v in match.values())
+            if ident in seen:
+                raise ValueError(f"{where}: id {ident!r} is used twice")
+            seen.add(ident)
+            witnesses = tuple(parse_witnesses(ident, row, where, ops))
             entries.append(Expectation(ident, match, row["reason"], row.get("link", ""), row.get("versions", ""),
-                                       statuses))
+                                       statuses, witnesses))
         return cls(entries)
+
+    def witnesses_for(self, framework: str, op: str, dtype: str, device: str, version: str) -> list[Witness]:
+        """The witnesses a target runs: its cell, where the entry covers the framework's version."""
+        return [w for e in self.entries if e.covers_version(version) for w in e.witnesses
+                if w.applies_to(framework, op, dtype, device)]
 
     @classmethod
     def load(cls, path: Path = DEFAULT_FILE) -> Expectations:
@@ -97,19 +131,41 @@ class Expectations:
 
     def to_json(self) -> list[dict[str, Any]]:
         return [{"id": e.id, "match": {k: list(v) for k, v in e.match.items()}, "reason": e.reason,
-                 "link": e.link, "versions": e.versions, "statuses": list(e.statuses)} for e in self.entries]
+                 "link": e.link, "versions": e.versions, "statuses": list(e.statuses),
+                 "witnesses": [w.to_json() for w in e.witnesses]} for e in self.entries]
+
+
+ENTRY_STATES = ("known", "fixed", "changed", "stale")
 
 
 def entry_states(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """known: some example matched and failed as expected; fixed: its examples ran and none failed;
-    stale: no example of the run falls under it (framework not run, op renamed, version moved on)."""
+    """Each entry's state in a run, from its witnesses (module docstring), with how many of the
+    run's other examples fell under it and how many of those it turned ``known``."""
     exps = Expectations.parse({"expect": [{**{k: v for k, v in e["match"].items()}, "reason": e["reason"],
                                            "link": e["link"], "versions": e["versions"],
-                                           "statuses": e["statuses"], "id": e["id"]} for e in entries]})
+                                           "statuses": e["statuses"], "id": e["id"],
+                                           "witness": e.get("witnesses", [])} for e in entries]},
+                              check_ops=False)
     out = []
     for raw, e in zip(entries, exps.entries):
         under = [r for r in records if e.matches_cell(r) and r.get("phase") != "shrink"]
         known = sum(1 for r in under if r.get("status") == "known" and r.get("expectation", {}).get("id") == e.id)
-        state = "known" if known else ("fixed" if under else "stale")
-        out.append({**raw, "state": state, "examples": len(under), "known": known})
+        if e.witnesses:
+            pins = [r for r in under if r.get("witness")]
+        elif e.pinned_by_fixed_families:
+            pins = under
+        else:
+            pins = []
+        reproduced = [r for r in pins if r.get("status") == "known" and r.get("expectation", {}).get("id") == e.id]
+        if reproduced:
+            state = "known"
+        elif not pins:
+            state = "stale"
+        elif all(r.get("status") in ("pass", "convention") for r in pins):
+            state = "fixed"
+        else:
+            state = "changed"
+        out.append({**raw, "state": state, "witness_records": len(pins), "reproduced": len(reproduced),
+                    "examples": len(under), "known": known,
+                    "pinned": "witness" if e.witnesses else ("fixed cases" if e.pinned_by_fixed_families else "none")})
     return out

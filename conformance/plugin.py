@@ -13,9 +13,9 @@ The plugin only acts when the suite (``conformance.suite``) is in the session.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import random
 from typing import Any
 
 import pytest
@@ -47,11 +47,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vjp-families", default=None, help="case families: accuracy, special, convention (default: all)")
     g.addoption("--vjp-profile", default=None, help=f"Hypothesis profile: {', '.join(PROFILES)}")
     g.addoption("--vjp-max-examples", type=int, default=None, help="examples per target (overrides profile)")
-    g.addoption("--vjp-seed", type=int, default=None, help="seed for every target (default: random, recorded)")
+    g.addoption("--vjp-seed", default=None, help="seed for every target: an integer or 'random' (default: 0)")
+    g.addoption("--vjp-seed-source", default=None, help=argparse.SUPPRESS)
     g.addoption("--vjp-out", default=None, help="folder that runs are written under (default: reports)")
     g.addoption("--vjp-run-dir", default=None, help="use this existing run directory (set by the command line)")
     g.addoption("--vjp-adapter", action="append", default=[], help="extra adapter as package.module:attr")
-    g.addoption("--vjp-timeout", type=float, default=60.0, help="per-example time limit in seconds")
+    g.addoption("--vjp-timeout", default="60", help="per-example time limit in seconds (0: no limit)")
     g.addoption("--vjp-no-report", action="store_true", help="do not render index.html at the end")
 
 
@@ -71,11 +72,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if not _suite_requested(config):
         return
-    seed = config.getoption("vjp_seed")
-    if seed is None:
-        seed = random.SystemRandom().randrange(2**31)
     try:
-        config._vjp = run_session.Session.create(config, seed)
+        config._vjp = run_session.Session.create(config)
     except SelectionError as e:
         raise pytest.UsageError(str(e)) from None
 
@@ -88,7 +86,7 @@ def pytest_configure_node(node: Any) -> None:  # xdist controller -> each worker
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    names = {"vjp_target", "vjp_special", "vjp_kink"} & set(metafunc.fixturenames)
+    names = {"vjp_target", "vjp_special", "vjp_kink", "vjp_witness"} & set(metafunc.fixturenames)
     if not names:
         return
     sess = getattr(metafunc.config, "_vjp", None)
@@ -103,6 +101,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "vjp_kink" in names:
         pairs = sess.kink_targets()
         metafunc.parametrize("vjp_kink", pairs, ids=[f"{t.id}-{k.name}" for t, k in pairs])
+    if "vjp_witness" in names:
+        pairs = sess.witness_targets()
+        metafunc.parametrize("vjp_witness", pairs, ids=[f"{t.id}-{w.name}" for t, w in pairs])
 
 
 @pytest.fixture

@@ -68,7 +68,48 @@ def make_run_dir(out: Path) -> tuple[str, Path]:
         except FileExistsError:
             continue
         (path / "parts").mkdir()
+        remember_run(run_id, path)
         return run_id, path
+
+
+RUNS_INDEX_ENV = "VJP_CONFORMANCE_RUNS_INDEX"
+
+
+def runs_index() -> Path | None:
+    """Where run ids are mapped to their directories, so ``repro RECORD_ID`` finds a run from any
+    folder: ``$VJP_CONFORMANCE_RUNS_INDEX`` (``off`` for none), else
+    ``~/.cache/vjp-conformance/runs`` (``$XDG_CACHE_HOME`` honoured)."""
+    import os
+
+    value = os.environ.get(RUNS_INDEX_ENV)
+    if value:
+        return None if value == "off" else Path(value)
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "vjp-conformance" / "runs"
+
+
+def remember_run(run_id: str, path: Path) -> None:
+    """Best effort: a run that cannot be indexed is still a run (repro then needs --run-dir)."""
+    index = runs_index()
+    if index is None:
+        return
+    try:
+        index.mkdir(parents=True, exist_ok=True)
+        (index / run_id).write_text(str(Path(path).resolve()), encoding="utf-8")
+    except OSError:
+        pass
+
+
+def recall_run(run_id: str) -> Path | None:
+    """The directory of run ``run_id`` if this machine's runs index knows it and it still exists."""
+    index = runs_index()
+    if index is None or not run_id or "/" in run_id or run_id.startswith("."):
+        return None
+    try:
+        path = Path((index / run_id).read_text(encoding="utf-8").strip())
+    except OSError:
+        return None
+    return path if path.is_dir() else None
 
 
 def _finite(obj: Any) -> Any:

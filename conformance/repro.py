@@ -39,7 +39,7 @@ from conformance import __version__
 from conformance.adapters import BUILTIN, ENTRY_POINT_GROUP
 from conformance.case import Case
 from conformance.dtypes import get_dtype
-from conformance.records import check_schema, decode_array, open_text, record_files
+from conformance.records import check_schema, decode_array, open_text, recall_run, record_files
 from conformance.registry import get_op
 from conformance.report.repro_templates import FRAMEWORKS, MAIN, PLUGIN
 from conformance.tolerances import Tolerances
@@ -51,8 +51,8 @@ LOCAL_PACKAGES = ("conformance", "reference")
 DROPPED_DECORATORS = ("impl",)
 # names the script itself defines: a copied mapping must not redefine them
 RESERVED = {"np", "inf", "nan", "SimpleNamespace", "FRAMEWORK", "OP", "DTYPE", "DTYPE_NAME", "DTYPE_INFO", "DEVICE",
-            "PRECISION", "INPUTS", "PARAMS", "COTANGENT", "DIFFERENTIABLE", "ORACLE", "BUDGETS", "RECORDED", "op",
-            "framework_vjp", "check_output", "report", "ADAPTER", "TF_DEVICE"}
+            "PRECISION", "INPUTS", "PARAMS", "COTANGENT", "DIFFERENTIABLE", "ORACLE", "BUDGETS", "RECORDED",
+            "RECORDED_MESSAGE", "op", "framework_vjp", "check_output", "report", "ADAPTER", "TF_DEVICE"}
 
 
 class ReproError(Exception):
@@ -94,18 +94,24 @@ def find_record(ref: str, *, run_dir: str | None = None, out: str = "reports",
         raise ReproError(f"{path} has no line {index} (0-based)")
     if ref.count("/") != 2:
         raise ReproError(f"{ref!r} is neither a record id (run-id/worker/n) nor a results file")
+    run_id = ref.split("/")[0]
     if run_dir:
         dirs = [Path(run_dir)]
     else:
         base = Path(out)
-        own = base / ref.split("/")[0]
+        own = base / run_id
         dirs = [own] + (sorted(d for d in base.iterdir() if d.is_dir() and d != own) if base.is_dir() else [])
+        remembered = recall_run(run_id)  # the run wherever it was written, from any folder
+        if remembered is not None and remembered.resolve() not in {d.resolve() for d in dirs if d.exists()}:
+            dirs.insert(0, remembered)
     for d in dirs:
         if d.is_dir():
             rec = _scan(record_files(d), ref)
             if rec is not None:
                 return rec, d
-    raise ReproError(f"record {ref} not found in {', '.join(str(d) for d in dirs) or out}")
+    looked = ", ".join(str(d) for d in dirs if d.is_dir()) or f"{out} (no such folder)"
+    raise ReproError(f"record {ref} not found (looked in {looked}); pass --run-dir with the folder that holds "
+                     f"run {run_id}'s run.json, or --out with the folder it was written under")
 
 
 def manifest_for(rec: dict[str, Any], base: Path, known: dict[str, Any] | None = None) -> dict[str, Any] | None:
@@ -475,7 +481,11 @@ def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) ->
             "value": array_literal(g.value, "", "        "), "magnitude": array_literal(g.magnitude, "", "        "),
             "terms": repr(int(g.terms)), "tiny": tiny}, "    ") + ",")
     figures = {k: rec.get(k) for k in ("max_abs_err", "max_rel_err", "max_ulp", "bound_ratio", "budget", "status")}
-    out += ["}", f"BUDGETS = {budgets!r}", f"RECORDED = {figures!r}", "", "", cmp_code.rstrip("\n"), "", "",
+    if rec.get("status") == "known" and rec.get("expected_status"):
+        figures["status"] = f"known ({rec['expected_status']}, expectation {(rec.get('expectation') or {}).get('id')})"
+    message = str(rec.get("message") or "").splitlines()[0][:300] if rec.get("message") else ""
+    out += ["}", f"BUDGETS = {budgets!r}", f"RECORDED = {figures!r}", f"RECORDED_MESSAGE = {message!r}", "", "",
+            cmp_code.rstrip("\n"), "", "",
             MAIN.strip("\n"), ""]
     return "\n".join(out)
 

@@ -17,7 +17,13 @@ PROFILES = {
     "nightly": (150, "nightly runs, GPU runners included"),
 }
 PRECISIONS = ("default", "strict")
-FAMILIES = ("accuracy", "special", "convention")
+# The same command on the same versions draws the same cases: a fixed seed unless asked otherwise
+# (``--seed random`` explores fresh ones; the nightly workflow does).
+DEFAULT_SEED = 0
+SEED_MAX = 2**31 - 1
+# accuracy: drawn by Hypothesis; special and convention: fixed cases per op; witness: the exact cases
+# that pin each known failure (expectations.toml), so an entry's state never depends on the draws
+FAMILIES = ("accuracy", "special", "convention", "witness")
 
 
 class SelectionError(ValueError):
@@ -40,7 +46,38 @@ def check_choices(kind: str, chosen: list[str], valid: Iterable[str]) -> list[st
     bad = [c for c in chosen if c not in valid]
     if bad:
         raise SelectionError(f"unknown {kind} {', '.join(map(repr, bad))}; valid choices: {', '.join(valid)}")
-    return list(dict.fromkeys(chosen))
+    repeated = [c for c in dict.fromkeys(chosen) if chosen.count(c) > 1]
+    if repeated:
+        raise SelectionError(f"{kind} {', '.join(map(repr, repeated))} given more than once")
+    return list(chosen)
+
+
+def parse_seed(value: str | int | None) -> tuple[int, str]:
+    """``(seed, source)``: the fixed default, a given integer, or ``random`` (a fresh one, recorded)."""
+    if value is None:
+        return DEFAULT_SEED, "default"
+    if isinstance(value, str) and value.strip().lower() == "random":
+        import random
+
+        return random.SystemRandom().randrange(SEED_MAX + 1), "random"
+    try:
+        seed = int(value)
+    except (TypeError, ValueError):
+        raise SelectionError(f"--seed must be an integer from 0 to {SEED_MAX} or 'random', got {value!r}") from None
+    if not 0 <= seed <= SEED_MAX:
+        raise SelectionError(f"--seed must be an integer from 0 to {SEED_MAX} or 'random', got {value!r}")
+    return seed, "given"
+
+
+def parse_timeout(value: float | str | None) -> float:
+    """The per-example time limit in seconds; 0 turns it off (no limit)."""
+    try:
+        t = float(60.0 if value is None else value)
+    except (TypeError, ValueError):
+        raise SelectionError(f"--timeout must be a number of seconds (0: no limit), got {value!r}") from None
+    if not t >= 0 or t == float("inf"):
+        raise SelectionError(f"--timeout must be 0 (no limit) or a positive number of seconds, got {value!r}")
+    return t
 
 
 @dataclass
@@ -52,7 +89,8 @@ class Selection:
     precisions: list[str] = field(default_factory=lambda: ["default"])
     profile: str = "dev"
     max_examples: int | None = None
-    seed: int = 0
+    seed: int = DEFAULT_SEED
+    seed_source: str = "default"  # default | given | random
     families: list[str] = field(default_factory=lambda: list(FAMILIES))
     cpu_precisions: list[str] | None = None  # None: the same as precisions
 
@@ -69,10 +107,11 @@ def parse_selection(
     precision: str | None,
     profile: str | None,
     max_examples: int | None,
-    seed: int | None,
+    seed: int | str | None,
     known_frameworks: Iterable[str],
     families: str | None = None,
     cpu_precision: str | None = None,
+    seed_source: str | None = None,
 ) -> Selection:
     """Validate every choice before anything runs or is written."""
     op_names = list(all_ops())
@@ -91,8 +130,11 @@ def parse_selection(
             if not (d == "cpu" or d == "cuda" or (d.startswith("cuda:") and d[5:].isdigit())):
                 raise SelectionError(f"unknown device {d!r}; valid forms: cpu, cuda (every CUDA device), cuda:N")
     sel_fam = check_choices("case family", split(families), FAMILIES) if families else list(FAMILIES)
-    return Selection(sel_fw, sel_dev, sel_ops, sel_dtypes, sel_prec, prof, max_examples, int(seed or 0), sel_fam,
-                     cpu_prec)
+    if sel_dev is not None:
+        check_choices("device", sel_dev, sel_dev)
+    seed_value, source = parse_seed(seed)
+    return Selection(sel_fw, sel_dev, sel_ops, sel_dtypes, sel_prec, prof, max_examples, seed_value,
+                     seed_source or source, sel_fam, cpu_prec)
 
 
 def resolve_devices(sel: Selection, frameworks: dict[str, Availability]) -> dict[str, list[str]]:

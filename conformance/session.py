@@ -22,7 +22,7 @@ from conformance.expectations import Expectations
 from conformance.gpuinfo import nvidia_gpus
 from conformance.records import SCHEMA_VERSION, RecordWriter, make_run_dir, merge_parts
 from conformance.registry import get_op
-from conformance.selection import Selection, parse_selection, resolve_devices, targets
+from conformance.selection import Selection, parse_selection, parse_timeout, resolve_devices, targets
 from conformance.specials import specials_of
 from conformance.tolerances import Tolerances
 
@@ -70,14 +70,14 @@ class Session:
             dtypes=opts.get("dtypes"), precision=opts.get("precision"), profile=opts.get("profile"),
             max_examples=opts.get("max_examples"), seed=opts.get("seed"), known_frameworks=list(frameworks),
             families=opts.get("families"), cpu_precision=opts.get("cpu_precision"),
+            seed_source=opts.get("seed_source"),
         )
 
     @classmethod
-    def create(cls, config: Any, seed: int) -> Session:
+    def create(cls, config: Any) -> Session:
         opts = {k: config.getoption(f"vjp_{k}") for k in
                 ("frameworks", "devices", "ops", "dtypes", "precision", "profile", "max_examples", "families",
-                 "cpu_precision")}
-        opts["seed"] = seed
+                 "cpu_precision", "seed", "seed_source")}
         adapters = list(config.getoption("vjp_adapter") or [])
         from conformance.selection import split
 
@@ -87,6 +87,7 @@ class Session:
             opts["frameworks"] = ",".join(n for n, a in frameworks.items() if a.available) or None
         selection = cls._selection(opts, frameworks)
         devices = resolve_devices(selection, frameworks)
+        timeout = parse_timeout(config.getoption("vjp_timeout"))
         # everything is validated: only now is anything written
         given = config.getoption("vjp_run_dir")
         if given:
@@ -96,7 +97,7 @@ class Session:
         else:
             run_id, run_dir = make_run_dir(Path(config.getoption("vjp_out") or DEFAULT_OUT))
         sess = cls(selection, frameworks, devices, run_id, run_dir, adapters,
-                   float(config.getoption("vjp_timeout")), "main", not config.getoption("vjp_no_report"))
+                   timeout, "main", not config.getoption("vjp_no_report"))
         sess.write_manifest()
         return sess
 
@@ -124,6 +125,19 @@ class Session:
         if "special" in self.selection.families:
             return [(t, s) for t in self.targets for s in specials_of(get_op(t.op))]
         return []
+
+    def witness_targets(self) -> list[tuple[Target, Any]]:
+        """(target, witness) for every expectation witness of a cell this run covers."""
+        if "witness" not in self.selection.families:
+            return []
+        out = []
+        for t in self.targets:
+            av = self.frameworks[t.framework]
+            if not av.available:
+                continue
+            version = self.framework_version(t)
+            out += [(t, w) for w in self.expectations.witnesses_for(t.framework, t.op, t.dtype, t.device, version)]
+        return out
 
     def kink_targets(self) -> list[tuple[Target, Any]]:
         if "convention" in self.selection.families:
@@ -250,6 +264,7 @@ class Session:
             "schema": SCHEMA_VERSION, "run_id": self.run_id, "started": _utc(), "finished": None,
             "selection": sel, "devices": self.devices, "adapters": self.adapters,
             "hypothesis_profile": self.selection.profile, "seed": self.selection.seed,
+            "seed_source": self.selection.seed_source,
             "precision_modes": list(dict.fromkeys(self.selection.precisions + (self.selection.cpu_precisions or []))),
             "targets": [t.key() for t in self.targets], "environment": self.environment(),
             "expectations": self.expectations.to_json(), "tolerance_overrides": self.tolerances.rows(),

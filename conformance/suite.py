@@ -3,6 +3,7 @@
 - ``test_vjp``: accuracy cases drawn by Hypothesis, steered by ``target()`` toward the worst
   bound ratio, shrunk to a minimal case on failure.
 - ``test_special_values``: the special-values family (±0, ±inf, NaN, subnormals, near overflow).
+- ``test_witness``: the exact cases that pin each known failure (``[[expect.witness]]``).
 - ``test_convention``: each declared kink, evaluated exactly there; records the subgradient the
   framework chose (verdict ``convention``).
 
@@ -37,6 +38,7 @@ from conformance.session import Session
 from conformance.specials import exact_case, special_case
 from conformance.strategies import cases
 from conformance.timeouts import ExampleTimeout, time_limit
+from conformance.witness import witness_case
 
 
 def _ready(sess: Session, t: Target) -> tuple[OpSpec, Any, str]:
@@ -60,8 +62,11 @@ def _ready(sess: Session, t: Target) -> tuple[OpSpec, Any, str]:
 
 def _run(sess: Session, t: Target, spec: OpSpec, adapter: Any, version: str, case: Case, phase: str,
          outputs: dict[str, Any] | None = None) -> dict[str, Any]:
-    sess.writer.mark_inflight({"nodeid": t.id, "shapes": case.shapes, "params": json_params(case.params),
-                               "seed": case.seed, "phase": phase, "case_family": case.family})
+    inflight = {"nodeid": t.id, "shapes": case.shapes, "params": json_params(case.params),
+                "seed": case.seed, "phase": phase, "case_family": case.family}
+    if case.meta.get("witness"):
+        inflight["witness"] = case.meta["witness"]  # a crash of the witness is the entry's to claim
+    sess.writer.mark_inflight(inflight)
     try:
         with time_limit(sess.timeout):
             rec = run_example(t, spec, case, adapter, sess.tolerances, run_id=sess.run_id,
@@ -74,6 +79,8 @@ def _run(sess: Session, t: Target, spec: OpSpec, adapter: Any, version: str, cas
                    max_rel_err=None, bound_ratio=None, max_ulp=None)
         attach_repro(rec, case)
     rec["phase"] = phase
+    if case.meta.get("witness"):
+        rec["witness"] = case.meta["witness"]
     sess.expectations.apply(rec)
     return rec
 
@@ -117,6 +124,18 @@ def test_special_values(vjp_special: tuple[Target, Any], vjp_session: Session) -
     sess = vjp_session
     spec, adapter, version = _ready(sess, t)
     rec = _run(sess, t, spec, adapter, version, special_case(spec, special, t.dtype), "generate")
+    sess.write(rec)
+    _raise_if_failing(sess, rec)
+
+
+def test_witness(vjp_witness: tuple[Target, Any], vjp_session: Session) -> None:
+    """The exact case that pins a known failure: the entry's state comes from here."""
+    t, witness = vjp_witness
+    sess = vjp_session
+    spec, adapter, version = _ready(sess, t)
+    rec = _run(sess, t, spec, adapter, version, witness_case(spec, witness), "generate")
+    if witness.note:
+        rec["witness_note"] = witness.note
     sess.write(rec)
     _raise_if_failing(sess, rec)
 

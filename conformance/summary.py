@@ -15,6 +15,8 @@ from typing import Any
 from conformance.records import SCHEMA_VERSION, read_run
 
 CELL_KEYS = ("op", "framework", "device", "dtype", "precision")
+# the parts of a run's selection that decide which cases it draws
+CASE_DECIDING = ("profile", "max_examples", "families", "ops", "dtypes")
 FAILING = ("fail", "nonfinite", "bad-output", "error", "timeout", "crashed")
 # the status a cell shows: the first of these that any of its examples has
 CELL_ORDER = ("crashed", "error", "timeout", "bad-output", "nonfinite", "fail", "known",
@@ -90,9 +92,15 @@ def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None
             if key not in seen:
                 reason = manifest.get("unavailable", {}).get(t["framework"], "no example finished")
                 not_run.append({**t, "reason": reason})
+    sel = (manifest or {}).get("selection") or {}
     return {
         "schema": SCHEMA_VERSION,
         "run_id": manifest.get("run_id") if manifest else None,
+        # what decides which cases were drawn: the same seed and selection on the same versions
+        # draw the same cases (diff says when two runs differ here)
+        "seed": (manifest or {}).get("seed"),
+        "seed_source": (manifest or {}).get("seed_source"),
+        "selection": {k: sel.get(k) for k in CASE_DECIDING if k in sel},
         "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "records": n,
         "examples": sum(c["examples"] for c in out_cells),
@@ -136,6 +144,11 @@ def table_lines(summary: dict[str, Any]) -> list[str]:
     for nr in summary.get("not_run", [])[:20]:
         lines.append(f"not run: {nr['op']} {nr['framework']} {nr['device']} {nr['dtype']}: {nr['reason']}")
     fails = [c for c in summary["cells"] if c["status"] in FAILING]
+    if summary.get("seed") is not None:
+        how = {"default": "the default: the same command on the same versions draws the same cases",
+               "given": "given with --seed", "random": "drawn by --seed random"}.get(summary.get("seed_source") or "",
+                                                                                   "")
+        lines.append(f"seed {summary['seed']}" + (f" ({how})" if how else ""))
     lines.append(
         f"{summary['examples']} examples in {len(summary['cells'])} cells; totals {summary['totals']}; "
         f"{len(fails)} failing cell(s); {len(summary.get('not_run', []))} not run"

@@ -138,5 +138,11 @@ def report(got):
 
 if __name__ == "__main__":
     print(f"{OP} on {FRAMEWORK}, device {DEVICE}, dtype {DTYPE_NAME}, precision {PRECISION}")
-    report(framework_vjp())
+    try:
+        got = framework_vjp()
+    except Exception as e:  # the framework raised: say so beside what the record says
+        print(f"this run: error: {type(e).__name__}: {e}")
+        print(f"recorded: {RECORDED['status']}" + (f" ({RECORDED_MESSAGE})" if RECORDED_MESSAGE else ""))
+        raise SystemExit(1)
+    report(got)
 '''

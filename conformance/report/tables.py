@@ -153,9 +153,13 @@ def expectations_html(summary: dict[str, Any], records: list[dict[str, Any]]) ->
                     f'<td class="num">{esc(e.get("examples", ""))}</td></tr>')
     head = ["state", "framework", "op", "dtype", "device", "versions", "reason", "link", "known records",
             "examples under it"]
-    return (f'<section id="expectations"><h2>Expectations</h2><p class="muted">known: the failure is expected and '
-            f'was seen; fixed: its examples ran and none failed (remove the entry); stale: no example of this run '
-            f'falls under it.</p>{table(head, rows, "exp")}</section>')
+    return (f'<section id="expectations"><h2>Expectations</h2><p class="muted">Each state comes from the entry\'s '
+            f'witness cases (exact inputs every run executes; entries confined to the special or convention '
+            f'family are pinned by those fixed cases), not from what random draws reached. known: a witness '
+            f'reproduced the fault; fixed: every witness ran and passed (end the entry\'s version range); '
+            f'changed: a witness failed otherwise than the entry says; stale: no witness ran in this run (its '
+            f'cells were not selected, or the framework version is outside the entry\'s range).</p>'
+            f'{table(head, rows, "exp")}</section>')
 
 
 def merge_html(summary: dict[str, Any]) -> str:
