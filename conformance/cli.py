@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "on the same versions draws the same cases; recorded in run.json and the report)")
     r.add_argument("--out", default="reports", help="folder runs are written under (default: reports)")
     r.add_argument("--adapter", action="append", default=[], help="extra adapter package.module:attr")
+    r.add_argument("--expectations", help="known-failures file (default: the shipped conformance/expectations.toml)")
     r.add_argument("--timeout", default="60", help="per-example time limit in seconds (default: 60; 0: no limit)")
     r.add_argument("-n", "--jobs", default="auto",
                    help="pytest-xdist workers: a number, or auto (one per CPU core; the default); "
@@ -146,6 +147,13 @@ def cmd_run(a: argparse.Namespace) -> int:
         timeout = parse_timeout(a.timeout)
     except SelectionError as e:
         raise UsageError(str(e)) from None
+    if a.expectations:
+        from conformance.expectations import Expectations
+
+        try:
+            Expectations.load(Path(a.expectations))
+        except (OSError, ValueError) as e:
+            raise UsageError(f"--expectations {a.expectations}: {e}") from None
     check_out(a.out)
     try:
         run_id, run_dir = make_run_dir(Path(a.out))
@@ -162,6 +170,8 @@ def cmd_run(a: argparse.Namespace) -> int:
             "--vjp-families", ",".join(sel.families)]
     if a.devices:
         args += ["--vjp-devices", a.devices]
+    if a.expectations:
+        args += ["--vjp-expectations", str(Path(a.expectations).resolve())]
     if a.cpu_precision:
         args += ["--vjp-cpu-precision", ",".join(sel.cpu_precisions or [])]
     if a.max_examples:

@@ -157,7 +157,9 @@ def entry_states(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -
         else:
             pins = []
         reproduced = [r for r in pins if r.get("status") == "known" and r.get("expectation", {}).get("id") == e.id]
-        if reproduced:
+        if not e.witnesses and not e.pinned_by_fixed_families and known:
+            state = "known"  # an unpinned entry (no witness): only a draw that reached it says anything
+        elif reproduced:
             state = "known"
         elif not pins:
             state = "stale"

@@ -52,6 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--vjp-out", default=None, help="folder that runs are written under (default: reports)")
     g.addoption("--vjp-run-dir", default=None, help="use this existing run directory (set by the command line)")
     g.addoption("--vjp-adapter", action="append", default=[], help="extra adapter as package.module:attr")
+    g.addoption("--vjp-expectations", default=None, help="known-failures file (default: the shipped one)")
     g.addoption("--vjp-timeout", default="60", help="per-example time limit in seconds (0: no limit)")
     g.addoption("--vjp-no-report", action="store_true", help="do not render index.html at the end")
 

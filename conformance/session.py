@@ -45,6 +45,7 @@ class Session:
         timeout: float,
         worker: str,
         render: bool = True,
+        expectations: str | None = None,
     ) -> None:
         self.selection = selection
         self.frameworks = frameworks
@@ -57,7 +58,8 @@ class Session:
         self.worker = worker
         self.render = render
         self.tolerances = Tolerances.load()
-        self.expectations = Expectations.load()
+        self.expectations_file = expectations
+        self.expectations = Expectations.load(Path(expectations)) if expectations else Expectations.load()
         self._writer: RecordWriter | None = None
         self._precision: dict[str, str] = {}
         self.report_environment: list[str] = []  # frameworks whose details this worker reports
@@ -97,7 +99,7 @@ class Session:
         else:
             run_id, run_dir = make_run_dir(Path(config.getoption("vjp_out") or DEFAULT_OUT))
         sess = cls(selection, frameworks, devices, run_id, run_dir, adapters,
-                   timeout, "main", not config.getoption("vjp_no_report"))
+                   timeout, "main", not config.getoption("vjp_no_report"), config.getoption("vjp_expectations"))
         sess.write_manifest()
         return sess
 
@@ -105,6 +107,7 @@ class Session:
         return {
             "selection": asdict(self.selection), "run_id": self.run_id, "run_dir": str(self.run_dir),
             "adapters": self.adapters, "timeout": self.timeout, "devices": self.devices,
+            "expectations": self.expectations_file,
             "report_environment": self.probed_frameworks(),  # workers report what this process did not import
         }
 
@@ -117,7 +120,7 @@ class Session:
         selection = Selection(**data["selection"])
         frameworks = discover(tuple(data["adapters"]), selection.frameworks)
         sess = cls(selection, frameworks, data["devices"], data["run_id"], Path(data["run_dir"]),
-                   data["adapters"], data["timeout"], worker)
+                   data["adapters"], data["timeout"], worker, expectations=data.get("expectations"))
         sess.report_environment = list(data.get("report_environment", []))
         return sess
 
@@ -267,7 +270,9 @@ class Session:
             "seed_source": self.selection.seed_source,
             "precision_modes": list(dict.fromkeys(self.selection.precisions + (self.selection.cpu_precisions or []))),
             "targets": [t.key() for t in self.targets], "environment": self.environment(),
-            "expectations": self.expectations.to_json(), "tolerance_overrides": self.tolerances.rows(),
+            "expectations": self.expectations.to_json(),
+            "expectations_file": self.expectations_file or "conformance/expectations.toml (shipped)",
+            "tolerance_overrides": self.tolerances.rows(),
             "unavailable": {n: a.reason for n, a in self.frameworks.items()
                             if n in self.selection.frameworks and not a.available},
         }

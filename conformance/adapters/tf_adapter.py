@@ -18,6 +18,8 @@ with native_stderr_silenced():
 
 from conformance.adapters.mapping import MappedAdapter, collect  # noqa: E402
 from conformance.adapters.tf_ops import FAMILIES  # noqa: E402
+from conformance.adapters.tf_ops.conv import CPU_DEPENDENT_PATHS  # noqa: E402
+from conformance.adapters.tf_ops.onednn import onednn_state  # noqa: E402
 
 PRECISION_MODES = ("strict", "default")
 
@@ -44,7 +46,8 @@ class TensorFlowAdapter(MappedAdapter):
             "version": tf.__version__,
             "cuda": info.get("cuda_version"),
             "cudnn": info.get("cudnn_version"),
-            "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
+            # asked of TensorFlow (IsMklEnabled), with why: the env var's value or TensorFlow's default
+            "onednn": onednn_state(),
             "precision_defaults": {"tensor_float_32_execution": self._tf32_default},
         }
 
@@ -55,6 +58,18 @@ class TensorFlowAdapter(MappedAdapter):
             False if mode == "strict" else self._tf32_default
         )
         return {"tensor_float_32_execution": tf.config.experimental.tensor_float_32_execution_enabled()}
+
+    def describe(self, op: Any) -> dict[str, Any]:
+        """The mapping's call; for an op whose path depends on oneDNN (grouped convolutions), the
+        path each declared dtype takes on each device in this process, and why."""
+        d = super().describe(op)
+        path_of = CPU_DEPENDENT_PATHS.get(op.name)
+        if path_of is not None and "unsupported" not in d:
+            dtypes = [dt for dt in getattr(op, "dtypes", self.dtypes) if dt in self.dtypes]
+            d["paths"] = {dev: {dt: path_of(dt, dev) for dt in dtypes} for dev in self._devices}
+            state = onednn_state()
+            d["onednn"] = {"enabled": state["enabled"], "reason": state["reason"]}
+        return d
 
     @staticmethod
     def _tf_device(device: str) -> str:

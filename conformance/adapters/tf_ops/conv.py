@@ -8,6 +8,7 @@ and composes the case from other public ops, calling the single op wherever the 
 import tensorflow as tf
 
 from conformance.adapters.mapping import impl
+from conformance.adapters.tf_ops.onednn import grouped_conv_path
 from conformance.adapters.tf_ops.seed import conv_nd
 from reference.conv import resolve_padding
 from reference.conv_more import transpose_geometry
@@ -38,11 +39,12 @@ def _conv3d(x, w, stride, dilation, padding):
 
 
 def _grouped(x, w, stride, dilation, padding, groups):
-    """tf.nn.convolution infers the groups from the filter's input depth. The CPU backprop of a
-    grouped float64 convolution raises "Gradients for grouped convolutions are not supported on
-    CPU" (float16/bfloat16/float32 run through oneDNN), so float64 convolves each group on its own
-    (tf.split, conv_nd, tf.concat)."""
-    if x.dtype != tf.float64:
+    """tf.nn.convolution infers the groups from the filter's input depth. TensorFlow's own CPU
+    backprop of a grouped convolution raises "Gradients for grouped convolutions are not supported
+    on CPU"; only oneDNN's has one, and oneDNN runs only where TensorFlow turned it on and takes the
+    dtype on this CPU (onednn.py). grouped_conv_path decides, asking TensorFlow: natively where the
+    backprop exists, otherwise each group convolved on its own (tf.split, conv_nd, tf.concat)."""
+    if grouped_conv_path(x.dtype, x.device)["path"] == "native":
         return conv_nd(x, w, stride, dilation, padding)
     xs = tf.split(x, groups, axis=-1)
     ws = tf.split(w, groups, axis=-1)
@@ -95,7 +97,10 @@ def _transpose(x, w, stride, dilation, padding, output_padding):
 
 CONV_CALL = "tf.nn.convolution (dilated: tf.pad + stride-1 dilated conv + strided slice)"
 CONV3D_CALL = "tf.nn.conv3d (explicit: tf.pad first; dilated: tf.pad + stride-1 dilated tf.nn.convolution + slice)"
-GROUPED_CALL = "tf.nn.convolution with a grouped filter (float64: tf.split + conv per group + tf.concat)"
+GROUPED_CALL = (
+    "tf.nn.convolution with a grouped filter where TensorFlow has its backprop (CPU: oneDNN on and taking the "
+    "dtype); otherwise tf.split + tf.nn.convolution per group + tf.concat"
+)
 DEPTHWISE_CALL = (
     "tf.nn.depthwise_conv2d (stride with dilation, or unequal strides: tf.pad + stride-1 "
     "depthwise + strided slice)"
@@ -157,6 +162,11 @@ def depthwise_conv2d_bias(x, w, bias, stride, dilation, padding):
 @impl(TRANSPOSE_CALL + BIAS_CALL, composite=True)
 def conv2d_transpose_bias(x, w, bias, stride, dilation, padding, output_padding):
     return tf.nn.bias_add(_transpose(x, w, stride, dilation, padding, output_padding), bias)
+
+
+# ops whose path depends on the process (oneDNN on or off, the dtypes it takes on this CPU), with
+# the function that says which path a dtype takes on a device (the adapter's describe reports it)
+CPU_DEPENDENT_PATHS = {"grouped_conv2d": grouped_conv_path, "grouped_conv2d_bias": grouped_conv_path}
 
 
 @impl("tf.nn.max_pool2d")
