@@ -23,6 +23,9 @@ from conformance.witness import FIXED_FAMILIES, Witness, parse_witnesses
 
 DEFAULT_FILE = Path(__file__).with_name("expectations.toml")
 MATCH_KEYS = ("framework", "op", "dtype", "device", "precision", "family", "special", "kink")
+# what else an entry may say: ``cpu_features`` (the host must have them all, as run.json's
+# cpu.effective_features lists them), ``inactive`` (set by for_host, carried in run.json)
+ENTRY_KEYS = ("reason", "link", "versions", "statuses", "id", "witness", "cpu_features", "inactive")
 FAILING = ("fail", "nonfinite", "bad-output", "error", "timeout")
 # a crash is expected only where an entry names it: it costs a worker, so no entry swallows one
 # by default
@@ -38,6 +41,8 @@ class Expectation:
     versions: str = ""
     statuses: tuple[str, ...] = FAILING
     witnesses: tuple[Witness, ...] = field(default_factory=tuple)
+    cpu_features: tuple[str, ...] = ()  # the host CPU must have all of these (effective ones) for it to hold
+    inactive: str = ""  # why the entry does not apply on this host ("" where it does)
 
     @property
     def pinned_by_fixed_families(self) -> bool:
@@ -80,10 +85,10 @@ class Expectations:
         seen: set[str] = set()
         for i, row in enumerate(data.get("expect", [])):
             where = f"{source} [[expect]] #{i + 1}"
-            unknown = set(row) - set(MATCH_KEYS) - {"reason", "link", "versions", "statuses", "id", "witness"}
+            unknown = set(row) - set(MATCH_KEYS) - set(ENTRY_KEYS)
             if unknown:
-                raise ValueError(f"{where}: unknown keys {sorted(unknown)}; valid: {MATCH_KEYS} + reason, link, "
-                                 "versions, statuses, id, witness")
+                raise ValueError(f"{where}: unknown keys {sorted(unknown)}; valid: {MATCH_KEYS} + "
+                                 f"{', '.join(ENTRY_KEYS)}")
             for need in ("framework", "op", "reason"):
                 if not row.get(need):
                     raise ValueError(f"{where}: needs {need!r}")
@@ -102,13 +107,27 @@ class Expectations:
                 raise ValueError(f"{where}: id {ident!r} is used twice")
             seen.add(ident)
             witnesses = tuple(parse_witnesses(ident, row, where, ops))
+            features = tuple(allowed(row.get("cpu_features", [])))
             entries.append(Expectation(ident, match, row["reason"], row.get("link", ""), row.get("versions", ""),
-                                       statuses, witnesses))
+                                       statuses, witnesses, features, str(row.get("inactive", ""))))
         return cls(entries)
+
+    def for_host(self, features: frozenset[str] | set[str] | None, described: str = "this CPU") -> Expectations:
+        """The entries as they stand on a host with these (effective) CPU features: an entry that
+        needs a feature the host lacks is inactive here (it expects nothing, runs no witness)."""
+        if features is None:
+            return self
+        out = []
+        for e in self.entries:
+            missing = [f for f in e.cpu_features if f not in features]
+            why = f"{described} lacks {', '.join(missing)}" if missing else ""
+            out.append(Expectation(e.id, e.match, e.reason, e.link, e.versions, e.statuses, e.witnesses,
+                                   e.cpu_features, why))
+        return Expectations(out)
 
     def witnesses_for(self, framework: str, op: str, dtype: str, device: str, version: str) -> list[Witness]:
         """The witnesses a target runs: its cell, where the entry covers the framework's version."""
-        return [w for e in self.entries if e.covers_version(version) for w in e.witnesses
+        return [w for e in self.entries if not e.inactive and e.covers_version(version) for w in e.witnesses
                 if w.applies_to(framework, op, dtype, device)]
 
     @classmethod
@@ -122,7 +141,7 @@ class Expectations:
         if status not in EXPECTABLE:
             return rec
         for e in self.entries:
-            if status in e.statuses and e.matches_cell(rec):
+            if not e.inactive and status in e.statuses and e.matches_cell(rec):
                 rec["expected_status"] = status
                 rec["status"] = "known"
                 rec["expectation"] = {"id": e.id, "reason": e.reason, "link": e.link}
@@ -132,7 +151,8 @@ class Expectations:
     def to_json(self) -> list[dict[str, Any]]:
         return [{"id": e.id, "match": {k: list(v) for k, v in e.match.items()}, "reason": e.reason,
                  "link": e.link, "versions": e.versions, "statuses": list(e.statuses),
-                 "witnesses": [w.to_json() for w in e.witnesses]} for e in self.entries]
+                 "witnesses": [w.to_json() for w in e.witnesses], "cpu_features": list(e.cpu_features),
+                 "inactive": e.inactive} for e in self.entries]
 
 
 ENTRY_STATES = ("known", "fixed", "changed", "stale")
@@ -144,7 +164,9 @@ def entry_states(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -
     exps = Expectations.parse({"expect": [{**{k: v for k, v in e["match"].items()}, "reason": e["reason"],
                                            "link": e["link"], "versions": e["versions"],
                                            "statuses": e["statuses"], "id": e["id"],
-                                           "witness": e.get("witnesses", [])} for e in entries]},
+                                           "witness": e.get("witnesses", []),
+                                           "cpu_features": e.get("cpu_features", []),
+                                           "inactive": e.get("inactive", "")} for e in entries]},
                               check_ops=False)
     out = []
     for raw, e in zip(entries, exps.entries):
@@ -157,7 +179,9 @@ def entry_states(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -
         else:
             pins = []
         reproduced = [r for r in pins if r.get("status") == "known" and r.get("expectation", {}).get("id") == e.id]
-        if not e.witnesses and not e.pinned_by_fixed_families and known:
+        if e.inactive:
+            state = "stale"  # it does not apply on the host that ran: nothing was expected of it
+        elif not e.witnesses and not e.pinned_by_fixed_families and known:
             state = "known"  # an unpinned entry (no witness): only a draw that reached it says anything
         elif reproduced:
             state = "known"
@@ -169,5 +193,6 @@ def entry_states(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -
             state = "changed"
         out.append({**raw, "state": state, "witness_records": len(pins), "reproduced": len(reproduced),
                     "examples": len(under), "known": known,
-                    "pinned": "witness" if e.witnesses else ("fixed cases" if e.pinned_by_fixed_families else "none")})
+                    "pinned": "witness" if e.witnesses else ("fixed cases" if e.pinned_by_fixed_families else "none"),
+                    **({"why": e.inactive} if e.inactive else {})})
     return out

@@ -148,11 +148,13 @@ def expectations_html(summary: dict[str, Any], records: list[dict[str, Any]]) ->
         rows.append(f'<tr{attrs(class_="fr", data_op=op, data_q=q)}>'
                     f'<td><span class="st st-{esc(state)}">{esc(state)}</span></td><td>{esc(fw)}</td>'
                     f'<td>{esc(op)}</td><td>{esc(_field(e, "dtype"))}</td><td>{esc(_field(e, "device"))}</td>'
-                    f'<td>{esc(e.get("versions") or "")}</td><td>{esc(e.get("reason"))}</td>'
-                    f'<td>{link(e.get("link"))}</td><td class="num">{n}</td>'
-                    f'<td class="num">{esc(e.get("examples", ""))}</td></tr>')
-    head = ["state", "framework", "op", "dtype", "device", "versions", "reason", "link", "known records",
-            "examples under it"]
+                    f'<td>{esc(e.get("versions") or "")}</td><td>{esc(e.get("reason"))}'
+                    + (f'<br><span class="muted">not on this host: {esc(e["why"])}</span>' if e.get("why") else "")
+                    + f'</td><td>{link(e.get("link"))}</td>'
+                    f'<td class="num">{esc(e.get("reproduced", ""))}/{esc(e.get("witness_records", ""))}</td>'
+                    f'<td class="num">{n}</td><td class="num">{esc(e.get("examples", ""))}</td></tr>')
+    head = ["state", "framework", "op", "dtype", "device", "versions", "reason", "link",
+            "witnesses reproduced / run", "known records", "examples under it"]
     return (f'<section id="expectations"><h2>Expectations</h2><p class="muted">Each state comes from the entry\'s '
             f'witness cases (exact inputs every run executes; entries confined to the special or convention '
             f'family are pinned by those fixed cases), not from what random draws reached. known: a witness '
