@@ -109,3 +109,73 @@ def cpu_info(proc_cpuinfo: str | Path = PROC_CPUINFO) -> dict[str, Any]:
             info["vendor"] = info["vendor"] or _macos_sysctl("machdep.cpu.vendor")
         info["model"] = info["model"] or platform.processor() or None
     return info
+
+
+# -- what the frameworks' CPU kernels may use on this host, without importing them ---------------
+
+# oneDNN's ONEDNN_MAX_CPU_ISA caps the instruction sets its kernels use (torch's and TensorFlow's
+# oneDNN both honour it): each level and the features above it that it keeps oneDNN from using.
+_AVX512 = tuple(f for f in X86_FEATURES if f.startswith("avx512"))
+_AMX = tuple(f for f in X86_FEATURES if f.startswith("amx"))
+ONEDNN_ISA_CAPS: dict[str, tuple[str, ...]] = {
+    "SSE41": ("avx", "avx2", "fma", "avx_vnni", "avx_vnni_int8", "avx_ne_convert", "avx_ifma", *_AVX512, *_AMX),
+    "AVX": ("avx2", "fma", "avx_vnni", "avx_vnni_int8", "avx_ne_convert", "avx_ifma", *_AVX512, *_AMX),
+    "AVX2": ("avx_vnni", "avx_vnni_int8", "avx_ne_convert", "avx_ifma", *_AVX512, *_AMX),
+    "AVX2_VNNI": ("avx_vnni_int8", "avx_ne_convert", "avx_ifma", *_AVX512, *_AMX),
+    "AVX2_VNNI_2": (*_AVX512, *_AMX),
+    "AVX512_CORE": ("avx512_vnni", "avx512_bf16", "avx512_fp16", *_AMX),
+    "AVX512_CORE_VNNI": ("avx512_bf16", "avx512_fp16", *_AMX),
+    "AVX512_CORE_BF16": ("avx512_fp16", *_AMX),
+    "AVX10_1_512": _AMX,
+    "AVX512_CORE_FP16": _AMX,
+    "AVX10_1_512_AMX": ("amx_fp16", "amx_complex"),
+    "AVX512_CORE_AMX": ("amx_fp16", "amx_complex"),
+    "AVX10_1_512_AMX_FP16": (),
+    "AVX512_CORE_AMX_FP16": (),
+    "ALL": (),
+}
+ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
+TF_ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
+# Linux x86 builds of TensorFlow turn oneDNN on by default where the CPU has one of these
+TF_ONEDNN_DEFAULT_FEATURES = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
+
+
+def effective_features(features: list[str] | None, env: dict[str, str] | None = None) -> list[str] | None:
+    """The CPU's features that oneDNN's kernels may use: all of them, less what
+    ``ONEDNN_MAX_CPU_ISA`` caps (an unknown level caps nothing: oneDNN ignores it too)."""
+    if features is None:
+        return None
+    env = os.environ if env is None else env
+    cap = (env.get(ONEDNN_ISA_ENV) or "").strip().upper()
+    dropped = set(ONEDNN_ISA_CAPS.get(cap, ()))
+    return [f for f in features if f not in dropped]
+
+
+def tf_onednn_setting(value: str | None) -> bool | None:
+    """How TensorFlow reads a ``TF_ENABLE_ONEDNN_OPTS`` value: True, False, or None (unset or not
+    one of 0 / 1 / false / true, in any case, so TensorFlow keeps its default)."""
+    if value is None:
+        return None
+    return {"0": False, "false": False, "1": True, "true": True}.get(value.lower())
+
+
+def tf_onednn_expected(features: list[str] | None, env: dict[str, str] | None = None) -> bool | None:
+    """Whether TensorFlow will run its oneDNN kernels in a process started with ``env`` on this CPU
+    (None where the CPU's flags are unknown and the variable does not decide it)."""
+    env = os.environ if env is None else env
+    setting = tf_onednn_setting(env.get(TF_ONEDNN_ENV))
+    if setting is not None:
+        return setting
+    if features is None:
+        return None
+    return platform.system() == "Linux" and any(f in features for f in TF_ONEDNN_DEFAULT_FEATURES)
+
+
+def host_conditions(info: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The host facts that expectation entries may depend on (``cpu_features``, ``tf_onednn``),
+    with the CPU's description, as run.json records them under ``cpu``."""
+    info = cpu_info() if info is None else info
+    env = os.environ if env is None else env
+    effective = effective_features(info.get("features"), env)
+    return {**info, "effective_features": effective, "onednn_max_cpu_isa": env.get(ONEDNN_ISA_ENV),
+            "tf_onednn": tf_onednn_expected(info.get("features"), env), "tf_onednn_env": env.get(TF_ONEDNN_ENV)}

@@ -23,9 +23,10 @@ from conformance.witness import FIXED_FAMILIES, Witness, parse_witnesses
 
 DEFAULT_FILE = Path(__file__).with_name("expectations.toml")
 MATCH_KEYS = ("framework", "op", "dtype", "device", "precision", "family", "special", "kink")
-# what else an entry may say: ``cpu_features`` (the host must have them all, as run.json's
-# cpu.effective_features lists them), ``inactive`` (set by for_host, carried in run.json)
-ENTRY_KEYS = ("reason", "link", "versions", "statuses", "id", "witness", "cpu_features", "inactive")
+# what else an entry may say: ``cpu_features`` (the host's oneDNN may use them all: run.json's
+# cpu.effective_features), ``tf_onednn`` (TensorFlow's oneDNN kernels on or off in the run),
+# ``inactive`` (set by for_host, carried in run.json)
+ENTRY_KEYS = ("reason", "link", "versions", "statuses", "id", "witness", "cpu_features", "tf_onednn", "inactive")
 FAILING = ("fail", "nonfinite", "bad-output", "error", "timeout")
 # a crash is expected only where an entry names it: it costs a worker, so no entry swallows one
 # by default
@@ -43,6 +44,7 @@ class Expectation:
     witnesses: tuple[Witness, ...] = field(default_factory=tuple)
     cpu_features: tuple[str, ...] = ()  # the host CPU must have all of these (effective ones) for it to hold
     inactive: str = ""  # why the entry does not apply on this host ("" where it does)
+    tf_onednn: bool | None = None  # holds only where TensorFlow's oneDNN kernels are on (True) / off (False)
 
     @property
     def pinned_by_fixed_families(self) -> bool:
@@ -108,21 +110,33 @@ class Expectations:
             seen.add(ident)
             witnesses = tuple(parse_witnesses(ident, row, where, ops))
             features = tuple(allowed(row.get("cpu_features", [])))
+            tf_onednn = row.get("tf_onednn")
+            if tf_onednn is not None and not isinstance(tf_onednn, bool):
+                raise ValueError(f"{where}: tf_onednn must be true or false, got {tf_onednn!r}")
             entries.append(Expectation(ident, match, row["reason"], row.get("link", ""), row.get("versions", ""),
-                                       statuses, witnesses, features, str(row.get("inactive", ""))))
+                                       statuses, witnesses, features, str(row.get("inactive", "")), tf_onednn))
         return cls(entries)
 
-    def for_host(self, features: frozenset[str] | set[str] | None, described: str = "this CPU") -> Expectations:
-        """The entries as they stand on a host with these (effective) CPU features: an entry that
-        needs a feature the host lacks is inactive here (it expects nothing, runs no witness)."""
-        if features is None:
+    def for_host(self, host: dict[str, Any] | None) -> Expectations:
+        """The entries as they stand on this host (``cpuinfo.host_conditions()``): an entry that
+        needs a CPU feature the host's kernels cannot use, or a TensorFlow oneDNN setting the
+        process does not have, is inactive here (it expects nothing and runs no witness)."""
+        if host is None:
             return self
+        features = host.get("effective_features")
         out = []
         for e in self.entries:
-            missing = [f for f in e.cpu_features if f not in features]
-            why = f"{described} lacks {', '.join(missing)}" if missing else ""
+            why = []
+            if e.cpu_features and features is not None:
+                missing = [f for f in e.cpu_features if f not in features]
+                if missing:
+                    capped = host.get("onednn_max_cpu_isa")
+                    why.append(f"this CPU lacks {', '.join(missing)}" + (
+                        f" (or ONEDNN_MAX_CPU_ISA={capped} keeps oneDNN from it)" if capped else ""))
+            if e.tf_onednn is not None and host.get("tf_onednn") is not None and host["tf_onednn"] != e.tf_onednn:
+                why.append(f"TensorFlow's oneDNN is {'on' if host['tf_onednn'] else 'off'} here")
             out.append(Expectation(e.id, e.match, e.reason, e.link, e.versions, e.statuses, e.witnesses,
-                                   e.cpu_features, why))
+                                   e.cpu_features, "; ".join(why), e.tf_onednn))
         return Expectations(out)
 
     def witnesses_for(self, framework: str, op: str, dtype: str, device: str, version: str) -> list[Witness]:
@@ -152,7 +166,7 @@ class Expectations:
         return [{"id": e.id, "match": {k: list(v) for k, v in e.match.items()}, "reason": e.reason,
                  "link": e.link, "versions": e.versions, "statuses": list(e.statuses),
                  "witnesses": [w.to_json() for w in e.witnesses], "cpu_features": list(e.cpu_features),
-                 "inactive": e.inactive} for e in self.entries]
+                 "tf_onednn": e.tf_onednn, "inactive": e.inactive} for e in self.entries]
 
 
 ENTRY_STATES = ("known", "fixed", "changed", "stale")
@@ -166,6 +180,8 @@ def entry_states(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -
                                            "statuses": e["statuses"], "id": e["id"],
                                            "witness": e.get("witnesses", []),
                                            "cpu_features": e.get("cpu_features", []),
+                                           **({"tf_onednn": e["tf_onednn"]} if e.get("tf_onednn") is not None
+                                              else {}),
                                            "inactive": e.get("inactive", "")} for e in entries]},
                               check_ops=False)
     out = []

@@ -16,6 +16,7 @@ import numpy as np
 
 from conformance import __version__, threads
 from conformance.adapters import Availability, discover
+from conformance.cpuinfo import host_conditions
 from conformance.device_errors import DEVICE_LOST_EXIT, is_sticky_device_error
 from conformance.execute import Target, base_record
 from conformance.expectations import Expectations
@@ -59,7 +60,9 @@ class Session:
         self.render = render
         self.tolerances = Tolerances.load()
         self.expectations_file = expectations
-        self.expectations = Expectations.load(Path(expectations)) if expectations else Expectations.load()
+        self.host = host_conditions()  # the CPU, as far as the frameworks' kernels may use it
+        loaded = Expectations.load(Path(expectations)) if expectations else Expectations.load()
+        self.expectations = loaded.for_host(self.host)
         self._writer: RecordWriter | None = None
         self._precision: dict[str, str] = {}
         self.report_environment: list[str] = []  # frameworks whose details this worker reports
@@ -257,7 +260,8 @@ class Session:
     def environment(self) -> dict[str, Any]:
         return {
             "python": sys.version.split()[0], "platform": platform.platform(), "numpy": np.__version__,
-            "host": socket.gethostname(), "cpu_count": os.cpu_count(), "frameworks": self.framework_environment(),
+            "host": socket.gethostname(), "cpu_count": os.cpu_count(), "cpu": self.host,
+            "frameworks": self.framework_environment(),
             "gpus": nvidia_gpus(), "threads": threads.recorded(), "vjp_conformance": __version__,
         }
 

@@ -133,7 +133,14 @@ def test_witness(vjp_witness: tuple[Target, Any], vjp_session: Session) -> None:
     t, witness = vjp_witness
     sess = vjp_session
     spec, adapter, version = _ready(sess, t)
-    rec = _run(sess, t, spec, adapter, version, witness_case(spec, witness), "generate")
+    case = witness_case(spec, witness)
+    attempts = 0
+    while True:  # a fault that shows only some of the time: up to `repeat` attempts, until it does
+        attempts += 1
+        rec = _run(sess, t, spec, adapter, version, case, "generate")
+        if rec["status"] not in ("pass", "convention") or attempts >= witness.repeat:
+            break
+    rec["witness_attempts"] = attempts
     if witness.note:
         rec["witness_note"] = witness.note
     sess.write(rec)

@@ -23,7 +23,10 @@ from conformance.dtypes import DTYPES, get_dtype
 from conformance.matching import field_matches
 from conformance.opspec import OpSpec
 
-WITNESS_KEYS = ("op", "dtype", "device", "params", "inputs", "cotangent", "note")
+WITNESS_KEYS = ("op", "dtype", "device", "params", "inputs", "cotangent", "note", "repeat")
+# a fault that shows only some of the time (uninitialised memory) is pinned by running its witness
+# up to ``repeat`` times: it reproduces when any attempt does
+MAX_REPEAT = 100
 # the families whose cases are fixed, not drawn: an entry confined to them is its own witness
 FIXED_FAMILIES = ("special", "convention")
 
@@ -40,6 +43,7 @@ class Witness:
     cotangent: Any = None  # None: all ones of the output's shape
     note: str = ""
     frameworks: tuple[str, ...] = field(default_factory=tuple)
+    repeat: int = 1
 
     @property
     def name(self) -> str:
@@ -51,7 +55,7 @@ class Witness:
 
     def to_json(self) -> dict[str, Any]:
         return {"op": self.op, "dtype": self.dtype, "device": self.device, "params": self.params,
-                "inputs": self.inputs, "cotangent": self.cotangent, "note": self.note}
+                "inputs": self.inputs, "cotangent": self.cotangent, "note": self.note, "repeat": self.repeat}
 
 
 def parse_witnesses(entry_id: str, row: dict[str, Any], where: str, ops: dict[str, OpSpec] | None) -> list[Witness]:
@@ -88,8 +92,11 @@ def parse_witnesses(entry_id: str, row: dict[str, Any], where: str, ops: dict[st
                 raise ValueError(f"{here}: {op} takes inputs {sorted(names)}, the witness gives {sorted(w['inputs'])}")
             if dtype not in spec.dtypes:
                 raise ValueError(f"{here}: {op} does not declare dtype {dtype}")
+        repeat = w.get("repeat", 1)
+        if not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+            raise ValueError(f"{here}: repeat must be an integer from 1 to {MAX_REPEAT}, got {repeat!r}")
         out.append(Witness(entry_id, i, op, dtype, device, dict(w.get("params", {})), dict(w["inputs"]),
-                           w.get("cotangent"), str(w.get("note", "")), frameworks))
+                           w.get("cotangent"), str(w.get("note", "")), frameworks, repeat))
     return out
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from conformance.cpuinfo import tf_onednn_setting as onednn_env_setting
+
 ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
 # What TensorFlow read: it reads the variable once, at its import, which came before this line.
 ONEDNN_ENV_AT_IMPORT = os.environ.get(ONEDNN_ENV)
@@ -51,14 +53,6 @@ def onednn_takes(dtype: str) -> bool | None:
     return None if fn is None else bool(fn(tf.as_dtype(dtype).as_datatype_enum))
 
 
-def onednn_env_setting(value: str | None) -> bool | None:
-    """How TensorFlow reads a ``TF_ENABLE_ONEDNN_OPTS`` value: True, False, or None (unset or not
-    one of 0 / 1 / false / true, so TensorFlow keeps its default)."""
-    if value is None:
-        return None
-    return {"0": False, "false": False, "1": True, "true": True}.get(value.lower())
-
-
 def onednn_state() -> dict[str, Any]:
     """Whether oneDNN is on in this process, why, and which dtypes it takes on this CPU."""
     enabled = onednn_enabled()
@@ -86,11 +80,12 @@ def onednn_state() -> dict[str, Any]:
 
 
 def _grouped_probe(dtype: str) -> str | None:
-    """A tiny grouped convolution's VJP on the CPU in ``dtype``: None when it runs, else the error."""
+    """A small grouped convolution's VJP on the CPU in ``dtype`` (2 groups, a 2x2 kernel: no 1x1
+    shortcut): None when it runs, else the error."""
     try:
         with tf.device("/CPU:0"):
-            x = tf.ones([1, 2, 2, 2], dtype)
-            w = tf.ones([1, 1, 1, 2], dtype)
+            x = tf.ones([1, 3, 3, 4], dtype)
+            w = tf.ones([2, 2, 2, 4], dtype)
             with tf.GradientTape() as tape:
                 tape.watch([x, w])
                 z = tf.nn.convolution(x, w, padding="VALID")
