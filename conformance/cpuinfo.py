@@ -140,6 +140,10 @@ TF_ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
 TF_ONEDNN_DEFAULT_FEATURES = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
 
 
+# every variable through which a run's kernels may be kept from the CPU's features (scripts/as-cpu)
+ISA_KNOBS = (ONEDNN_ISA_ENV, TF_ONEDNN_ENV, "ATEN_CPU_CAPABILITY", "XLA_FLAGS")
+
+
 def effective_features(features: list[str] | None, env: dict[str, str] | None = None) -> list[str] | None:
     """The CPU's features that oneDNN's kernels may use: all of them, less what
     ``ONEDNN_MAX_CPU_ISA`` caps (an unknown level caps nothing: oneDNN ignores it too)."""
@@ -177,5 +181,7 @@ def host_conditions(info: dict[str, Any] | None = None, env: dict[str, str] | No
     info = cpu_info() if info is None else info
     env = os.environ if env is None else env
     effective = effective_features(info.get("features"), env)
+    caps = {k: env[k] for k in ISA_KNOBS if env.get(k) is not None}
     return {**info, "effective_features": effective, "onednn_max_cpu_isa": env.get(ONEDNN_ISA_ENV),
-            "tf_onednn": tf_onednn_expected(info.get("features"), env), "tf_onednn_env": env.get(TF_ONEDNN_ENV)}
+            "tf_onednn": tf_onednn_expected(info.get("features"), env), "tf_onednn_env": env.get(TF_ONEDNN_ENV),
+            "isa_knobs": caps}

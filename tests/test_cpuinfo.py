@@ -96,3 +96,42 @@ def test_cpu_info_on_this_machine_matches_proc_flags() -> None:
         assert set(info["features"]) == {f for f in info["features"] + info["missing"] if f in flags}
         if platform.machine() == "x86_64":
             assert "sse4_2" in info["features"]  # every x86-64 machine TensorFlow's wheels run on
+
+
+def test_onednn_isa_cap_and_tensorflow_default_follow_the_environment() -> None:
+    from conformance.cpuinfo import effective_features, tf_onednn_expected
+
+    zen4 = ["avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni"]
+    assert effective_features(zen4, {}) == zen4
+    assert effective_features(zen4, {"ONEDNN_MAX_CPU_ISA": "avx2"}) == ["avx2"]
+    assert effective_features(zen4, {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_VNNI"}) == [
+        "avx2", "avx512f", "avx512_vnni", "avx_vnni"]
+    assert effective_features(zen4, {"ONEDNN_MAX_CPU_ISA": "no-such-level"}) == zen4  # oneDNN ignores it too
+    assert effective_features(None, {}) is None
+    assert tf_onednn_expected(["avx2", "fma"], {}) is False  # an AVX2 machine: TensorFlow keeps oneDNN off
+    assert tf_onednn_expected(zen4, {}) is True
+    assert tf_onednn_expected(zen4, {"TF_ENABLE_ONEDNN_OPTS": "0"}) is False
+    assert tf_onednn_expected(["avx2"], {"TF_ENABLE_ONEDNN_OPTS": "TRUE"}) is True
+    assert tf_onednn_expected(["avx2"], {"TF_ENABLE_ONEDNN_OPTS": "yes"}) is False  # ignored: the default
+    assert tf_onednn_expected(None, {}) is None
+
+
+def test_as_cpu_sets_the_knobs_and_run_json_reads_them_back() -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.runner import ROOT
+
+    code = "import json; from conformance.cpuinfo import host_conditions as h; print(json.dumps(h()))"
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "as-cpu"), "avx2", "--", sys.executable, "-c", code],
+                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert p.returncode == 0, p.stderr
+    host = json.loads(p.stdout)
+    assert host["tf_onednn"] is False and host["onednn_max_cpu_isa"] == "AVX2"
+    assert host["isa_knobs"]["XLA_FLAGS"].endswith("--xla_cpu_max_isa=AVX2")
+    if host["effective_features"] is not None:
+        assert not [f for f in host["effective_features"] if f.startswith(("avx512", "amx"))]
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "as-cpu"), "avx9", "--", "true"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "avx2|avx512" in bad.stderr

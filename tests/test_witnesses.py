@@ -150,3 +150,28 @@ def test_expectations_file_flag_rejects_a_bad_file_before_any_work(tmp_path: Pat
     res = cli("run", "--ops", "sigmoid", "--expectations", str(bad), "--out", str(tmp_path / "out"), cwd=ROOT)
     assert res.code == 2 and "needs 'reason'" in res.err
     assert not (tmp_path / "out").exists()
+
+
+def test_entries_needing_cpu_features_or_onednn_are_inactive_elsewhere() -> None:
+    w = {"dtype": "bfloat16", "inputs": {"x": [[[[1.0]]]], "w": [[[[1.0]]]]},
+         "params": {"stride": [1, 2], "dilation": [1, 2], "padding": [[0, 0], [0, 0]]}}
+    exp = Expectations.parse({"expect": [
+        {"framework": "torch", "op": "conv2d", "dtype": "bfloat16", "reason": "oneDNN bf16 kernel",
+         "id": "bf16", "cpu_features": ["avx512_bf16"], "witness": [w]},
+        {"framework": "tensorflow", "op": "conv2d", "dtype": "bfloat16", "reason": "oneDNN only",
+         "id": "tf", "tf_onednn": True, "witness": [w]},
+    ]})
+    rec = {"framework": "torch", "op": "conv2d", "dtype": "bfloat16", "device": "cpu", "status": "fail",
+           "framework_version": "2.13.0"}
+    here = exp.for_host({"effective_features": ["avx2", "avx512_bf16"], "tf_onednn": True})
+    assert here.apply(dict(rec))["status"] == "known"
+    assert here.witnesses_for("torch", "conv2d", "bfloat16", "cpu", "2.13.0")
+    capped = exp.for_host({"effective_features": ["avx2"], "tf_onednn": False, "onednn_max_cpu_isa": "AVX2"})
+    assert capped.apply(dict(rec))["status"] == "fail"  # not expected where the kernel cannot run
+    assert capped.witnesses_for("torch", "conv2d", "bfloat16", "cpu", "2.13.0") == []
+    states = {e["id"]: e for e in entry_states(capped.to_json(), [])}
+    assert states["bf16"]["state"] == "stale" and "lacks avx512_bf16" in states["bf16"]["why"]
+    assert "ONEDNN_MAX_CPU_ISA=AVX2" in states["bf16"]["why"]
+    assert "oneDNN is off here" in states["tf"]["why"]
+    with pytest.raises(ValueError, match="tf_onednn must be true or false"):
+        Expectations.parse({"expect": [{"framework": "tensorflow", "op": "conv2d", "reason": "r", "tf_onednn": 1}]})
