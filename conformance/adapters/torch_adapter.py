@@ -58,6 +58,10 @@ class TorchAdapter(MappedAdapter):
                 for i in range(torch.cuda.device_count())
             ]
         env["precision_defaults"] = self._defaults
+        # which CPU kernels torch picks: its own vectorised ones by capability, oneDNN's by the
+        # CPU's features (both capped by scripts/as-cpu)
+        env["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+        env["mkldnn"] = {"available": torch.backends.mkldnn.is_available(), "enabled": torch.backends.mkldnn.enabled}
         return env
 
     @staticmethod
