@@ -12,11 +12,6 @@ import numpy as np
 from conformance.dtypes import DType, dtype_name
 from reference import Grad
 
-STATUSES = (
-    "pass", "fail", "nonfinite", "bad-output", "error", "unsupported",
-    "convention", "known", "crashed", "timeout",
-)
-
 
 @dataclass
 class Figures:

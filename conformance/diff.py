@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.outcome import FAILING, NOT_RUN, PASSING
 from conformance.records import read_run
 from conformance.report.data import cell_key, cell_ratio, read_json
 from conformance.report.page import esc, num, page, table
-from conformance.summary import CELL_KEYS, FAILING, summarize
+from conformance.summary import CELL_KEYS, summarize
 
-PASSING = ("pass", "convention")
 KINDS = ("regression", "worse", "better", "changed", "added", "removed")
 
 
@@ -67,7 +67,7 @@ def load_summary(path: Path) -> dict[str, Any]:
 def _cells(summary: dict[str, Any]) -> dict[tuple[str, ...], dict[str, Any]]:
     cells = {cell_key(c): c for c in summary.get("cells", [])}
     for n in summary.get("not_run", []):
-        cells.setdefault(cell_key(n), {**n, "status": "not-run", "examples": 0, "counts": {},
+        cells.setdefault(cell_key(n), {**n, "status": NOT_RUN, "examples": 0, "counts": {},
                                        "worst_bound_ratio": None, "budget": None})
     return cells
 

@@ -15,6 +15,7 @@ from conformance.case import Case
 from conformance.compare import check_output, compare, figures_json, verdict
 from conformance.dtypes import get_dtype
 from conformance.opspec import OpSpec
+from conformance.outcome import FAILING
 from conformance.records import SCHEMA_VERSION, encode_array
 from conformance.tolerances import Tolerances
 
@@ -22,7 +23,6 @@ from conformance.tolerances import Tolerances
 INLINE_PASS_ELEMENTS = 256
 # Non-pass records always carry their inputs, up to this many elements.
 INLINE_MAX_ELEMENTS = 200_000
-FAILING = ("fail", "nonfinite", "bad-output", "error", "timeout", "crashed")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from conformance.matching import allowed, field_matches
+from conformance.outcome import EXPECTABLE, EXPECTED_BY_DEFAULT, PASSING
 from conformance.witness import FIXED_FAMILIES, Witness, parse_witnesses
 
 DEFAULT_FILE = Path(__file__).with_name("expectations.toml")
@@ -27,10 +28,6 @@ MATCH_KEYS = ("framework", "op", "dtype", "device", "precision", "family", "spec
 # cpu.effective_features), ``tf_onednn`` (TensorFlow's oneDNN kernels on or off in the run),
 # ``inactive`` (set by for_host, carried in run.json)
 ENTRY_KEYS = ("reason", "link", "versions", "statuses", "id", "witness", "cpu_features", "tf_onednn", "inactive")
-FAILING = ("fail", "nonfinite", "bad-output", "error", "timeout")
-# a crash is expected only where an entry names it: it costs a worker, so no entry swallows one
-# by default
-EXPECTABLE = (*FAILING, "crashed")
 
 
 @dataclass(frozen=True)
@@ -40,7 +37,7 @@ class Expectation:
     reason: str
     link: str = ""
     versions: str = ""
-    statuses: tuple[str, ...] = FAILING
+    statuses: tuple[str, ...] = EXPECTED_BY_DEFAULT
     witnesses: tuple[Witness, ...] = field(default_factory=tuple)
     cpu_features: tuple[str, ...] = ()  # the host CPU must have all of these (effective ones) for it to hold
     inactive: str = ""  # why the entry does not apply on this host ("" where it does)
@@ -100,7 +97,7 @@ class Expectations:
                 except InvalidSpecifier as e:
                     raise ValueError(f"{where}: bad versions {row['versions']!r}: {e}") from None
             match = {k: allowed(row[k]) for k in MATCH_KEYS if k in row}
-            statuses = tuple(row.get("statuses", FAILING))
+            statuses = tuple(row.get("statuses", EXPECTED_BY_DEFAULT))
             bad = [s for s in statuses if s not in EXPECTABLE]
             if bad:
                 raise ValueError(f"{where}: statuses {bad} cannot be expected; valid: {EXPECTABLE}")
@@ -203,7 +200,7 @@ def entry_states(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -
             state = "known"
         elif not pins:
             state = "stale"
-        elif all(r.get("status") in ("pass", "convention") for r in pins):
+        elif all(r.get("status") in PASSING for r in pins):
             state = "fixed"
         else:
             state = "changed"

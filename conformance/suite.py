@@ -23,7 +23,6 @@ from hypothesis.control import current_build_context
 
 from conformance.case import Case
 from conformance.execute import (
-    FAILING,
     Target,
     attach_repro,
     base_record,
@@ -33,6 +32,7 @@ from conformance.execute import (
     run_example,
 )
 from conformance.opspec import OpSpec
+from conformance.outcome import FAILING, PASSING
 from conformance.registry import get_op
 from conformance.session import Session
 from conformance.specials import exact_case, special_case
@@ -138,7 +138,7 @@ def test_witness(vjp_witness: tuple[Target, Any], vjp_session: Session) -> None:
     while True:  # a fault that shows only some of the time: up to `repeat` attempts, until it does
         attempts += 1
         rec = _run(sess, t, spec, adapter, version, case, "generate")
-        if rec["status"] not in ("pass", "convention") or attempts >= witness.repeat:
+        if rec["status"] not in PASSING or attempts >= witness.repeat:
             break
     rec["witness_attempts"] = attempts
     if witness.note:

@@ -12,15 +12,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from conformance.outcome import CELL_ORDER, FAILING, NOT_RUN
 from conformance.records import SCHEMA_VERSION, read_run
 
 CELL_KEYS = ("op", "framework", "device", "dtype", "precision")
 # the parts of a run's selection that decide which cases it draws
 CASE_DECIDING = ("profile", "max_examples", "families", "ops", "dtypes")
-FAILING = ("fail", "nonfinite", "bad-output", "error", "timeout", "crashed")
-# the status a cell shows: the first of these that any of its examples has
-CELL_ORDER = ("crashed", "error", "timeout", "bad-output", "nonfinite", "fail", "known",
-              "convention", "pass", "unsupported")
 
 
 def cell_key(rec: dict[str, Any]) -> tuple[str, ...]:
@@ -80,7 +77,7 @@ def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None
     out_cells = []
     for cell in cells.values():
         counts = cell["counts"]
-        cell["status"] = next((s for s in CELL_ORDER if counts.get(s)), "unsupported" if counts else "not-run")
+        cell["status"] = next((s for s in CELL_ORDER if counts.get(s)), "unsupported" if counts else NOT_RUN)
         cell["counts"] = dict(counts)
         out_cells.append(cell)
     out_cells.sort(key=lambda c: tuple(c[k] for k in CELL_KEYS))

@@ -99,3 +99,16 @@ def test_unknown_major_version_is_refused_with_a_clear_message(tmp_path: Path) -
     (run_dir / "run.json").write_text(json.dumps(bad))
     with pytest.raises(SchemaError, match="run.json.*schema version 3.1"):
         load_run(run_dir)
+
+
+def test_schema_enums_are_the_outcome_table_and_the_entry_states() -> None:
+    """Verdict names live in conformance/outcome.py only: the schemas must list exactly them."""
+    from conformance.expectations import ENTRY_STATES
+    from conformance.outcome import EXPECTABLE, FAILING, STATUSES
+
+    record = json.loads(files("conformance").joinpath("schemas", "record.schema.json").read_text())
+    assert record["properties"]["status"]["enum"] == list(STATUSES)
+    summary = json.loads(files("conformance").joinpath("schemas", "summary.schema.json").read_text())
+    states = summary["properties"]["expectations"]["items"]["properties"]["state"]["enum"]
+    assert sorted(states) == sorted(ENTRY_STATES)
+    assert set(FAILING) <= set(EXPECTABLE) and "known" not in EXPECTABLE

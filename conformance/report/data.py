@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from conformance.dtypes import DTYPES
+from conformance.outcome import FAILING
 from conformance.records import check_schema, read_run
-from conformance.summary import CELL_KEYS, FAILING, counted, summarize
+from conformance.summary import CELL_KEYS, counted, summarize
 
 Column = tuple[str, str, str, str]  # framework, device, dtype, precision
 NON_PASS_ORDER = ("crashed", "error", "timeout", "bad-output", "nonfinite", "fail", "known", "convention",

@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from conformance.outcome import FAILING, PASSING
+from conformance.outcome import LABELS as SHORT
 from conformance.report.data import Column, cell_ratio, column_of, is_failing
 from conformance.report.page import attrs, esc, num, table
-from conformance.summary import FAILING
-
-SHORT = {"crashed": "crash", "error": "error", "timeout": "timeout", "bad-output": "bad out", "nonfinite": "nonfin",
-         "fail": "fail", "known": "known", "convention": "conv", "pass": "pass", "unsupported": "unsup",
-         "not-run": "not run"}
 
 
 def level(r: float | None) -> str:
@@ -55,7 +52,7 @@ def cell_html(op: str, col: Column, cell: dict[str, Any] | None, not_run: str | 
     status, counts, r = cell["status"], cell.get("counts", {}), cell_ratio(cell)
     figure = r is not None and status in ("pass", "fail", "convention", "known")
     main = num(r, 2) if figure else SHORT.get(status, status)
-    lvl = level(r) if status in ("pass", "convention") else ""
+    lvl = level(r) if status in PASSING else ""
     title = (f"{op} · {col[0]} {cell.get('framework_version') or ''} · {col[1]} · {col[2]} · {col[3]}\n"
              f"status {status}; {cell.get('examples', 0)} examples: {counts_text(counts)}\n"
              f"worst bound_ratio {num(cell.get('worst_bound_ratio'))} / budget {num(cell.get('budget'))}; "

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from conformance.outcome import PASSING
 from conformance.report.data import cell_ratio
 from conformance.report.matrix import SHORT, level
 from conformance.report.page import attrs, esc, num, table
@@ -18,7 +19,7 @@ from conformance.report.page import attrs, esc, num, table
 SPREAD = 4.0  # ratios this many times apart are worth a look
 FLOOR = 0.1  # ... unless both used under a tenth of their budget
 MAX_ROWS = 300
-QUIET = ("pass", "convention")  # statuses that compare by their figures only
+QUIET = PASSING  # statuses that compare by their figures only
 
 
 def _column_key(col: tuple[str, str]) -> tuple[bool, str, int, str]:
