@@ -36,6 +36,10 @@ for _name, (_n, _doc) in PROFILES.items():
     )
 
 
+# the run's Session, kept on pytest's config (controller and each worker have their own)
+SESSION = pytest.StashKey[run_session.Session]()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("vjp-conformance", "VJP conformance suite (conformance.suite)")
     g.addoption("--vjp-frameworks", default=None, help="comma list of frameworks (default: all installed)")
@@ -68,20 +72,20 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         if "vjp_session" in workerinput:
-            config._vjp = run_session.Session.for_worker(config, json.loads(workerinput["vjp_session"]),
+            config.stash[SESSION] = run_session.Session.for_worker(config, json.loads(workerinput["vjp_session"]),
                                                          workerinput.get("workerid", "gw"))
         return
     if not _suite_requested(config):
         return
     try:
-        config._vjp = run_session.Session.create(config)
+        config.stash[SESSION] = run_session.Session.create(config)
     except SelectionError as e:
         raise pytest.UsageError(str(e)) from None
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:  # xdist controller -> each worker
-    sess = getattr(node.config, "_vjp", None)
+    sess = node.config.stash.get(SESSION, None)
     if sess is not None:
         node.workerinput["vjp_session"] = json.dumps(sess.handoff())
 
@@ -90,7 +94,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = {"vjp_target", "vjp_special", "vjp_kink", "vjp_witness"} & set(metafunc.fixturenames)
     if not names:
         return
-    sess = getattr(metafunc.config, "_vjp", None)
+    sess = metafunc.config.stash.get(SESSION, None)
     if sess is None:
         raise pytest.UsageError("the conformance suite needs the vjp-conformance plugin session "
                                 "(run it as: pytest --pyargs conformance.suite)")
@@ -109,7 +113,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def vjp_session(request: pytest.FixtureRequest) -> run_session.Session:
-    return request.config._vjp
+    return request.config.stash[SESSION]
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -126,13 +130,13 @@ _CONTROLLER: dict[str, Any] = {}
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    sess = getattr(session.config, "_vjp", None)
+    sess = session.config.stash.get(SESSION, None)
     if sess is not None and not hasattr(session.config, "workerinput"):
         _CONTROLLER["session"] = sess
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    sess = getattr(session.config, "_vjp", None)
+    sess = session.config.stash.get(SESSION, None)
     if sess is None:
         return
     if hasattr(session.config, "workerinput"):
@@ -143,7 +147,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    sess = getattr(config, "_vjp", None)
+    sess = config.stash.get(SESSION, None)
     if sess is None or hasattr(config, "workerinput") or config.getoption("verbose") < 0:
         return  # the command line prints its own summary when it runs pytest quietly
     for line in sess.summary_lines():
