@@ -58,7 +58,7 @@ def ulp_of(values: np.ndarray, dtype: DType) -> np.ndarray:
     return np.ldexp(1.0, np.maximum(binade, emin) - (dtype.mantissa_bits - 1))
 
 
-def _number(x: Any) -> float | str:
+def json_number(x: Any) -> float | str:
     """A float for JSON; non-finite values as their repr ('inf', '-inf', 'nan')."""
     x = float(x)
     return x if math.isfinite(x) else repr(x)
@@ -115,11 +115,11 @@ def compare(
             fig.worst = {
                 "input": name,
                 "index": [int(i) for i in idx],
-                "got": _number(gv[idx]),
-                "want": _number(want[idx]),
-                "abs_err": _number(err[idx]),
-                "magnitude": _number(g.magnitude[idx]),
-                "ulp": _number(ulps[idx]),
+                "got": json_number(gv[idx]),
+                "want": json_number(want[idx]),
+                "abs_err": json_number(err[idx]),
+                "magnitude": json_number(g.magnitude[idx]),
+                "ulp": json_number(ulps[idx]),
             }
     if fig.budget == math.inf:
         fig.budget = 0.0

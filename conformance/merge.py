@@ -22,14 +22,13 @@ import hashlib
 import json
 import shutil
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from conformance.records import SCHEMA_VERSION, new_run_id, read_run
 from conformance.report.data import cell_key, read_json
-from conformance.summary import CELL_KEYS, summarize
+from conformance.summary import CELL_KEYS, summarize, utc_stamp
 
 
 def _digest(rec: dict[str, Any]) -> str:
@@ -182,7 +181,7 @@ class Merger:
             summary["expectations"] = summary.get("expectations", []) + [
                 json.loads(e) for e in _union([[json.dumps(e, sort_keys=True) for e in self.old_states]])]
         summary["merge"] = {"sources": self.sources, "duplicates": self.duplicates, "conflicts": conflicts,
-                            "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                            "generated": utc_stamp()}
         runs = out / "runs"
         if runs.exists():
             shutil.rmtree(runs)

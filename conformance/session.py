@@ -7,7 +7,6 @@ import os
 import platform
 import socket
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,9 @@ DEFAULT_OUT = "reports"
 
 
 def _utc() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    from conformance.summary import utc_stamp
+
+    return utc_stamp()
 
 
 class Session:

@@ -16,12 +16,12 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-import numpy as np
 import pytest
 from hypothesis import given, seed, settings, target
 from hypothesis.control import current_build_context
 
 from conformance.case import Case
+from conformance.compare import json_number
 from conformance.execute import (
     Target,
     attach_repro,
@@ -157,8 +157,9 @@ def test_convention(vjp_kink: tuple[Target, Any], vjp_session: Session) -> None:
     rec["kink"] = kink.name
     rec["kink_description"] = kink.description
     if "got" in outputs:
-        rec["choice"] = {name: [_num(outputs["got"][name][tuple(i)]) for i in idx] for name, idx in kink.at.items()}
-        rec["oracle_choice"] = {name: [_num(outputs["ref"][name].value[tuple(i)]) for i in idx]
+        rec["choice"] = {name: [json_number(outputs["got"][name][tuple(i)]) for i in idx]
+                         for name, idx in kink.at.items()}
+        rec["oracle_choice"] = {name: [json_number(outputs["ref"][name].value[tuple(i)]) for i in idx]
                                 for name, idx in kink.at.items()}
         if rec["status"] in ("pass", "fail"):
             rec["status"] = "convention"
@@ -170,6 +171,3 @@ def kink_case(spec: OpSpec, kink: Any, dtype: str) -> Case:
     return exact_case(spec, kink.inputs, kink.params, dtype, "convention", kink=kink.name)
 
 
-def _num(x: Any) -> float | str:
-    x = float(x)
-    return x if np.isfinite(x) else repr(x)

@@ -21,7 +21,13 @@ CASE_DECIDING = ("profile", "max_examples", "families", "ops", "dtypes")
 
 
 def cell_key(rec: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(str(rec.get(k, "default" if k == "precision" else "")) for k in CELL_KEYS)
+    """The cell a record or cell belongs to; a missing or null precision (older runs) is ``default``."""
+    return tuple(str(rec.get(k) or ("default" if k == "precision" else "")) for k in CELL_KEYS)
+
+
+def utc_stamp() -> str:
+    """Now, as every file of a run writes it (ISO 8601, UTC, seconds)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def counted(rec: dict[str, Any]) -> bool:
@@ -98,7 +104,7 @@ def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None
         "seed": (manifest or {}).get("seed"),
         "seed_source": (manifest or {}).get("seed_source"),
         "selection": {k: sel.get(k) for k in CASE_DECIDING if k in sel},
-        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "generated": utc_stamp(),
         "records": n,
         "examples": sum(c["examples"] for c in out_cells),
         "damaged_lines": damaged,

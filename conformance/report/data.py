@@ -15,7 +15,8 @@ from typing import Any
 from conformance.dtypes import DTYPES
 from conformance.outcome import FAILING
 from conformance.records import check_schema, read_run
-from conformance.summary import CELL_KEYS, counted, summarize
+from conformance.summary import cell_key as summary_cell_key
+from conformance.summary import counted, summarize
 
 Column = tuple[str, str, str, str]  # framework, device, dtype, precision
 NON_PASS_ORDER = ("crashed", "error", "timeout", "bad-output", "nonfinite", "fail", "known", "convention",
@@ -61,8 +62,7 @@ def column_of(item: dict[str, Any]) -> Column:
             str(item.get("precision") or "default"))
 
 
-def cell_key(item: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(str(item.get(k) or ("default" if k == "precision" else "")) for k in CELL_KEYS)
+cell_key = summary_cell_key
 
 
 def ratio(value: Any, budget: Any) -> float | None:
