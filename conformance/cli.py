@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from conformance.options import add_run_options, forwarded
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -33,26 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     r = sub.add_parser("run", help="run the conformance suite and write a report")
-    r.add_argument("--frameworks", help="comma list (default: every installed framework)")
-    r.add_argument("--devices", help="comma list: cpu, cuda, cuda:N (default: every visible device)")
-    r.add_argument("--ops", help="comma list (default: the whole catalogue)")
-    r.add_argument("--dtypes", help="comma list (default: float16,bfloat16,float32,float64)")
-    r.add_argument("--precision", help="comma list of precision modes: default, strict (default: default)")
-    r.add_argument("--cpu-precision", help="precision modes for CPU targets, where they should differ from "
-                   "--precision (the CPU has no TF32: gpu-check runs it once, in default)")
-    r.add_argument("--families", help="case families: accuracy, special, convention (default: all three)")
-    r.add_argument("--profile", default="dev", help="Hypothesis profile: dev, ci, nightly (default: dev)")
-    r.add_argument("--max-examples", type=int, help="examples per target (overrides the profile)")
-    r.add_argument("--seed", help="an integer, or 'random' for fresh cases (default: 0, so the same command "
-                   "on the same versions draws the same cases; recorded in run.json and the report)")
+    add_run_options(r)
     r.add_argument("--out", default="reports", help="folder runs are written under (default: reports)")
-    r.add_argument("--adapter", action="append", default=[], help="extra adapter package.module:attr")
-    r.add_argument("--expectations", help="known-failures file (default: the shipped conformance/expectations.toml)")
-    r.add_argument("--timeout", default="60", help="per-example time limit in seconds (default: 60; 0: no limit)")
     r.add_argument("-n", "--jobs", default="auto",
                    help="pytest-xdist workers: a number, or auto (one per CPU core; the default); "
                         "0 runs in this process, where a framework that aborts ends the run")
-    r.add_argument("--no-report", action="store_true", help="skip index.html")
     r.add_argument("-v", "--verbose", action="store_true", help="pytest's own output (every failure in full)")
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --")
 
@@ -144,7 +131,7 @@ def cmd_run(a: argparse.Namespace) -> int:
             cpu_precision=a.cpu_precision,
         )
         n_cells = len(targets(sel, resolve_devices(sel, frameworks)))
-        timeout = parse_timeout(a.timeout)
+        parse_timeout(a.timeout)  # refused here, before anything is written
     except SelectionError as e:
         raise UsageError(str(e)) from None
     if a.expectations:
@@ -161,25 +148,8 @@ def cmd_run(a: argparse.Namespace) -> int:
         raise UsageError(f"--out {a.out}: cannot create the run directory: {e}") from None
     quiet = ["-q", "--tb=short"] if a.verbose else ["-qq", "--tb=no", "-p", "no:warnings"]
     args = ["--pyargs", "conformance.suite", "-p", "conformance.plugin", "-p", "no:cacheprovider",
-            *quiet, "--no-header", "-rN",
-            "-W", "ignore::pytest.PytestAssertRewriteWarning", "--vjp-run-dir", str(run_dir),
-            "--vjp-seed", str(sel.seed), "--vjp-seed-source", sel.seed_source,
-            "--vjp-profile", sel.profile, "--vjp-timeout", str(timeout),
-            "--vjp-frameworks", ",".join(sel.frameworks), "--vjp-ops", ",".join(sel.ops),
-            "--vjp-dtypes", ",".join(sel.dtypes), "--vjp-precision", ",".join(sel.precisions),
-            "--vjp-families", ",".join(sel.families)]
-    if a.devices:
-        args += ["--vjp-devices", a.devices]
-    if a.expectations:
-        args += ["--vjp-expectations", str(Path(a.expectations).resolve())]
-    if a.cpu_precision:
-        args += ["--vjp-cpu-precision", ",".join(sel.cpu_precisions or [])]
-    if a.max_examples:
-        args += ["--vjp-max-examples", str(a.max_examples)]
-    for ref in a.adapter:
-        args += ["--vjp-adapter", ref]
-    if a.no_report:
-        args.append("--vjp-no-report")
+            *quiet, "--no-header", "-rN", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            "--vjp-run-dir", str(run_dir), *forwarded(a)]
     if not in_process:
         # worksteal: an idle worker takes queued targets from a busy one, so a few slow cells
         # (JAX compiling convolutions) do not leave the other workers idle at the end

@@ -1,19 +1,14 @@
 """pytest plugin: selection options, the target matrix, per-worker records, the run's end.
 
-Options (the command line's ``vjp-conformance run --X`` is ``pytest --vjp-X``)::
-
-    --vjp-frameworks torch,jax   --vjp-devices cpu,cuda   --vjp-ops sigmoid,conv2d
-    --vjp-dtypes float32         --vjp-precision default,strict
-    --vjp-profile dev|ci|nightly --vjp-max-examples N     --vjp-seed N
-    --vjp-out DIR (runs go to DIR/<run-id>/)  --vjp-adapter module:attr (repeatable)
-    --vjp-timeout SECONDS (per example)
+Options: every ``vjp-conformance run --X`` is ``pytest --vjp-X`` (one table, conformance/options.py),
+for example ``--vjp-frameworks torch,jax --vjp-ops sigmoid,conv2d --vjp-dtypes float32 --vjp-seed 3``;
+and ``--vjp-out DIR`` (runs go to DIR/<run-id>/).
 
 The plugin only acts when the suite (``conformance.suite``) is in the session.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from typing import Any
@@ -22,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from conformance import session as run_session
+from conformance.options import RUN_OPTIONS
 from conformance.selection import PROFILES, SelectionError
 
 # Deadlines are off: the first call of a target pays for imports, kernel selection and (JAX)
@@ -42,23 +38,10 @@ SESSION = pytest.StashKey[run_session.Session]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("vjp-conformance", "VJP conformance suite (conformance.suite)")
-    g.addoption("--vjp-frameworks", default=None, help="comma list of frameworks (default: all installed)")
-    g.addoption("--vjp-devices", default=None, help="comma list: cpu, cuda, cuda:N (default: all visible)")
-    g.addoption("--vjp-ops", default=None, help="comma list of ops (default: whole catalogue)")
-    g.addoption("--vjp-dtypes", default=None, help="comma list of dtypes (default: all four)")
-    g.addoption("--vjp-precision", default=None, help="comma list of precision modes: default, strict")
-    g.addoption("--vjp-cpu-precision", default=None, help="precision modes for CPU targets (default: --vjp-precision)")
-    g.addoption("--vjp-families", default=None, help="case families: accuracy, special, convention (default: all)")
-    g.addoption("--vjp-profile", default=None, help=f"Hypothesis profile: {', '.join(PROFILES)}")
-    g.addoption("--vjp-max-examples", type=int, default=None, help="examples per target (overrides profile)")
-    g.addoption("--vjp-seed", default=None, help="seed for every target: an integer or 'random' (default: 0)")
-    g.addoption("--vjp-seed-source", default=None, help=argparse.SUPPRESS)
+    for opt in RUN_OPTIONS:
+        opt.add_to(g.addoption, prefix="vjp-")
     g.addoption("--vjp-out", default=None, help="folder that runs are written under (default: reports)")
     g.addoption("--vjp-run-dir", default=None, help="use this existing run directory (set by the command line)")
-    g.addoption("--vjp-adapter", action="append", default=[], help="extra adapter as package.module:attr")
-    g.addoption("--vjp-expectations", default=None, help="known-failures file (default: the shipped one)")
-    g.addoption("--vjp-timeout", default="60", help="per-example time limit in seconds (0: no limit)")
-    g.addoption("--vjp-no-report", action="store_true", help="do not render index.html at the end")
 
 
 def _suite_requested(config: pytest.Config) -> bool:

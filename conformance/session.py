@@ -76,14 +76,13 @@ class Session:
             dtypes=opts.get("dtypes"), precision=opts.get("precision"), profile=opts.get("profile"),
             max_examples=opts.get("max_examples"), seed=opts.get("seed"), known_frameworks=list(frameworks),
             families=opts.get("families"), cpu_precision=opts.get("cpu_precision"),
-            seed_source=opts.get("seed_source"),
         )
 
     @classmethod
     def create(cls, config: Any) -> Session:
         opts = {k: config.getoption(f"vjp_{k}") for k in
                 ("frameworks", "devices", "ops", "dtypes", "precision", "profile", "max_examples", "families",
-                 "cpu_precision", "seed", "seed_source")}
+                 "cpu_precision", "seed")}
         adapters = list(config.getoption("vjp_adapter") or [])
         from conformance.selection import split
 

@@ -124,3 +124,39 @@ def test_repro_of_an_error_record_ends_with_the_recorded_verdict(tmp_path: Path)
     assert ran.returncode == 1
     assert lines[-2].startswith("this run: error: FloatingPointError: injected failure"), ran.stdout
     assert lines[-1].startswith("recorded: error (FloatingPointError: injected failure"), ran.stdout
+
+
+def test_every_run_option_is_declared_once_and_forwarded_to_the_suite() -> None:
+    """conformance/options.py is the one home: the command line and pytest's --vjp-* come from it,
+    and every option given to `run` reaches the suite as its --vjp- twin."""
+    import argparse
+
+    from conformance.cli import build_parser
+    from conformance.options import RUN_OPTIONS, forwarded
+
+    run = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices["run"]
+    flags = {s for a in run._actions for s in a.option_strings}
+    assert {f"--{o.name}" for o in RUN_OPTIONS} <= flags
+    given = {"int": "7", "flag": None, "repeat": "a.b:C", "value": "x"}
+    argv = ["run"]
+    for o in RUN_OPTIONS:
+        argv += [f"--{o.name}"] + ([given[o.kind]] if given[o.kind] else [])
+    a = build_parser().parse_args(argv)
+    out = forwarded(a)
+    for o in RUN_OPTIONS:
+        assert f"--vjp-{o.name}" in out, o.name
+    from conformance import plugin
+
+    seen: list[str] = []
+
+    class Group:
+        def addoption(self, name: str, **kwargs: object) -> None:
+            seen.append(name)
+
+    class Parser:
+        def getgroup(self, *args: object) -> Group:
+            return Group()
+
+    plugin.pytest_addoption(Parser())  # type: ignore[arg-type]
+    assert {f"--vjp-{o.name}" for o in RUN_OPTIONS} <= set(seen)
+    assert len(seen) == len(set(seen))
