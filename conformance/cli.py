@@ -180,7 +180,14 @@ def cmd_run(a: argparse.Namespace) -> int:
     print(f"run directory: {run_dir}")
     if (run_dir / "index.html").exists():
         print(f"report: {run_dir / 'index.html'}")
-    if summary.get("failed") or code not in (0, 5):
+    manifest = json.loads((run_dir / "run.json").read_text())
+    suite_errors = manifest.get("suite_errors") or []
+    for err in suite_errors[:10]:
+        print(f"suite error (not a framework's verdict) in {err['nodeid']}: {err['message'].splitlines()[-1:]}",
+              file=sys.stderr)
+    # pytest's own status is 1 whenever a verdict fails or a worker died (an expected crash too):
+    # the records decide, and anything else pytest reports (interrupted, internal or usage error)
+    if summary.get("failed") or suite_errors or code not in (0, 1, 5):
         return 1
     return 0
 

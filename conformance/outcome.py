@@ -43,3 +43,18 @@ EXPECTED_BY_DEFAULT = tuple(s for s in EXPECTABLE if s != "crashed")
 # a cell with no record at all (its framework unavailable, or the run cut off)
 NOT_RUN = "not-run"
 LABELS = {**{o.name: o.label for o in OUTCOMES}, NOT_RUN: "not run"}
+
+
+class VerdictFailure(AssertionError):
+    """A test of the suite failed because its record's verdict fails (the record says why).
+    Any other failure of a suite test is the suite's own fault: a suite error."""
+
+
+def only_verdict_failures(exc: BaseException) -> bool:
+    """Whether ``exc`` is a verdict failure, or a group of nothing but (Hypothesis reports a
+    failure it could not reproduce, such as uninitialised memory, as a group)."""
+    if isinstance(exc, VerdictFailure):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return all(only_verdict_failures(e) for e in exc.exceptions)
+    return False

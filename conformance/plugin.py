@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, settings
 
 from conformance import session as run_session
 from conformance.options import RUN_OPTIONS
+from conformance.outcome import only_verdict_failures
 from conformance.selection import PROFILES, SelectionError
 
 # Deadlines are off: the first call of a target pays for imports, kernel selection and (JAX)
@@ -97,6 +98,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def vjp_session(request: pytest.FixtureRequest) -> run_session.Session:
     return request.config.stash[SESSION]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A suite test that failed without a failing verdict is the suite's own fault: note it (the
+    run then exits 1 and run.json lists it), so that no failure passes unseen."""
+    outcome = yield
+    report = outcome.get_result()
+    sess = item.config.stash.get(SESSION, None)
+    if sess is None or not report.failed or call.excinfo is None:
+        return
+    if only_verdict_failures(call.excinfo.value):
+        return
+    sess.note_suite_error(item.nodeid, f"{report.when}: {report.longreprtext[-3000:]}")
 
 
 @pytest.hookimpl(optionalhook=True)

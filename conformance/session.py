@@ -220,8 +220,9 @@ class Session:
             inflight.unlink()
         if info.get("device_lost"):
             return  # the worker recorded the error that lost its device, then ended on purpose
-        target = next((t for t in self.targets if nodeid.endswith(f"[{t.id}]")), None)
-        if target is None:
+        target = self.target_of(nodeid, info.get("nodeid"))
+        if target is None:  # never silently lost: the run says a test died it could not place
+            self.note_suite_error(nodeid, f"worker {worker} died in a test with no known target: {message}")
             return
         rec = base_record(target, run_id=self.run_id, framework_version=self.framework_version(target),
                           spec=get_op(target.op))
@@ -234,6 +235,26 @@ class Session:
         with open(path, "a", encoding="utf-8") as f:
             rec["record_id"] = f"{self.run_id}/{worker}-crash/{sum(1 for _ in open(path))}"
             f.write(json.dumps(rec, allow_nan=False) + "\n")
+
+    def target_of(self, nodeid: str, inflight_id: str | None = None) -> Target | None:
+        """The target a test id belongs to: ``test_vjp[<target>]``, or ``test_x[<target>-<case>]``
+        for the special, convention and witness families (the in-flight note names it exactly)."""
+        by_id = {t.id: t for t in self.targets}
+        if inflight_id in by_id:
+            return by_id[inflight_id]
+        param = nodeid[nodeid.find("[") + 1:-1] if nodeid.endswith("]") and "[" in nodeid else ""
+        if param in by_id:
+            return by_id[param]
+        # the longest target id the parameter starts with (ids of one op share a prefix)
+        found = [t for i, t in by_id.items() if param.startswith(f"{i}-")]
+        return max(found, key=lambda t: len(t.id)) if found else None
+
+    def note_suite_error(self, nodeid: str, message: str) -> None:
+        """A test that failed without a failing record (the suite's own fault, or a crash it could
+        not place): kept in parts/ and listed in run.json, and the run exits 1."""
+        path = self.run_dir / "parts" / f"{self.worker}.suite-errors"
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"nodeid": nodeid, "message": message[-4000:]}) + "\n")
 
     def framework_environment(self, only: list[str] | None = None) -> dict[str, Any]:
         """Per selected framework (or those in ``only``): available or why not, version, devices,
@@ -293,6 +314,9 @@ class Session:
         manifest["pytest_exitstatus"] = int(exitstatus)
         workers = [json.loads(p.read_text()) for p in sorted((self.run_dir / "parts").glob("*.stats.json"))]
         manifest["workers"] = [{k: v for k, v in w.items() if k != "frameworks"} for w in workers]
+        error_files = sorted((self.run_dir / "parts").glob("*.suite-errors"))
+        manifest["suite_errors"] = [json.loads(line) for p in error_files
+                                    for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
         _frameworks_from_workers(manifest, workers, self.probed_frameworks())
         manifest_path.write_text(json.dumps(manifest, indent=1, allow_nan=False))
         self.summary = write_summary(self.run_dir)

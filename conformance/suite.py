@@ -32,7 +32,7 @@ from conformance.execute import (
     run_example,
 )
 from conformance.opspec import OpSpec
-from conformance.outcome import FAILING, PASSING
+from conformance.outcome import FAILING, PASSING, VerdictFailure
 from conformance.registry import get_op
 from conformance.session import Session
 from conformance.specials import exact_case, special_case
@@ -87,7 +87,7 @@ def _run(sess: Session, t: Target, spec: OpSpec, adapter: Any, version: str, cas
 
 def _raise_if_failing(sess: Session, rec: dict[str, Any]) -> None:
     if rec["status"] in FAILING:
-        raise AssertionError(failure_message(rec, f"vjp-conformance repro {rec['record_id']} --run-dir {sess.run_dir}"))
+        raise VerdictFailure(failure_message(rec, f"vjp-conformance repro {rec['record_id']} --run-dir {sess.run_dir}"))
 
 
 def test_vjp(vjp_target: Target, vjp_session: Session) -> None:

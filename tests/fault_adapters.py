@@ -102,3 +102,14 @@ class LosesDeviceOnMatmul(TinyGradAdapter):
             self.lost = True
             raise RuntimeError("CUDA error: misaligned address")
         return super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device)
+
+
+class SupportsRaises(TinyGradAdapter):
+    """A broken adapter (not a framework fault): supports() itself raises for softmax."""
+
+    name = "tinygrad-supports-raises"
+
+    def supports(self, op, dtype, device):
+        if op.name == "softmax":
+            raise KeyError("adapter bug: no table row for softmax")
+        return super().supports(op, dtype, device)

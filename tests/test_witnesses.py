@@ -175,3 +175,42 @@ def test_entries_needing_cpu_features_or_onednn_are_inactive_elsewhere() -> None
     assert "oneDNN is off here" in states["tf"]["why"]
     with pytest.raises(ValueError, match="tf_onednn must be true or false"):
         Expectations.parse({"expect": [{"framework": "tensorflow", "op": "conv2d", "reason": "r", "tf_onednn": 1}]})
+
+
+DIES_WITNESS = """
+[[expect]]
+id = "dies-on-matmul"
+framework = "tinygrad-dies"
+op = "matmul"
+statuses = ["crashed"]
+reason = "the process dies in matmul"
+
+[[expect.witness]]
+dtype = "float64"
+inputs = { x = [[1.0, 2.0]], y = [[3.0], [4.0]] }
+"""
+
+
+def test_a_crashing_witness_is_recorded_known_and_the_run_exits_0(tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    path = _entries(tmp_path, DIES_WITNESS)
+    res = cli("run", "--adapter", "tests.fault_adapters:DiesOnMatmul", "--frameworks", "tinygrad-dies",
+              "--ops", "matmul,sigmoid", "--dtypes", "float64", "--families", "witness,special",
+              "--expectations", str(path), "-n", "1", "--out", str(tmp_path / "out"))
+    crash = [r for r in res.records() if r.get("witness") == "dies-on-matmul#0"]
+    assert len(crash) == 1 and crash[0]["status"] == "known" and crash[0]["expected_status"] == "crashed"
+    assert {e["id"]: e["state"] for e in res.summary()["expectations"]} == {"dies-on-matmul": "known"}
+    assert res.code == 0, res.out[-2000:] + res.err[-2000:]  # an expected crash is not a failure
+
+
+def test_a_suite_error_is_never_silent(tmp_path: Path) -> None:
+    res = cli("run", "--adapter", "tests.fault_adapters:SupportsRaises", "--frameworks", "tinygrad-supports-raises",
+              "--ops", "softmax,sigmoid", "--dtypes", "float64", "--max-examples", "3", "-n", "0",
+              "--out", str(tmp_path / "out"))
+    assert res.code == 1
+    manifest = json.loads((res.run_dir / "run.json").read_text())
+    errors = manifest["suite_errors"]
+    assert errors and all("softmax" in e["nodeid"] for e in errors)
+    assert "adapter bug: no table row for softmax" in errors[0]["message"]
+    assert "suite error" in res.err
+    assert not res.summary()["failed"]  # no verdict failed: only the suite-error list says why it is red
