@@ -208,9 +208,19 @@ def _max_repeat(indices: np.ndarray, n: int, axis: int | None = None) -> int:
     return max(1, int(onehot.sum(axis=-2).max()))
 
 
+def _from_end(indices: np.ndarray, n: int) -> np.ndarray:
+    """Indices into an axis of length n with negative ones counted from the end, as the forward
+    (np.take, np.take_along_axis) and the frameworks read them: -1 is n - 1."""
+    idx = np.asarray(indices, dtype=np.int64)
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"index out of range for an axis of length {n}: {idx.min()}..{idx.max()}")
+    return np.where(idx < 0, idx + n, idx)
+
+
 def gather(x: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
     """z = take(x, indices, axis): z[a, i..., b] = x[a, indices[i...], b], with a the dims before
-    ``axis`` and b those after (indices in [0, x.shape[axis]), repeats allowed)."""
+    ``axis`` and b those after (indices in [-n, n) with n = x.shape[axis], negative ones counted
+    from the end; repeats allowed)."""
     (x,) = f64(x)
     return np.take(x, np.asarray(indices), axis=axis)
 
@@ -221,8 +231,8 @@ def gather_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int) ->
     (dz,) = f64(dz)
     shape = np.shape(x)
     ax = axis % len(shape)
-    idx = np.asarray(indices, dtype=np.int64)
     n = shape[ax]
+    idx = _from_end(indices, n)
     # dz is (a..., i..., b...): bring the index dims to the front, flatten them
     lead = tuple(range(ax, ax + idx.ndim))
     d = np.moveaxis(dz, lead, tuple(range(idx.ndim))).reshape((idx.size,) + shape[:ax] + shape[ax + 1 :])
@@ -236,7 +246,7 @@ def gather_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int) ->
 
 def take_along_axis(x: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
     """z[a, i, b] = x[a, indices[a, i, b], b]: indices has x's rank and shape except along
-    ``axis`` (any length there; values in [0, x.shape[axis]), repeats allowed)."""
+    ``axis`` (any length there; values in [-n, n), negative ones from the end; repeats allowed)."""
     (x,) = f64(x)
     return np.take_along_axis(x, np.asarray(indices), axis=axis)
 
@@ -248,7 +258,7 @@ def take_along_axis_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis
     shape = np.shape(x)
     ax = axis % len(shape)
     n = shape[ax]
-    idx = np.asarray(indices, dtype=np.int64)
+    idx = _from_end(indices, n)
     # one-hot (..., i, ..., j) contraction over i, vectorised: onehot[a, i, b, j] = indices == j
     onehot = (idx[..., None] == np.arange(n)).astype(np.float64)
     dx = np.moveaxis(np.sum(dz[..., None] * onehot, axis=ax), -1, ax)
