@@ -36,7 +36,7 @@ def test_nightly_gpu_workflow_checks_gpu_runs_both_modes_and_diffs():
     diff_line = next(line for line in text.splitlines() if "vjp-conformance diff" in line)
     assert "previous/merged reports/nightly/merged" in diff_line
     assert "vjp-conformance merge reports/nightly/runs/*/ --out reports/nightly/merged" in text
-    assert "scripts/gpu-check --out reports/nightly/runs" in text
+    assert "scripts/gpu-check --seed random --out reports/nightly/runs" in text  # fresh cases each night
     gpu_check = (ROOT / "scripts" / "gpu-check").read_text()
     assert '"strict,default"' in gpu_check
 
