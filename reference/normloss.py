@@ -24,6 +24,7 @@ import numpy as np
 
 from reference._grad import Grad, f64
 from reference.softmax import softmax
+from reference.special_functions import log_sum_exp_parts
 
 # ---------------------------------------------------------------- normalisation core
 
@@ -215,11 +216,11 @@ def rms_norm_vjp(x, gamma, dz, eps: float = 1e-5) -> dict[str, Grad]:
 
 def _log_softmax_rows(logits: np.ndarray):
     """log_softmax along the last axis, softmax, and cond = 1 + |x - max| + log S: the absolute
-    rounding (units of u) of the exponent each softmax value is formed from."""
-    m = logits.max(axis=-1, keepdims=True)
-    s_sum = np.exp(logits - m).sum(axis=-1, keepdims=True)
-    logp = (logits - m) - np.log(s_sum)
-    return logp, softmax(logits, -1), 1.0 + np.abs(logits - m) + np.log(s_sum)
+    rounding (units of u) of the exponent each softmax value is formed from. log S is accurate
+    where S is close to 1 (a confident row; see log_sum_exp_parts)."""
+    m, _, _, log_s = log_sum_exp_parts(logits, -1)
+    logp = (logits - m) - log_s
+    return logp, softmax(logits, -1), 1.0 + np.abs(logits - m) + log_s
 
 
 def softmax_cross_entropy(logits, labels):

@@ -15,6 +15,7 @@ import builtins
 import numpy as np
 
 from reference._grad import Grad, f64
+from reference.special_functions import log_sum_exp_parts
 
 
 def reduced_axes(axis, ndim: int) -> tuple[int, ...]:
@@ -149,18 +150,17 @@ def min_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False) ->
 
 
 def _shifted(x: np.ndarray, axes: tuple[int, ...]):
-    """max m, exp(x - m) and S = sum exp(x - m) over the axes (all keepdims)."""
-    m = np.max(x, axis=axes, keepdims=True)
-    e = np.exp(x - m)
-    return m, e, np.sum(e, axis=axes, keepdims=True)
+    """max m, exp(x - m), S = sum exp(x - m) and log S over the axes (all keepdims; log S
+    accurate where S is close to 1, see log_sum_exp_parts)."""
+    return log_sum_exp_parts(x, axes)
 
 
 def logsumexp(x: np.ndarray, axis=None, keepdims: bool = False) -> np.ndarray:
     """z = log sum exp(x) over the reduced axes = m + log sum exp(x - m), m the group's max."""
     (x,) = f64(x)
     axes = reduced_axes(axis, x.ndim)
-    m, _, s = _shifted(x, axes)
-    return _keep(m + np.log(s), axes, keepdims)
+    m, _, _, log_s = _shifted(x, axes)
+    return _keep(m + log_s, axes, keepdims)
 
 
 def logsumexp_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False) -> dict[str, Grad]:
@@ -173,8 +173,8 @@ def logsumexp_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = Fal
     """
     (x,) = f64(x)
     axes = reduced_axes(axis, x.ndim)
-    m, e, s = _shifted(x, axes)
-    z = m + np.log(s)
+    m, e, s, log_s = _shifted(x, axes)
+    z = m + log_s
     p = e / s
     dzb = _back(dz, axes, keepdims, x.shape)
     cond = 1.0 + np.abs(z) + np.abs(x - z)
@@ -185,8 +185,8 @@ def logsumexp_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = Fal
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """y_i = x_i - log sum_j exp(x_j) along ``axis`` = (x_i - m) - log S, S = sum exp(x_j - m)."""
     (x,) = f64(x)
-    m, _, s = _shifted(x, (axis,))
-    return (x - m) - np.log(s)
+    m, _, _, log_s = _shifted(x, (axis,))
+    return (x - m) - log_s
 
 
 def log_softmax_vjp(x: np.ndarray, dz: np.ndarray, axis: int = -1) -> dict[str, Grad]:
@@ -197,11 +197,11 @@ def log_softmax_vjp(x: np.ndarray, dz: np.ndarray, axis: int = -1) -> dict[str, 
     the axis. tiny: a flushed subnormal s moves dx by sum|dz| per smallest normal.
     """
     (x, dz) = f64(x, dz)
-    m, e, s = _shifted(x, (axis,))
+    m, e, s, log_s = _shifted(x, (axis,))
     p = e / s
     dx = dz - p * np.sum(dz, axis=axis, keepdims=True)
     abs_sum = np.sum(np.abs(dz), axis=axis, keepdims=True)
-    cond = 1.0 + np.abs(x - m) + np.log(s)
+    cond = 1.0 + np.abs(x - m) + log_s
     return {"x": Grad(dx, np.abs(dz) + p * cond * abs_sum, terms=x.shape[axis], tiny=1.0 + abs_sum)}
 
 

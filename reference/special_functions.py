@@ -89,3 +89,26 @@ def softplus_f64(x: np.ndarray) -> np.ndarray:
     """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
     x = np.asarray(x, dtype=np.float64)
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def log_sum_exp_parts(
+    x: np.ndarray, axes: int | tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Over ``axes`` (an int or a tuple, all keepdims): the max m, e = exp(x - m), S = sum e and
+    log S, with log S accurate to a few ulps of itself.
+
+    log(S) rounds S first: for S = 1 + r with r small (one element well above the others) that
+    is an absolute error of u in log S ~ r, a relative error of u / r (the loss of a confident
+    classifier, 1e-10, came out with 7 correct digits). The max elements contribute exactly 1
+    each (exp(0)), so r = S - 1 is summed without one of them and log S = log1p(r). Where S is
+    not finite (an infinite or nan input) log S is log(S), as before.
+    """
+    m = np.max(x, axis=axes, keepdims=True)
+    with np.errstate(invalid="ignore", over="ignore"):
+        e = np.exp(x - m)
+        s = np.sum(e, axis=axes, keepdims=True)
+        at_max = x == m
+        rest = np.sum(np.where(at_max, 0.0, e), axis=axes, keepdims=True)
+        rest = rest + (np.sum(at_max, axis=axes, keepdims=True) - 1)
+        log_s = np.where(np.isfinite(s), np.log1p(np.where(np.isfinite(s), rest, 0.0)), np.log(s))
+    return m, e, s, log_s

@@ -16,6 +16,7 @@ from conformance.dtypes import get_dtype
 from conformance.execute import Target, run_example
 from conformance.registry import get_op
 from conformance.tolerances import Tolerances
+from tests import examples
 
 TOL = Tolerances.load()
 
@@ -102,7 +103,7 @@ def verdict(adapter, case: Case) -> dict:
 shapes = st.tuples(st.integers(1, 6), st.integers(16, 200), st.integers(1, 6))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), mkn=shapes, positive=st.booleans())
 def test_correct_and_reordered_sums_are_never_flagged(seed, mkn, positive):
     case = matmul_case(seed, *mkn, positive)
@@ -111,14 +112,14 @@ def test_correct_and_reordered_sums_are_never_flagged(seed, mkn, positive):
         assert rec["status"] == "pass", (type(adapter).__name__, rec["bound_ratio"], rec["budget"])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), mkn=shapes, positive=st.booleans())
 def test_float16_arithmetic_for_float32_is_caught(seed, mkn, positive):
     rec = verdict(ThroughFloat16(), matmul_case(seed, *mkn, positive))
     assert rec["status"] == "fail" and rec["bound_ratio"] > 100 * rec["budget"]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), mkn=shapes)
 def test_few_ulps_times_reduction_length_is_caught(seed, mkn):
     # positive data: no cancellation, so an accumulation error shows at its full size
@@ -126,7 +127,7 @@ def test_few_ulps_times_reduction_length_is_caught(seed, mkn):
     assert rec["status"] == "fail", (rec["bound_ratio"], rec["budget"])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), mkn=shapes, positive=st.booleans(),
        dtype=st.sampled_from(["float16", "bfloat16", "float32", "float64"]))
 def test_sign_error_on_one_element_is_caught(seed, mkn, positive, dtype):
@@ -155,7 +156,7 @@ def test_oracle_rounded_once_passes_every_dtype_with_room():
         assert rec["status"] == "pass" and rec["bound_ratio"] <= 1.0, (dtype, rec["bound_ratio"])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(dtype=st.sampled_from(["float16", "bfloat16", "float32", "float64"]),
        shape=st.lists(st.integers(1, 5), max_size=3).map(tuple), seed=st.integers(0, 2**32 - 1),
        zeros=st.booleans(), array_tiny=st.booleans(), off_by=st.sampled_from([0.0, 1.0, 100.0]))

@@ -12,6 +12,7 @@ from conformance.adapters import BUILTIN, load
 from conformance.opspec import OpSpec
 from conformance.registry import all_ops
 from conformance.strategies import Structure
+from tests import examples
 
 OPS = all_ops()
 
@@ -34,7 +35,7 @@ def test_op_record_is_complete(name):
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
-@settings(max_examples=5, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(5), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_structure_strategy_draws_valid_structures(name, data):
     spec = OPS[name]
@@ -61,13 +62,14 @@ def test_every_op_is_mapped_or_declared_unsupported(framework):
 
 def test_choice_keeps_the_type_of_equal_values():
     """choice() caches its strategies: ints must not come back as the floats they equal."""
-    from hypothesis import given
+    from hypothesis import given, settings
     from hypothesis import strategies as st
 
     from conformance.strategies import choice
 
     seen = []
 
+    @settings(deadline=None, database=None)
     @given(st.data())
     def draw_both(data):
         seen.append(choice(data.draw, (1.0, 2.0)))
