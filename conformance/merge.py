@@ -26,7 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from conformance.records import SCHEMA_VERSION, new_run_id, read_run
+from conformance.records import SCHEMA_VERSION, new_run_id, read_run, write_records
 from conformance.report.data import cell_key, read_json
 from conformance.summary import CELL_KEYS, summarize, utc_stamp
 
@@ -188,9 +188,7 @@ class Merger:
         for rid, m in self.manifests.items():
             (runs / rid).mkdir(parents=True, exist_ok=True)
             (runs / rid / "run.json").write_text(json.dumps(m, indent=1, allow_nan=False))
-        with open(out / "results.jsonl", "w", encoding="utf-8") as f:
-            for rec in self.records:
-                f.write(json.dumps(rec, allow_nan=False, separators=(",", ":")) + "\n")
+        write_records(out, self.records)
         (out / "run.json").write_text(json.dumps(self.manifest(run_id), indent=1, allow_nan=False))
         (out / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
         return summary

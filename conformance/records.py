@@ -219,13 +219,29 @@ def read_jsonl(paths: Iterable[Path], result: ReadResult | None = None) -> ReadR
     return result
 
 
+# A finished run keeps its records in two files: results.jsonl, the cases of the catalogue (drawn,
+# special, convention), and witnesses.jsonl, the exact cases that pin the expectations' entries
+# (case family ``witness``): what a run found about the ops stays apart from what it checked of
+# the known failures. Readers read both.
+RESULTS, WITNESSES = "results.jsonl", "witnesses.jsonl"
+
+
+def is_witness(rec: dict[str, Any]) -> bool:
+    return bool(rec.get("witness"))
+
+
 def record_files(run_dir: Path) -> list[Path]:
-    """The merged results file when the run finished (gzipped, for an archived run), else the
-    workers' part files."""
-    for name in ("results.jsonl", "results.jsonl.gz"):
-        merged = Path(run_dir) / name
-        if merged.exists():
-            return [merged]
+    """The merged files when the run finished (gzipped, for an archived run), else the workers'
+    part files."""
+    found = []
+    for base in (RESULTS, WITNESSES):
+        for name in (base, base + ".gz"):
+            merged = Path(run_dir) / name
+            if merged.exists():
+                found.append(merged)
+                break
+    if found:
+        return found
     return sorted((Path(run_dir) / "parts").glob("*.jsonl"))
 
 
@@ -241,18 +257,39 @@ def read_run(run_dir: Path, *, warn: bool = True) -> ReadResult:
 
 
 def merge_parts(run_dir: Path) -> int:
-    """Concatenate the part files into results.jsonl (atomically); return the record count."""
+    """Concatenate the part files into results.jsonl and witnesses.jsonl (atomically); return the
+    record count."""
     run_dir = Path(run_dir)
     parts = sorted((run_dir / "parts").glob("*.jsonl"))
-    tmp = run_dir / "results.jsonl.tmp"
+    tmp = {RESULTS: run_dir / "results.jsonl.tmp", WITNESSES: run_dir / "witnesses.jsonl.tmp"}
     n = 0
-    with open(tmp, "w", encoding="utf-8") as out:
+    with open(tmp[RESULTS], "w", encoding="utf-8") as results, open(tmp[WITNESSES], "w", encoding="utf-8") as pins:
         for p in parts:
             with open(p, encoding="utf-8") as f:
                 for line in f:
                     if not line.endswith("\n"):
                         line += "\n"  # a cut-off last line stays damaged but never joins the next
-                    out.write(line)
+                    (pins if _witness_line(line) else results).write(line)
                     n += 1
-    os.replace(tmp, run_dir / "results.jsonl")
+    for name, path in tmp.items():
+        os.replace(path, run_dir / name)
     return n
+
+
+def _witness_line(line: str) -> bool:
+    if '"witness"' not in line:
+        return False
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return False  # a damaged line stays with the results, where readers count it
+    return isinstance(rec, dict) and is_witness(rec)
+
+
+def write_records(out: Path, records: Iterable[dict[str, Any]]) -> None:
+    """A merged directory's records, split as a run's are (results.jsonl and witnesses.jsonl)."""
+    with open(Path(out) / RESULTS, "w", encoding="utf-8") as results, \
+            open(Path(out) / WITNESSES, "w", encoding="utf-8") as pins:
+        for rec in records:
+            (pins if is_witness(rec) else results).write(json.dumps(rec, allow_nan=False, separators=(",", ":"))
+                                                         + "\n")

@@ -230,11 +230,24 @@ class Session:
         rec.update(status="crashed", message=f"worker {worker} died while running this example: {message}",
                    max_abs_err=None, max_rel_err=None, bound_ratio=None, max_ulp=None)
         rec["worker"] = f"{worker}-crash"
+        self._attach_witness_inputs(rec)
         self.expectations.apply(rec)  # a crash an entry expects is known, like any other verdict
         path = self.run_dir / "parts" / f"{worker}-crashes.jsonl"
         with open(path, "a", encoding="utf-8") as f:
             rec["record_id"] = f"{self.run_id}/{worker}-crash/{sum(1 for _ in open(path))}"
             f.write(json.dumps(rec, allow_nan=False) + "\n")
+
+    def _attach_witness_inputs(self, rec: dict[str, Any]) -> None:
+        """A witness that killed its worker: its inputs are known exactly, so its repro runs."""
+        name = rec.get("witness")
+        found = [w for e in self.expectations.entries for w in e.witnesses if w.name == name]
+        if found:
+            from conformance.execute import attach_repro
+            from conformance.witness import witness_case
+
+            case = witness_case(get_op(found[0].op), found[0])
+            rec.update(shapes=case.shapes, cotangent_shape=list(case.cotangent.shape))
+            attach_repro(rec, case)
 
     def target_of(self, nodeid: str, inflight_id: str | None = None) -> Target | None:
         """The target a test id belongs to: ``test_vjp[<target>]``, or ``test_x[<target>-<case>]``

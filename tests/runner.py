@@ -22,6 +22,9 @@ class Result:
     def records(self) -> list[dict]:
         assert self.run_dir is not None, self.err[-3000:]
         lines = (self.run_dir / "results.jsonl").read_text().splitlines()
+        pins = self.run_dir / "witnesses.jsonl"  # the expectations' witness cases, kept apart
+        if pins.exists():
+            lines += pins.read_text().splitlines()
         return [json.loads(x) for x in lines if x.strip()]
 
     def summary(self) -> dict:

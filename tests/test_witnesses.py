@@ -67,6 +67,9 @@ def test_witness_cases_decide_entry_states_in_a_real_run(tmp_path: Path) -> None
     assert res.code == 0, res.out[-3000:] + res.err[-3000:]
     recs = res.records()
     assert {r["witness"] for r in recs} == {"broken-softmax#0", "sigmoid-claimed#0"}
+    # the witnesses' records are kept apart from the catalogue's cases
+    assert (res.run_dir / "results.jsonl").read_text() == ""
+    assert len((res.run_dir / "witnesses.jsonl").read_text().splitlines()) == 2
     softmax = next(r for r in recs if r["op"] == "softmax")
     assert softmax["status"] == "known" and softmax["expected_status"] == "fail"
     assert softmax["case_family"] == "witness" and softmax["shapes"] == {"x": [1, 3]}

@@ -111,8 +111,8 @@ def render(run: RunData) -> str:
         f'{matrix_html(ops, cols, summary, families)}</section>{side_by_side_html(summary)}'
         f'{merge_html(summary)}{expectations_html(summary, run.records)}{conventions_html(summary, run.records)}'
         f'{not_run_html(summary)}<section id="ops"><h2>Ops</h2>{sections}</section></main>'
-        f'<footer class="muted">vjp-conformance HTML report, rendered {esc(rendered)} from results.jsonl and '
-        f'summary.json; self-contained (no network).</footer>'
+        f'<footer class="muted">vjp-conformance HTML report, rendered {esc(rendered)} from results.jsonl, '
+        f'witnesses.jsonl and summary.json; self-contained (no network).</footer>'
     )
     return page(title, body)
 
