@@ -71,7 +71,8 @@ def test_hanging_adapter_times_out_and_run_goes_on(tmp_path):
         by_op.setdefault(r["op"], set()).add(r["status"])
     assert "timeout" in by_op["matmul"]
     assert by_op["sigmoid"] == {"pass"} and by_op["softmax"] == {"pass"}
-    assert (res.run_dir / "index.html").exists() or True  # rendering is covered by the report tests
+    page = (res.run_dir / "index.html").read_text()  # the report renders a run with timeouts
+    assert "timeout" in page and "matmul" in page
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
