@@ -10,6 +10,7 @@ entry's cells, or the framework's version is outside the entry's range)."""
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,8 +133,7 @@ class Expectations:
                         f" (or ONEDNN_MAX_CPU_ISA={capped} keeps oneDNN from it)" if capped else ""))
             if e.tf_onednn is not None and host.get("tf_onednn") is not None and host["tf_onednn"] != e.tf_onednn:
                 why.append(f"TensorFlow's oneDNN is {'on' if host['tf_onednn'] else 'off'} here")
-            out.append(Expectation(e.id, e.match, e.reason, e.link, e.versions, e.statuses, e.witnesses,
-                                   e.cpu_features, "; ".join(why), e.tf_onednn))
+            out.append(dataclasses.replace(e, inactive="; ".join(why)))
         return Expectations(out)
 
     def witnesses_for(self, framework: str, op: str, dtype: str, device: str, version: str) -> list[Witness]:
@@ -169,18 +169,20 @@ class Expectations:
 ENTRY_STATES = ("known", "fixed", "changed", "stale")
 
 
+def _row(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as run.json carries it (``to_json``), back in the data file's row form."""
+    row = dict(entry["match"])
+    for key in ENTRY_KEYS:
+        value = entry.get("witnesses" if key == "witness" else key)
+        if value is not None:
+            row[key] = value
+    return row
+
+
 def entry_states(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each entry's state in a run, from its witnesses (module docstring), with how many of the
     run's other examples fell under it and how many of those it turned ``known``."""
-    exps = Expectations.parse({"expect": [{**{k: v for k, v in e["match"].items()}, "reason": e["reason"],
-                                           "link": e["link"], "versions": e["versions"],
-                                           "statuses": e["statuses"], "id": e["id"],
-                                           "witness": e.get("witnesses", []),
-                                           "cpu_features": e.get("cpu_features", []),
-                                           **({"tf_onednn": e["tf_onednn"]} if e.get("tf_onednn") is not None
-                                              else {}),
-                                           "inactive": e.get("inactive", "")} for e in entries]},
-                              check_ops=False)
+    exps = Expectations.parse({"expect": [_row(e) for e in entries]}, check_ops=False)
     out = []
     for raw, e in zip(entries, exps.entries):
         under = [r for r in records if e.matches_cell(r) and r.get("phase") != "shrink"]

@@ -26,9 +26,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from conformance.records import SCHEMA_VERSION, new_run_id, read_run, write_records
+from conformance.records import SCHEMA_VERSION, new_run_id, read_run, utc_stamp, write_records
 from conformance.report.data import cell_key, read_json
-from conformance.summary import CELL_KEYS, summarize, utc_stamp
+from conformance.summary import CELL_KEYS, summarize
 
 
 def _digest(rec: dict[str, Any]) -> str:

@@ -57,6 +57,11 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
+def utc_stamp() -> str:
+    """Now, as every file of a run writes it (ISO 8601, UTC, seconds)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def make_run_dir(out: Path) -> tuple[str, Path]:
     """Create a fresh run directory under ``out``; concurrent runs never share one."""
     out.mkdir(parents=True, exist_ok=True)

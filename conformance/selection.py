@@ -46,6 +46,10 @@ def check_choices(kind: str, chosen: list[str], valid: Iterable[str]) -> list[st
     bad = [c for c in chosen if c not in valid]
     if bad:
         raise SelectionError(f"unknown {kind} {', '.join(map(repr, bad))}; valid choices: {', '.join(valid)}")
+    return no_repeats(kind, chosen)
+
+
+def no_repeats(kind: str, chosen: list[str]) -> list[str]:
     repeated = [c for c in dict.fromkeys(chosen) if chosen.count(c) > 1]
     if repeated:
         raise SelectionError(f"{kind} {', '.join(map(repr, repeated))} given more than once")
@@ -131,7 +135,7 @@ def parse_selection(
                 raise SelectionError(f"unknown device {d!r}; valid forms: cpu, cuda (every CUDA device), cuda:N")
     sel_fam = check_choices("case family", split(families), FAMILIES) if families else list(FAMILIES)
     if sel_dev is not None:
-        check_choices("device", sel_dev, sel_dev)
+        no_repeats("device", sel_dev)
     seed_value, source = parse_seed(seed)
     return Selection(sel_fw, sel_dev, sel_ops, sel_dtypes, sel_prec, prof, max_examples, seed_value,
                      seed_source or source, sel_fam, cpu_prec)

@@ -17,22 +17,18 @@ from conformance import __version__, threads
 from conformance.adapters import Availability, discover
 from conformance.cpuinfo import host_conditions
 from conformance.device_errors import DEVICE_LOST_EXIT, is_sticky_device_error
-from conformance.execute import Target, base_record
+from conformance.execute import Target, attach_repro, base_record
+from conformance.expectations import DEFAULT_FILE as DEFAULT_EXPECTATIONS
 from conformance.expectations import Expectations
 from conformance.gpuinfo import nvidia_gpus
-from conformance.records import SCHEMA_VERSION, RecordWriter, make_run_dir, merge_parts
+from conformance.records import SCHEMA_VERSION, RecordWriter, make_run_dir, merge_parts, utc_stamp
 from conformance.registry import get_op
 from conformance.selection import Selection, parse_selection, parse_timeout, resolve_devices, targets
 from conformance.specials import specials_of
 from conformance.tolerances import Tolerances
+from conformance.witness import witness_case
 
 DEFAULT_OUT = "reports"
-
-
-def _utc() -> str:
-    from conformance.summary import utc_stamp
-
-    return utc_stamp()
 
 
 class Session:
@@ -62,8 +58,7 @@ class Session:
         self.tolerances = Tolerances.load()
         self.expectations_file = expectations
         self.host = host_conditions()  # the CPU, as far as the frameworks' kernels may use it
-        loaded = Expectations.load(Path(expectations)) if expectations else Expectations.load()
-        self.expectations = loaded.for_host(self.host)
+        self.expectations = Expectations.load(Path(expectations or DEFAULT_EXPECTATIONS)).for_host(self.host)
         self._writer: RecordWriter | None = None
         self._precision: dict[str, str] = {}
         self.report_environment: list[str] = []  # frameworks whose details this worker reports
@@ -242,9 +237,6 @@ class Session:
         name = rec.get("witness")
         found = [w for e in self.expectations.entries for w in e.witnesses if w.name == name]
         if found:
-            from conformance.execute import attach_repro
-            from conformance.witness import witness_case
-
             case = witness_case(get_op(found[0].op), found[0])
             rec.update(shapes=case.shapes, cotangent_shape=list(case.cotangent.shape))
             attach_repro(rec, case)
@@ -302,7 +294,7 @@ class Session:
     def write_manifest(self) -> None:
         sel = asdict(self.selection)
         manifest = {
-            "schema": SCHEMA_VERSION, "run_id": self.run_id, "started": _utc(), "finished": None,
+            "schema": SCHEMA_VERSION, "run_id": self.run_id, "started": utc_stamp(), "finished": None,
             "selection": sel, "devices": self.devices, "adapters": self.adapters,
             "hypothesis_profile": self.selection.profile, "seed": self.selection.seed,
             "seed_source": self.selection.seed_source,
@@ -323,7 +315,7 @@ class Session:
         merge_parts(self.run_dir)
         manifest_path = self.run_dir / "run.json"
         manifest = json.loads(manifest_path.read_text())
-        manifest["finished"] = _utc()
+        manifest["finished"] = utc_stamp()
         manifest["pytest_exitstatus"] = int(exitstatus)
         workers = [json.loads(p.read_text()) for p in sorted((self.run_dir / "parts").glob("*.stats.json"))]
         manifest["workers"] = [{k: v for k, v in w.items() if k != "frameworks"} for w in workers]

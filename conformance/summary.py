@@ -6,14 +6,13 @@ Reads records only (no framework import), so it also serves merge, diff and the 
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from conformance.outcome import CELL_ORDER, FAILING, NOT_RUN
-from conformance.records import SCHEMA_VERSION, read_run
+from conformance.records import SCHEMA_VERSION, read_run, utc_stamp
 
 CELL_KEYS = ("op", "framework", "device", "dtype", "precision")
 # the parts of a run's selection that decide which cases it draws
@@ -23,11 +22,6 @@ CASE_DECIDING = ("profile", "max_examples", "families", "ops", "dtypes")
 def cell_key(rec: dict[str, Any]) -> tuple[str, ...]:
     """The cell a record or cell belongs to; a missing or null precision (older runs) is ``default``."""
     return tuple(str(rec.get(k) or ("default" if k == "precision" else "")) for k in CELL_KEYS)
-
-
-def utc_stamp() -> str:
-    """Now, as every file of a run writes it (ISO 8601, UTC, seconds)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def counted(rec: dict[str, Any]) -> bool:

@@ -5,7 +5,7 @@ An expectation entry says "this framework gets this op wrong here". Whether a ru
 happen to reach the fault says nothing about whether it is still there, so each entry carries at
 least one witness: exact input values, parameters and (optionally) the cotangent that reproduce
 it. Every run executes the witnesses of the cells it covers (case family ``witness``), and the
-entry's state (known / fixed / stale) is read from them.
+entry's state (known / fixed / changed / stale) is read from them.
 
 Entries that match only the special-values or convention families need no witness of their own:
 those families are fixed cases already, executed by every run that selects them.
@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from conformance.case import Case, as_oracle, in_dtype
-from conformance.dtypes import DTYPES, get_dtype
+from conformance.case import Case, in_dtype
+from conformance.dtypes import DTYPES
 from conformance.matching import field_matches
 from conformance.opspec import OpSpec
+from conformance.specials import exact_case
 
 WITNESS_KEYS = ("op", "dtype", "device", "params", "inputs", "cotangent", "note", "repeat")
 # a fault that shows only some of the time (uninitialised memory) is pinned by running its witness
@@ -101,22 +102,18 @@ def parse_witnesses(entry_id: str, row: dict[str, Any], where: str, ops: dict[st
 
 
 def witness_case(spec: OpSpec, w: Witness) -> Case:
-    """The witness as a Case: its inputs rounded to its dtype, its cotangent (or all ones)."""
-    d = get_dtype(w.dtype)
-    inputs = {name: in_dtype(np.asarray(w.inputs[inp.name]), d.numpy) for name, inp in
-              ((inp.name, inp) for inp in spec.inputs)}
+    """The witness as a Case (a fixed case, as the special and convention families build theirs):
+    its inputs rounded to its dtype, its cotangent (or all ones of the output's shape)."""
     params = {k: _tuplify(v) for k, v in w.params.items()}
-    with np.errstate(all="ignore"):
-        out = np.asarray(spec.reference(**{k: as_oracle(v) for k, v in inputs.items()}, **params))
-    if w.cotangent is None:
-        cotangent = np.ones(out.shape, dtype=d.numpy)
-    else:
-        cotangent = in_dtype(np.asarray(w.cotangent, dtype=np.float64), d.numpy)
-        if cotangent.shape != out.shape:
+    inputs = {inp.name: np.asarray(w.inputs[inp.name]) for inp in spec.inputs}
+    case = exact_case(spec, inputs, params, w.dtype, "witness", meta={"witness": w.name, "witness_note": w.note})
+    if w.cotangent is not None:
+        cotangent = in_dtype(np.asarray(w.cotangent, dtype=np.float64), case.cotangent.dtype)
+        if cotangent.shape != case.cotangent.shape:
             raise ValueError(f"witness {w.name}: cotangent shape {list(cotangent.shape)} is not the output's "
-                             f"{list(out.shape)}")
-    return Case(spec.name, w.dtype, inputs, params, cotangent, family="witness",
-                meta={"witness": w.name, "witness_note": w.note})
+                             f"{list(case.cotangent.shape)}")
+        case.cotangent = cotangent
+    return case
 
 
 def _tuplify(v: Any) -> Any:

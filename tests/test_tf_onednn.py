@@ -151,7 +151,7 @@ def test_default_onednn_setting_follows_tensorflow_policy(env_value: str | None)
 
 
 def test_onednn_env_parsing_matches_tensorflow() -> None:
-    from conformance.adapters.tf_ops.onednn import onednn_env_setting
+    from conformance.cpuinfo import tf_onednn_setting as onednn_env_setting
 
     assert [onednn_env_setting(v) for v in ("0", "false", "FALSE", "1", "true", "True")] == [False] * 3 + [True] * 3
     assert [onednn_env_setting(v) for v in (None, "", " 1", "2", "yes", "on")] == [None] * 6

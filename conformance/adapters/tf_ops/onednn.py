@@ -16,16 +16,14 @@ from typing import Any
 
 import tensorflow as tf
 
-from conformance.cpuinfo import tf_onednn_setting as onednn_env_setting
+from conformance.cpuinfo import TF_ONEDNN_DEFAULT_FEATURES, tf_onednn_setting
+from conformance.cpuinfo import TF_ONEDNN_ENV as ONEDNN_ENV
 
-ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
 # What TensorFlow read: it reads the variable once, at its import, which came before this line.
 ONEDNN_ENV_AT_IMPORT = os.environ.get(ONEDNN_ENV)
 ONEDNN_DTYPES = ("float16", "bfloat16", "float32", "float64")
-ONEDNN_DEFAULT_RULE = (
-    "TensorFlow's default for this CPU (Linux x86 builds: on when the CPU has AVX512_VNNI, "
-    "AVX512_BF16, AVX_VNNI or AMX)"
-)
+ONEDNN_DEFAULT_RULE = ("TensorFlow's default for this CPU (Linux x86 builds: on when the CPU has one of "
+                       f"{', '.join(TF_ONEDNN_DEFAULT_FEATURES)})")
 # the CPU Conv2DBackpropInput / Conv2DBackpropFilter without oneDNN, TF 2.21
 EIGEN_GROUPED_ERROR = "Gradients for grouped convolutions are not supported on CPU"
 _GROUPED_PATHS: dict[tuple[str, bool], dict[str, str]] = {}
@@ -57,7 +55,7 @@ def onednn_state() -> dict[str, Any]:
     """Whether oneDNN is on in this process, why, and which dtypes it takes on this CPU."""
     enabled = onednn_enabled()
     raw = ONEDNN_ENV_AT_IMPORT
-    setting = onednn_env_setting(raw)
+    setting = tf_onednn_setting(raw)
     if raw is None:
         source, why = "default", f"{ONEDNN_ENV} unset: {ONEDNN_DEFAULT_RULE}"
     elif setting is None:
