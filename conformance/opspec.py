@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from conformance.dtypes import DTYPES
@@ -87,6 +88,8 @@ class OpSpec:
     avoid:      ``avoid(values, params, dtype) -> values``: moves float64 input values away from
                 the kinks by a margin that scales with the test dtype (a DType), before they are
                 rounded, so accuracy cases never sit on a kink. None when the op has no kinks.
+    seed:       one of the four ops whose VJPs the seed derived by hand (sigmoid, softmax, matmul,
+                conv2d); they sit in their catalogue families like every other op.
     """
 
     name: str
@@ -102,7 +105,7 @@ class OpSpec:
     avoid: Callable[..., Any] | None = None
     specials: tuple[Special, ...] = ()
     notes: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    seed: bool = False
 
     def __post_init__(self) -> None:
         where = f"OpSpec {self.name!r}"
@@ -139,8 +142,20 @@ class OpSpec:
     def differentiable(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.inputs if i.differentiable)
 
-    def input(self, name: str) -> InputSpec:
-        for i in self.inputs:
-            if i.name == name:
-                return i
-        raise KeyError(name)
+
+def spec_factory(family: str, module: ModuleType) -> Callable[..., OpSpec]:
+    """The OpSpec maker of one catalogue module: ``spec = spec_factory("shape", reference.shape)``
+    then ``spec("reshape", (X,), _reshape, "dx = reshape(dz, x.shape)", params=("shape",))``.
+
+    The oracle is the module's function of the op's name and its ``<name>_vjp``; ``reference="f"``
+    names another pair (``f`` and ``f_vjp``). Every other keyword is an OpSpec field.
+    """
+
+    def make(name: str, inputs: tuple[InputSpec, ...], structure: Callable[..., Any], formula: str, *,
+             reference: str | None = None, **fields: Any) -> OpSpec:
+        fn = reference or name
+        return OpSpec(name=name, family=family, inputs=tuple(inputs), structure=structure,
+                      reference=getattr(module, fn), reference_vjp=getattr(module, f"{fn}_vjp"),
+                      formula=formula, **fields)
+
+    return make

@@ -12,6 +12,19 @@ total puts the extra element after) or explicit ``[(before, after), ...]`` per s
 
 Everything is vectorised: windows are strided views, sums are einsums, and dx is scattered back
 with one slice-add per kernel offset (never a Python loop over output positions).
+
+Beside the seed's ``conv2d``: 1-D and 3-D (NWC/WIO, NDHWC/DHWIO), grouped, depthwise, transposed,
+and a variant of each with a bias added per output channel, all built on :func:`conv` and
+:func:`conv_vjp`.
+
+Depthwise convolution uses the filter layout of ``tf.nn.depthwise_conv2d``: w is (kh, kw, C, M)
+with channel multiplier M, and output channel ``c * M + m`` is input channel c correlated with
+``w[:, :, c, m]``. It is the grouped convolution with groups = C and the filter reshaped to
+(kh, kw, 1, C * M).
+
+The transposed convolution is defined as the adjoint of a convolution with respect to its input
+(``tf.nn.conv2d_transpose`` with an explicit output shape, ``torch.nn.functional.conv_transpose2d``
+with ``output_padding``): see :func:`conv2d_transpose`.
 """
 
 from __future__ import annotations
@@ -153,3 +166,234 @@ def conv2d(x, w, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID"):
 def conv2d_vjp(x, w, dz, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID"):
     """Gradients of :func:`conv2d` for x and w; see :func:`conv_vjp`."""
     return conv_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding)
+
+
+# ---------------------------------------------------------------------------------------------
+# more convolutions: 1-D and 3-D, grouped, depthwise, transposed, with bias
+
+def _bias_grad(dz: np.ndarray) -> Grad:
+    """dbias[o] = sum over batch and spatial positions of dz[..., o]; magnitude sum |dz|."""
+    axes = tuple(range(dz.ndim - 1))
+    terms = int(np.prod(dz.shape[:-1], dtype=np.int64))
+    return Grad(dz.sum(axis=axes), np.abs(dz).sum(axis=axes), terms=max(terms, 1))
+
+
+def _plus_bias(z: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    (bias,) = f64(bias)
+    return z + bias
+
+
+# ---------------------------------------------------------------------------------------------
+# 1-D and 3-D convolution
+
+
+def conv1d(x, w, *, stride=(1,), dilation=(1,), padding: Padding = "VALID"):
+    """1-D convolution, NWC input and WIO filter:
+    z[n, o, p] = sum_{k, c} xpad[n, o*stride + k*dilation, c] * w[k, c, p]."""
+    return conv(x, w, stride=stride, dilation=dilation, padding=padding)
+
+
+def conv1d_vjp(x, w, dz, *, stride=(1,), dilation=(1,), padding: Padding = "VALID"):
+    """dw = windows of x correlated with dz; dx = dz scattered back through w (see conv_vjp)."""
+    return conv_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding)
+
+
+def conv3d(x, w, *, stride=(1, 1, 1), dilation=(1, 1, 1), padding: Padding = "VALID"):
+    """3-D convolution, NDHWC input and DHWIO filter (the n-d sum of :func:`conv1d`)."""
+    return conv(x, w, stride=stride, dilation=dilation, padding=padding)
+
+
+def conv3d_vjp(x, w, dz, *, stride=(1, 1, 1), dilation=(1, 1, 1), padding: Padding = "VALID"):
+    """Gradients of :func:`conv3d` for x and w; see :func:`reference.conv.conv_vjp`."""
+    return conv_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding)
+
+
+# ---------------------------------------------------------------------------------------------
+# grouped and depthwise 2-D convolution
+
+
+def grouped_conv2d(x, w, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID", groups: int = 2):
+    """Grouped 2-D convolution: C = groups * Cg input channels, w is (kh, kw, Cg, O) with
+    O = groups * Og, and output channel g*Og + p sees only input channels g*Cg .. g*Cg + Cg - 1:
+    z[n, o, g*Og + p] = sum_{k, c < Cg} xpad[n, o*stride + k*dilation, g*Cg + c] * w[k, c, g*Og + p]."""
+    return conv(x, w, stride=stride, dilation=dilation, padding=padding, groups=groups)
+
+
+def grouped_conv2d_vjp(x, w, dz, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID", groups: int = 2):
+    """dw, dx as for conv2d, within each group (see :func:`reference.conv.conv_vjp`)."""
+    return conv_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding, groups=groups)
+
+
+def _depthwise_filter(x, w):
+    (x, w) = f64(x, w)
+    kh, kw, c, m = w.shape
+    if x.shape[-1] != c:
+        raise ValueError(f"depthwise filter {w.shape} needs {c} input channels, x has {x.shape[-1]}")
+    return x, w.reshape(kh, kw, 1, c * m), c
+
+
+def depthwise_conv2d(x, w, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID"):
+    """Depthwise 2-D convolution (``tf.nn.depthwise_conv2d``): w is (kh, kw, C, M) and
+    z[n, o, c*M + m] = sum_k xpad[n, o*stride + k*dilation, c] * w[k, c, m]."""
+    x, wg, c = _depthwise_filter(x, w)
+    return conv(x, wg, stride=stride, dilation=dilation, padding=padding, groups=c)
+
+
+def depthwise_conv2d_vjp(x, w, dz, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID"):
+    """dw[k, c, m] = sum_{n, o} xpad[n, o*stride + k*dilation, c] * dz[n, o, c*M + m];
+    dx = dz[..., c*M + m] scattered back through w[k, c, m], summed over m and k."""
+    x, wg, c = _depthwise_filter(x, w)
+    g = conv_vjp(x, wg, dz, stride=stride, dilation=dilation, padding=padding, groups=c)
+    shape = np.shape(w)
+    dw = g["w"]
+    return {"x": g["x"], "w": Grad(dw.value.reshape(shape), dw.magnitude.reshape(shape), terms=dw.terms)}
+
+
+# ---------------------------------------------------------------------------------------------
+# transposed 2-D convolution
+
+
+def transpose_geometry(in_sizes, kernel, stride, dilation, padding: Padding, output_padding):
+    """Output sizes and the forward convolution's explicit padding of a transposed convolution.
+
+    With eff = (k - 1) * dilation + 1, the output size is
+      explicit (b, a) and VALID (0, 0): (in - 1) * stride + eff - b - a + output_padding,
+      SAME:                             (in - 1) * stride + 1 + output_padding,
+    with 0 <= output_padding < stride, so that the forward convolution of an output-sized input
+    with that padding has exactly ``in`` positions (SAME: ceil(out / stride) = in; its padding is
+    TensorFlow's SAME rule applied to the output size). output_padding = stride - 1 with SAME
+    gives in * stride, the default of tf.nn.conv2d_transpose / Keras.
+    """
+    nd = len(in_sizes)
+    stride, dilation, output_padding = (tuple(v) for v in (stride, dilation, output_padding))
+    if not all(0 <= q < s for q, s in zip(output_padding, stride)):
+        raise ValueError(f"output_padding {output_padding} must satisfy 0 <= output_padding < stride {stride}")
+    if isinstance(padding, str) and padding == "SAME":
+        out = [(n - 1) * s + 1 + q for n, s, q in zip(in_sizes, stride, output_padding)]
+    else:
+        explicit = resolve_padding(padding, [1] * nd, kernel, stride, dilation)
+        out = [
+            (n - 1) * s + (k - 1) * d + 1 - b - a + q
+            for n, k, s, d, (b, a), q in zip(in_sizes, kernel, stride, dilation, explicit, output_padding)
+        ]
+    if any(o < 1 for o in out):
+        raise ValueError(f"transposed convolution output sizes {out} must be positive")
+    pads = resolve_padding(padding, out, kernel, stride, dilation)
+    for o, n, k, s, d, (b, a) in zip(out, in_sizes, kernel, stride, dilation, pads):
+        if (o + b + a - (k - 1) * d - 1) // s + 1 != n:
+            raise ValueError(f"output size {o} with padding {(b, a)} does not convolve back to {n}")
+    return out, pads
+
+
+def conv2d_transpose(x, w, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID", output_padding=(0, 0)):
+    """Transposed 2-D convolution: the adjoint (gradient w.r.t. its input) of conv2d.
+
+    x is (N, H, W, C) and w is (kh, kw, O, C), the layout of tf.nn.conv2d_transpose: w is the
+    HWIO filter of the forward conv2d that maps O channels to C. With J(y) = conv2d(y, w; stride,
+    dilation, pads) for y of shape (N, Ho, Wo, O) (sizes and pads: :func:`transpose_geometry`),
+    z = J^T x, i.e.
+        z[n, i, o] = sum_{j, k, c : j*stride + k*dilation - before = i} x[n, j, c] * w[k, o, c].
+    """
+    (x, w) = f64(x, w)
+    out, pads = transpose_geometry(x.shape[1:-1], w.shape[:2], stride, dilation, padding, output_padding)
+    y = np.zeros((x.shape[0], *out, w.shape[2]))
+    return conv_vjp(y, w, x, stride=stride, dilation=dilation, padding=pads)["x"].value
+
+
+def conv2d_transpose_vjp(x, w, dz, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID",
+                         output_padding=(0, 0)):
+    """z = J_w^T x is linear in x and in w, and <J_w^T x, dz> = <x, conv2d(dz, w)>, so
+
+        dx = conv2d(dz, w; stride, dilation, pads)            (the forward convolution of dz)
+        dw = conv2d's filter gradient with input dz and cotangent x:
+             dw[k, o, c] = sum_{n, j} dzpad[n, j*stride + k*dilation, o] * x[n, j, c].
+
+    Magnitudes are the same sums over absolute values.
+    """
+    (x, w, dz) = f64(x, w, dz)
+    out, pads = transpose_geometry(x.shape[1:-1], w.shape[:2], stride, dilation, padding, output_padding)
+    kw = {"stride": stride, "dilation": dilation, "padding": pads}
+    dx = conv(dz, w, **kw)
+    dx_mag = conv(np.abs(dz), np.abs(w), **kw)
+    taps = int(np.prod(w.shape[:2]))
+    dw = conv_vjp(dz, w, x, **kw)["w"]
+    return {"x": Grad(dx, dx_mag, terms=taps * w.shape[2]), "w": dw}
+
+
+# ---------------------------------------------------------------------------------------------
+# the same convolutions plus a bias per output channel: z = conv(...) + bias, dbias = sum dz
+
+
+def conv1d_bias(x, w, bias, *, stride=(1,), dilation=(1,), padding: Padding = "VALID"):
+    """:func:`conv1d` plus ``bias[o]`` on output channel o."""
+    return _plus_bias(conv1d(x, w, stride=stride, dilation=dilation, padding=padding), bias)
+
+
+def conv1d_bias_vjp(x, w, bias, dz, *, stride=(1,), dilation=(1,), padding: Padding = "VALID"):
+    """dx, dw as for :func:`conv1d_vjp`; dbias = dz summed over batch and spatial positions."""
+    (dz,) = f64(dz)
+    return {**conv1d_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding), "bias": _bias_grad(dz)}
+
+
+def conv2d_bias(x, w, bias, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID"):
+    """The seed's conv2d (NHWC / HWIO) plus ``bias[o]`` on output channel o."""
+    return _plus_bias(conv(x, w, stride=stride, dilation=dilation, padding=padding), bias)
+
+
+def conv2d_bias_vjp(x, w, bias, dz, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID"):
+    """dx, dw as for conv2d; dbias = dz summed over batch and spatial positions."""
+    (dz,) = f64(dz)
+    return {**conv_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding), "bias": _bias_grad(dz)}
+
+
+def conv3d_bias(x, w, bias, *, stride=(1, 1, 1), dilation=(1, 1, 1), padding: Padding = "VALID"):
+    """:func:`conv3d` plus ``bias[o]`` on output channel o."""
+    return _plus_bias(conv3d(x, w, stride=stride, dilation=dilation, padding=padding), bias)
+
+
+def conv3d_bias_vjp(x, w, bias, dz, *, stride=(1, 1, 1), dilation=(1, 1, 1), padding: Padding = "VALID"):
+    """dx, dw as for :func:`conv3d_vjp`; dbias = dz summed over batch and spatial positions."""
+    (dz,) = f64(dz)
+    return {**conv3d_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding), "bias": _bias_grad(dz)}
+
+
+def grouped_conv2d_bias(x, w, bias, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID", groups: int = 2):
+    """:func:`grouped_conv2d` plus ``bias[o]`` on output channel o."""
+    z = grouped_conv2d(x, w, stride=stride, dilation=dilation, padding=padding, groups=groups)
+    return _plus_bias(z, bias)
+
+
+def grouped_conv2d_bias_vjp(x, w, bias, dz, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID",
+                            groups: int = 2):
+    """dx, dw as for :func:`grouped_conv2d_vjp`; dbias = dz summed over batch and spatial positions."""
+    (dz,) = f64(dz)
+    g = grouped_conv2d_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding, groups=groups)
+    return {**g, "bias": _bias_grad(dz)}
+
+
+def depthwise_conv2d_bias(x, w, bias, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID"):
+    """:func:`depthwise_conv2d` plus ``bias[c*M + m]`` on output channel c*M + m (bias has C*M)."""
+    return _plus_bias(depthwise_conv2d(x, w, stride=stride, dilation=dilation, padding=padding), bias)
+
+
+def depthwise_conv2d_bias_vjp(x, w, bias, dz, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID"):
+    """dx, dw as for :func:`depthwise_conv2d_vjp`; dbias = dz summed over batch and spatial positions."""
+    (dz,) = f64(dz)
+    g = depthwise_conv2d_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding)
+    return {**g, "bias": _bias_grad(dz)}
+
+
+def conv2d_transpose_bias(x, w, bias, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID",
+                          output_padding=(0, 0)):
+    """:func:`conv2d_transpose` plus ``bias[o]`` on output channel o (bias has w.shape[2] = O)."""
+    z = conv2d_transpose(x, w, stride=stride, dilation=dilation, padding=padding, output_padding=output_padding)
+    return _plus_bias(z, bias)
+
+
+def conv2d_transpose_bias_vjp(x, w, bias, dz, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID",
+                              output_padding=(0, 0)):
+    """dx, dw as for :func:`conv2d_transpose_vjp`; dbias = dz summed over batch and spatial positions."""
+    (dz,) = f64(dz)
+    g = conv2d_transpose_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding,
+                             output_padding=output_padding)
+    return {**g, "bias": _bias_grad(dz)}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference._grad import Grad, f64
-from reference.softmax import softmax
+from reference.reduction import softmax
 from reference.special_functions import log_sum_exp_parts
 
 # ---------------------------------------------------------------- normalisation core

@@ -103,7 +103,7 @@ def test_finite_differences_catch_a_broken_reference():
     """Meta test: a VJP missing one term (softmax without -s.dz) fails the identity check."""
     import dataclasses
 
-    from reference.softmax import softmax
+    from reference.reduction import softmax
 
     def broken_vjp(x, dz, axis=-1):
         from reference import Grad

@@ -6,9 +6,11 @@ import math
 
 from hypothesis import strategies as st
 
-from conformance.opspec import InputSpec, OpSpec
+from conformance.opspec import InputSpec, spec_factory
 from conformance.strategies import Structure, choice
 from reference import attention
+
+_spec = spec_factory("attention", attention)
 
 
 def _sdpa(draw, rng) -> Structure:
@@ -26,13 +28,10 @@ def _resize(draw, rng) -> Structure:
 
 
 OPS = [
-    OpSpec(
+    _spec(
         name="scaled_dot_product_attention",
-        family="attention",
         inputs=(InputSpec("q"), InputSpec("k"), InputSpec("v")),
         structure=_sdpa,
-        reference=attention.scaled_dot_product_attention,
-        reference_vjp=attention.scaled_dot_product_attention_vjp,
         formula="P = softmax(scale q k^T [masked]);  dv = P^T dz,  dS = P * (dz v^T - rowsum(P * dz v^T)),  "
         "dq = scale dS k,  dk = scale dS^T q",
         params=("causal", "scale"),
@@ -40,13 +39,10 @@ OPS = [
         "0.5 or 0.3); `causal` masks keys s > t (top-left aligned, as torch and jax define it for T != S). "
         "No dropout, no extra mask.",
     ),
-    OpSpec(
+    _spec(
         name="resize_bilinear",
-        family="attention",
         inputs=(InputSpec("x"),),
         structure=_resize,
-        reference=attention.resize_bilinear,
-        reference_vjp=attention.resize_bilinear_vjp,
         formula="dx = Wh^T dz Ww (per image and channel), W the half-pixel bilinear interpolation matrices",
         params=("size",),
         notes="x NHWC, size = (out height, out width), up- and downsampling (1..5 -> 1..8); half-pixel centres "

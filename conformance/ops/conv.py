@@ -13,9 +13,12 @@ from dataclasses import replace
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.opspec import InputSpec, Kink, OpSpec
+from conformance.opspec import InputSpec, Kink, OpSpec, spec_factory
 from conformance.strategies import Structure, choice, distinct_along, kink_margin
-from reference import conv_more, pool
+from reference import conv, pool
+
+_spec = spec_factory("conv", conv)
+_pool_spec = spec_factory("conv", pool)
 
 X, W, BIAS = InputSpec("x"), InputSpec("w"), InputSpec("bias")
 CONV_PARAMS = ("stride", "dilation", "padding")
@@ -41,6 +44,22 @@ def _window_params(draw, nd: int, max_kernel: int, max_stride: int, max_side: in
     sides = tuple(draw(st.integers(e, max(e, max_side))) for e in eff)
     params = {"stride": stride, "dilation": dilation, "padding": _padding(draw, nd)}
     return kernel, sides, params
+
+
+def _conv2d(draw, rng) -> Structure:
+    """The seed's conv2d: strides and dilations 1..2, VALID / SAME / explicit padding."""
+    n, c, o = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = choice(draw, ["VALID", "SAME", "explicit"])
+    if padding == "explicit":
+        padding = [[draw(st.integers(0, 2)), draw(st.integers(0, 2))] for _ in range(2)]
+    # the input must hold at least one dilated kernel window
+    h = draw(st.integers((kh - 1) * dilation[0] + 1, (kh - 1) * dilation[0] + 6))
+    w = draw(st.integers((kw - 1) * dilation[1] + 1, (kw - 1) * dilation[1] + 6))
+    params = {"stride": stride, "dilation": dilation, "padding": padding}
+    return Structure({"x": (n, h, w, c), "w": (kh, kw, c, o)}, params)
 
 
 def _conv(nd: int, max_kernel: int = 3, max_side: int = 6, max_channels: int = 4):
@@ -125,35 +144,30 @@ MAX_POOL_TIE = Kink(
 CONV_FORMULA = "dw = windows of x correlated with dz;  dx = dz scattered back through w"
 
 BASE = [
-    OpSpec(
+    _spec("conv2d", (X, W), _conv2d,
+          "dw = conv2d(x, dz) (windows of x correlated with dz);  dx = dz scattered back through w",
+          params=CONV_PARAMS, notes="NHWC input, HWIO filter; SAME padding is TensorFlow's (extra element after).",
+          seed=True),
+    _spec(
         name="conv1d",
-        family="conv",
         inputs=(X, W),
         structure=_conv(1),
-        reference=conv_more.conv1d,
-        reference_vjp=conv_more.conv1d_vjp,
         formula=CONV_FORMULA + "  (1-D)",
         params=CONV_PARAMS,
         notes="NWC input, WIO filter. " + PADDING_NOTE,
     ),
-    OpSpec(
+    _spec(
         name="conv3d",
-        family="conv",
         inputs=(X, W),
         structure=_conv(3, max_kernel=2, max_side=4, max_channels=3),
-        reference=conv_more.conv3d,
-        reference_vjp=conv_more.conv3d_vjp,
         formula=CONV_FORMULA + "  (3-D)",
         params=CONV_PARAMS,
         notes="NDHWC input, DHWIO filter. " + PADDING_NOTE,
     ),
-    OpSpec(
+    _spec(
         name="grouped_conv2d",
-        family="conv",
         inputs=(X, W),
         structure=_grouped,
-        reference=conv_more.grouped_conv2d,
-        reference_vjp=conv_more.grouped_conv2d_vjp,
         formula=CONV_FORMULA + ", within each group",
         params=(*CONV_PARAMS, "groups"),
         notes=(
@@ -162,13 +176,10 @@ BASE = [
             "XLA's feature_group_count grouping). " + PADDING_NOTE
         ),
     ),
-    OpSpec(
+    _spec(
         name="depthwise_conv2d",
-        family="conv",
         inputs=(X, W),
         structure=_depthwise,
-        reference=conv_more.depthwise_conv2d,
-        reference_vjp=conv_more.depthwise_conv2d_vjp,
         formula="dw[k, c, m] = windows of x[..., c] correlated with dz[..., c*M + m];  "
         "dx[..., c] = sum_m dz[..., c*M + m] scattered back through w[k, c, m]",
         params=CONV_PARAMS,
@@ -178,13 +189,10 @@ BASE = [
             "convolution with groups = C and the filter reshaped to (kh, kw, 1, C*M). " + PADDING_NOTE
         ),
     ),
-    OpSpec(
+    _spec(
         name="conv2d_transpose",
-        family="conv",
         inputs=(X, W),
         structure=_transpose,
-        reference=conv_more.conv2d_transpose,
-        reference_vjp=conv_more.conv2d_transpose_vjp,
         formula="dx = conv2d(dz, w) (the forward convolution);  dw = conv2d's filter gradient with input dz "
         "and cotangent x",
         params=(*CONV_PARAMS, "output_padding"),
@@ -199,13 +207,10 @@ BASE = [
             "Explicit pads stay within the dilated kernel's reach (<= eff - 1)."
         ),
     ),
-    OpSpec(
+    _pool_spec(
         name="max_pool2d",
-        family="conv",
         inputs=(X,),
         structure=_pool,
-        reference=pool.max_pool2d,
-        reference_vjp=pool.max_pool2d_vjp,
         formula="dx = dz routed to the maximum of each window (summed where windows overlap)",
         params=("window", "stride", "padding"),
         kinks=(MAX_POOL_TIE,),
@@ -216,13 +221,10 @@ BASE = [
             "(n, c) plane so no window holds a tie."
         ),
     ),
-    OpSpec(
+    _pool_spec(
         name="avg_pool2d",
-        family="conv",
         inputs=(X,),
         structure=_pool,
-        reference=pool.avg_pool2d,
-        reference_vjp=pool.avg_pool2d_vjp,
         formula="dx = sum over the windows holding x of dz / count(window)",
         params=("window", "stride", "padding"),
         notes=(
@@ -234,13 +236,10 @@ BASE = [
 ]
 
 
-CONV2D_BIAS = OpSpec(
+CONV2D_BIAS = _spec(
     name="conv2d_bias",
-    family="conv",
     inputs=(X, W, BIAS),
     structure=_with_bias(_conv(2), lambda w: w[-1]),
-    reference=conv_more.conv2d_bias,
-    reference_vjp=conv_more.conv2d_bias_vjp,
     formula=CONV_FORMULA + ";  dbias = dz summed over batch and spatial positions",
     params=CONV_PARAMS,
     notes="The seed's conv2d (NHWC / HWIO) plus bias[o] on output channel o. " + PADDING_NOTE,
@@ -253,8 +252,8 @@ def _bias_variant(spec: OpSpec, out_channels) -> OpSpec:
         name=spec.name + "_bias",
         inputs=(*spec.inputs, BIAS),
         structure=_with_bias(spec.structure, out_channels),
-        reference=getattr(conv_more, spec.name + "_bias"),
-        reference_vjp=getattr(conv_more, spec.name + "_bias_vjp"),
+        reference=getattr(conv, spec.name + "_bias"),
+        reference_vjp=getattr(conv, spec.name + "_bias_vjp"),
         formula=spec.formula + ";  dbias = dz summed over batch and spatial positions",
         notes=f"{spec.name} plus bias[o] on output channel o. " + spec.notes,
     )

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from conformance.opspec import InputSpec, Kink, OpSpec, Special
+from conformance.opspec import InputSpec, Kink, OpSpec, Special, spec_factory
 from conformance.strategies import Structure, away_from, broadcast_shapes, choice, kink_margin, shape
 from reference import elementwise as E
 
@@ -206,17 +206,7 @@ ATAN2_ORIGIN = Special(
 # ---------------------------------------------------------------------------------------------
 
 
-def _spec(name, inputs, structure, formula, **kw) -> OpSpec:
-    return OpSpec(
-        name=name,
-        family="elementwise",
-        inputs=inputs,
-        structure=structure,
-        reference=getattr(E, name),
-        reference_vjp=getattr(E, f"{name}_vjp"),
-        formula=formula,
-        **kw,
-    )
+_spec = spec_factory("elementwise", E)
 
 
 def _u(name, formula, **kw) -> OpSpec:
@@ -257,6 +247,7 @@ OPS = [
     _u("tanh", "dx = dz * (1 - z^2),  z = tanh(x)"),
     _u("erf", "dx = dz * 2 / sqrt(pi) * exp(-x^2)"),
     # activations
+    _u("sigmoid", "dx = dz * s * (1 - s),  s = sigmoid(x)", seed=True),
     _u("log_sigmoid", "dx = dz * sigmoid(-x) = dz * (1 - sigmoid(x))"),
     _u(
         "relu", "dx = dz * [x > 0]",

@@ -24,9 +24,11 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.opspec import InputSpec, Kink, OpSpec
-from conformance.strategies import Structure, away_from, choice, distinct_along, kink_margin
-from reference import linalg_more as lm
+from conformance.opspec import InputSpec, Kink, spec_factory
+from conformance.strategies import Structure, away_from, choice, distinct_along, kink_margin, signature_shapes
+from reference import linalg as lm
+
+_spec = spec_factory("linalg", lm)
 
 X = InputSpec("x")
 MATRIX_SCALES = (1.0, 0.1, 10.0)
@@ -103,6 +105,11 @@ def _triangular_system(rng, batch, n, lower, scale) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # structures
+
+
+def _matmul(draw, rng) -> Structure:
+    x, y = signature_shapes(draw, "(m,k),(k,n)->(m,n)")
+    return Structure({"x": x, "y": y})
 
 
 def _einsum(draw, rng) -> Structure:
@@ -211,80 +218,61 @@ SVDVALS_TIE = Kink(
 # ---------------------------------------------------------------------------------------------
 
 OPS = [
-    OpSpec(
+    _spec("matmul", (X, InputSpec("y")), _matmul,
+          "dx = dz @ y^T,  dy = x^T @ dz  (summed over broadcast batch dims)", seed=True),
+    _spec(
         name="einsum",
-        family="linalg",
         inputs=(X, InputSpec("y")),
         structure=_einsum,
-        reference=lm.einsum,
-        reference_vjp=lm.einsum_vjp,
         formula='dx = einsum("<out>,<y>-><x>", dz, y),  dy = einsum("<out>,<x>-><y>", dz, x)',
         params=("equation",),
         notes="two operands, explicit '->' output; equations: " + ", ".join(EINSUM_EQUATIONS)
         + ". Single-operand equations are einsum_unary.",
     ),
-    OpSpec(
+    _spec(
         name="einsum_unary",
-        family="linalg",
         inputs=(X,),
         structure=_einsum_unary,
-        reference=lm.einsum_unary,
-        reference_vjp=lm.einsum_unary_vjp,
         formula="dx = dz embedded on the diagonal of repeated letters, broadcast over summed letters",
         params=("equation",),
         notes="one operand; equations: " + ", ".join(EINSUM_UNARY_EQUATIONS) + " (trace, diagonal, "
         "batched trace, transpose, sum, column sums, batched transpose). The gradient is exact.",
     ),
-    OpSpec(
+    _spec(
         name="inv",
-        family="linalg",
         inputs=(X,),
         structure=_square,
-        reference=lm.inv,
-        reference_vjp=lm.inv_vjp,
         formula="dx = -z^T dz z^T,  z = x^-1",
         notes="x = U diag(s) V^T, s in [0.5, 2] times a scale of 1, 0.1 or 10 (cond <= 4). "
         "Magnitude uses env(x^-1) = |x^-1| + |x^-1||x||x^-1|.",
     ),
-    OpSpec(
+    _spec(
         name="det",
-        family="linalg",
         inputs=(X,),
         structure=_square,
-        reference=lm.det,
-        reference_vjp=lm.det_vjp,
         formula="dx = dz * det(x) * x^-T",
         notes="x as for inv (random determinant sign). Magnitude adds the determinant's relative "
         "condition tr(|x^-1||x|).",
     ),
-    OpSpec(
+    _spec(
         name="slogdet",
-        family="linalg",
         inputs=(X,),
         structure=_square,
-        reference=lm.slogdet,
-        reference_vjp=lm.slogdet_vjp,
         formula="dx = dz * x^-T   (gradient of the logabsdet output; sign is piecewise constant)",
         notes="the op's output is logabsdet = log|det x|; x as for inv (both determinant signs).",
     ),
-    OpSpec(
+    _spec(
         name="solve",
-        family="linalg",
         inputs=(InputSpec("a"), InputSpec("b")),
         structure=_solve,
-        reference=lm.solve,
-        reference_vjp=lm.solve_vjp,
         formula="db = a^-T dz,  da = -db z^T,  z = a^-1 b",
         notes="a (..., n, n) as for inv; b (..., n, k), k >= 1 (always a matrix right-hand side), same "
         "batch shape, generic values.",
     ),
-    OpSpec(
+    _spec(
         name="triangular_solve",
-        family="linalg",
         inputs=(InputSpec("a"), InputSpec("b")),
         structure=_triangular_solve,
-        reference=lm.triangular_solve,
-        reference_vjp=lm.triangular_solve_vjp,
         formula="z = op(t)^-1 b, t = tril(a) or triu(a), op(t) = t or t^T;  db = op(t)^-T dz,  "
         "da = triangle((-db z^T), transposed when op is t^T)",
         params=("lower", "transpose"),
@@ -293,38 +281,29 @@ OPS = [
         "of magnitude [1, 2], a strict triangle of entries <= 0.5/n, and noise of size 10 in the other "
         "triangle; all times a scale of 1, 0.1 or 10.",
     ),
-    OpSpec(
+    _spec(
         name="cholesky",
-        family="linalg",
         inputs=(X,),
         structure=_spd,
-        reference=lm.cholesky,
-        reference_vjp=lm.cholesky_vjp,
         formula="dx = sym(L^-T phi(L^T dz) L^-1),  L L^T = sym(x) = (x + x^T)/2,  phi = tril with halved diagonal",
         notes="defined on sym(x) for any square x, so the gradient is symmetric; tests draw symmetric "
         "positive definite x = Q diag(s) Q^T (s in [0.5, 2] times the scale), for which reading one "
         "triangle (torch, tf) and symmetrising (jax) agree.",
     ),
-    OpSpec(
+    _spec(
         name="eigvalsh",
-        family="linalg",
         inputs=(X,),
         structure=_eigvalsh,
-        reference=lm.eigvalsh,
-        reference_vjp=lm.eigvalsh_vjp,
         formula="dx = V diag(dz) V^T,  sym(x) = V diag(w) V^T, w ascending",
         kinks=(EIGVALSH_TIE,),
         avoid=_avoid_eigvalsh,
         notes="eigenvalues of sym(x) (any square x; symmetric gradient). Tests draw symmetric x with "
         "distinct eigenvalues on a jittered grid over [-2, 2] times the scale.",
     ),
-    OpSpec(
+    _spec(
         name="svdvals",
-        family="linalg",
         inputs=(X,),
         structure=_svdvals,
-        reference=lm.svdvals,
-        reference_vjp=lm.svdvals_vjp,
         formula="dx = U diag(dz) V^T  (thin SVD, singular values descending)",
         kinks=(SVDVALS_ZERO, SVDVALS_TIE),
         avoid=_avoid_svdvals,

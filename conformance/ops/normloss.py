@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.opspec import InputSpec, Kink, OpSpec
+from conformance.opspec import InputSpec, Kink, spec_factory
 from conformance.strategies import Structure, away_from, choice, kink_margin, shape
 from reference import normloss as N
 
@@ -103,18 +103,7 @@ def _huber_avoid(values, params, dtype):
     return {**values, "pred": target + d}
 
 
-def _spec(name, inputs, structure, formula, params=(), **kw) -> OpSpec:
-    return OpSpec(
-        name=name,
-        family="normloss",
-        inputs=inputs,
-        structure=structure,
-        reference=getattr(N, name),
-        reference_vjp=getattr(N, f"{name}_vjp"),
-        formula=formula,
-        params=params,
-        **kw,
-    )
+_spec = spec_factory("normloss", N)
 
 
 NORM = ("r = 1/sqrt(var + eps), xhat = (x - mean) r, g = dz gamma")

@@ -1,13 +1,13 @@
 """OpSpecs of the reduction family: sum, mean, prod, max, min, logsumexp, var, std, l2_norm over
 one axis, several axes or all of them (``axis`` an int, a tuple or None, with ``keepdims``), and
-log_softmax over one axis."""
+softmax (the seed's) and log_softmax over one axis."""
 
 from __future__ import annotations
 
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.opspec import InputSpec, Kink, OpSpec
+from conformance.opspec import InputSpec, Kink, OpSpec, spec_factory
 from conformance.strategies import Structure, axis, choice, distinct_along, kink_margin, shape
 from reference import reduction as R
 
@@ -66,7 +66,7 @@ def _std(draw, rng) -> Structure:
     return _with_ddof(draw, _reduce(draw, rng, min_group=2))
 
 
-def _log_softmax(draw, rng) -> Structure:
+def _one_axis(draw, rng) -> Structure:
     s = shape(draw)
     return Structure({"x": s}, {"axis": axis(draw, len(s))})
 
@@ -129,18 +129,11 @@ def _chooser_kink(which: str) -> Kink:
     )
 
 
+_make = spec_factory("reduction", R)
+
+
 def _spec(name, structure, formula, *, params=PARAMS, **kw) -> OpSpec:
-    return OpSpec(
-        name=name,
-        family="reduction",
-        inputs=(X,),
-        structure=structure,
-        reference=getattr(R, name),
-        reference_vjp=getattr(R, f"{name}_vjp"),
-        formula=formula,
-        params=params,
-        **kw,
-    )
+    return _make(name, (X,), structure, formula, params=params, **kw)
 
 
 DZB = "dzb = dz broadcast back over the reduced axes"
@@ -203,8 +196,10 @@ OPS = [
         ),
         avoid=_not_zero_vector,
     ),
+    _spec("softmax", _one_axis, "dx = s * (dz - s.dz),  s = softmax(x, axis), s.dz summed along axis",
+          params=("axis",), seed=True),
     _spec(
-        "log_softmax", _log_softmax, "dx = dz - s * sum(dz),  s = softmax(x, axis), sum along axis",
+        "log_softmax", _one_axis, "dx = dz - s * sum(dz),  s = softmax(x, axis), sum along axis",
         params=("axis",),
     ),
 ]

@@ -10,9 +10,11 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.opspec import InputSpec, Kink, OpSpec, Special
+from conformance.opspec import InputSpec, Kink, Special, spec_factory
 from conformance.strategies import Structure, axis, broadcast_shapes, choice, distinct_along, kink_margin, shape
 from reference import shape as ref
+
+_spec = spec_factory("shape", ref)
 
 X = InputSpec("x")
 Y = InputSpec("y")
@@ -197,188 +199,137 @@ SORT_TIE = Kink(
 )
 
 OPS = [
-    OpSpec(
+    _spec(
         name="reshape",
-        family="shape",
         inputs=(X,),
         structure=_reshape,
-        reference=ref.reshape,
-        reference_vjp=ref.reshape_vjp,
         formula="dx = reshape(dz, x.shape)",
         params=("shape",),
     ),
-    OpSpec(
+    _spec(
         name="transpose",
-        family="shape",
         inputs=(X,),
         structure=_transpose,
-        reference=ref.transpose,
-        reference_vjp=ref.transpose_vjp,
         formula="dx = transpose(dz, argsort(perm))",
         params=("perm",),
     ),
-    OpSpec(
+    _spec(
         name="concat",
-        family="shape",
         inputs=(X, Y),
         structure=_concat,
-        reference=ref.concat,
-        reference_vjp=ref.concat_vjp,
         formula="dx = dz[..., :nx, ...],  dy = dz[..., nx:, ...]  along axis",
         params=("axis",),
         notes="Two inputs, x then y.",
     ),
-    OpSpec(
+    _spec(
         name="stack",
-        family="shape",
         inputs=(X, Y),
         structure=_stack,
-        reference=ref.stack,
-        reference_vjp=ref.stack_vjp,
         formula="dx = dz[..., 0, ...],  dy = dz[..., 1, ...]  along the new axis",
         params=("axis",),
         notes="Two inputs of one shape; axis indexes the output (-(ndim+1) .. ndim).",
     ),
-    OpSpec(
+    _spec(
         name="strided_slice",
-        family="shape",
         inputs=(X,),
         structure=_strided_slice,
-        reference=ref.strided_slice,
-        reference_vjp=ref.strided_slice_vjp,
         formula="dx = zeros_like(x); dx[b0:e0:s0, ...] = dz",
         params=("begin", "end", "strides"),
         notes="Python slice semantics per axis: None = open, negative indices from the end, "
         "out-of-range bounds clamp, negative strides walk backwards.",
     ),
-    OpSpec(
+    _spec(
         name="pad_constant",
-        family="shape",
         inputs=(X,),
         structure=_pad_constant,
-        reference=ref.pad_constant,
-        reference_vjp=ref.pad_constant_vjp,
         formula="dx = dz[before_0 : before_0 + n_0, ...]",
         params=("paddings", "value"),
         notes="paddings[d] = (before, after) for every axis d.",
     ),
-    OpSpec(
+    _spec(
         name="pad_reflect",
-        family="shape",
         inputs=(X,),
         structure=_pad_reflect,
-        reference=ref.pad_reflect,
-        reference_vjp=ref.pad_reflect_vjp,
         formula="dx = dz's centre plus the mirrored pads added back onto their sources, axis by axis",
         params=("paddings",),
         notes="Mirror without repeating the edge (numpy 'reflect', TF 'REFLECT'); each pad < size.",
     ),
-    OpSpec(
+    _spec(
         name="tile",
-        family="shape",
         inputs=(X,),
         structure=_tile,
-        reference=ref.tile,
-        reference_vjp=ref.tile_vjp,
         formula="dx = sum over copies: reshape(dz, (r0, n0, r1, n1, ...)).sum(r axes)",
         params=("reps",),
         notes="len(reps) == x.ndim.",
     ),
-    OpSpec(
+    _spec(
         name="broadcast_to",
-        family="shape",
         inputs=(X,),
         structure=_broadcast_to,
-        reference=ref.broadcast_to,
-        reference_vjp=ref.broadcast_to_vjp,
         formula="dx = dz summed over broadcast dims",
         params=("shape",),
     ),
-    OpSpec(
+    _spec(
         name="gather",
-        family="shape",
         inputs=(X, INDICES),
         structure=_gather,
-        reference=ref.gather,
-        reference_vjp=ref.gather_vjp,
         formula="dx[.., j, ..] = sum_{i: indices[i] = j} dz[.., i, ..]  (scatter-add)",
         params=("axis",),
         notes="take(x, indices, axis); indices (int32 or int64, rank 1-2) always repeat.",
     ),
-    OpSpec(
+    _spec(
         name="take_along_axis",
-        family="shape",
         inputs=(X, INDICES),
         structure=_take_along_axis,
-        reference=ref.take_along_axis,
-        reference_vjp=ref.take_along_axis_vjp,
         formula="dx[a, j, b] = sum_{i: indices[a, i, b] = j} dz[a, i, b]  (scatter-add along axis)",
         params=("axis",),
         notes="indices has x's shape except along axis; values repeat along axis.",
     ),
-    OpSpec(
+    _spec(
         name="where",
-        family="shape",
         inputs=(COND, X, Y),
         structure=_where,
-        reference=ref.where,
-        reference_vjp=ref.where_vjp,
         formula="dx = unbroadcast(dz * cond),  dy = unbroadcast(dz * (1 - cond))",
         notes="cond, x and y broadcast together.",
     ),
-    OpSpec(
+    _spec(
         name="cumsum",
-        family="shape",
         inputs=(X,),
         structure=_cumsum,
-        reference=ref.cumsum,
-        reference_vjp=ref.cumsum_vjp,
         formula="dx = reverse_cumsum(dz, axis)  (reverse=True: dx = cumsum(dz, axis))",
         params=("axis", "reverse"),
     ),
-    OpSpec(
+    _spec(
         name="cumprod",
-        family="shape",
         inputs=(X,),
         structure=_cumprod,
-        reference=ref.cumprod,
-        reference_vjp=ref.cumprod_vjp,
         formula="dx_k = sum_{i >= k} dz_i * prod_{j <= i, j != k} x_j  (= reverse_cumsum(dz * z)_k / x_k, x_k != 0)",
         params=("axis",),
         specials=(CUMPROD_ZEROS,),
         notes="Accuracy cases keep |x| in [0.32, 3.2] (away from zero, no overflow); inputs with "
         "zeros belong to a special family. The oracle needs no division, so zeros are exact.",
     ),
-    OpSpec(
+    _spec(
         name="sort",
-        family="shape",
         inputs=(X,),
         structure=_axis_only,
-        reference=ref.sort,
-        reference_vjp=ref.sort_vjp,
         formula="dx[argsort(x)[i]] = dz[i]  along axis",
         params=("axis",),
         kinks=(SORT_TIE,),
         avoid=_sort_avoid,
         notes="Ascending values. Ties are kinks; accuracy cases keep values distinct along axis.",
     ),
-    OpSpec(
+    _spec(
         name="flip",
-        family="shape",
         inputs=(X,),
         structure=_flip,
-        reference=ref.flip,
-        reference_vjp=ref.flip_vjp,
         formula="dx = flip(dz, axes)",
         params=("axes",),
     ),
-    OpSpec(
+    _spec(
         name="roll",
-        family="shape",
         inputs=(X,),
         structure=_roll,
-        reference=ref.roll,
-        reference_vjp=ref.roll_vjp,
         formula="dx = roll(dz, -shift, axis)",
         params=("shift", "axis"),
     ),

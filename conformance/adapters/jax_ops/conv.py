@@ -7,8 +7,7 @@ from jax import lax
 
 from conformance.adapters.jax_ops.seed import DIMS, lax_padding
 from conformance.adapters.mapping import impl
-from reference.conv import resolve_padding
-from reference.conv_more import transpose_geometry
+from reference.conv import resolve_padding, transpose_geometry
 
 
 def _conv(x, w, stride, dilation, padding, groups=1):

@@ -10,8 +10,7 @@ import tensorflow as tf
 from conformance.adapters.mapping import impl
 from conformance.adapters.tf_ops.onednn import grouped_conv_path
 from conformance.adapters.tf_ops.seed import conv_nd
-from reference.conv import resolve_padding
-from reference.conv_more import transpose_geometry
+from reference.conv import resolve_padding, transpose_geometry
 
 
 def _strided(z, stride):

@@ -6,8 +6,7 @@ import torch.nn.functional as F
 
 from conformance.adapters.mapping import impl
 from conformance.adapters.torch_ops.seed import channels_first, channels_last, explicit_pad, filter_oi
-from reference.conv import resolve_padding
-from reference.conv_more import transpose_geometry
+from reference.conv import resolve_padding, transpose_geometry
 
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
