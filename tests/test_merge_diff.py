@@ -13,8 +13,7 @@ import pytest
 from conformance.cli import main
 from conformance.diff import diff_summaries, load_summary
 from conformance.merge import merge_runs
-from tests.test_report import make_run, no_framework, record, synthetic_records
-from tests.test_schema import SUMMARY, errors
+from tests.synthetic_runs import SUMMARY, errors, make_run, no_framework, record, synthetic_records
 
 OLD_ID, NEW_ID = "20260101-000000-aaaaaa", "20260102-000000-bbbbbb"
 

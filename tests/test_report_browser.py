@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance.report import render_run
-from tests.test_report import make_run
+from tests.synthetic_runs import make_run
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -31,7 +31,7 @@ from conformance.repro import (
     mapping_source,
 )
 from tests.runner import ROOT, cli, fault
-from tests.test_report import make_run, record, sigmoid_repro
+from tests.synthetic_runs import make_run, record, sigmoid_repro
 
 FIGURES = ("max_abs_err", "max_rel_err", "max_ulp", "bound_ratio", "budget")
 # run scripts with the project's own packages unimportable (only the framework and NumPy remain),

@@ -10,24 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from conformance.records import SCHEMA_MAJOR, SCHEMA_VERSION, SchemaError, read_jsonl
 from conformance.report.data import load_run
-from tests.test_report import make_run, real_run, record, synthetic_records
-
-
-def validator(name: str) -> Draft202012Validator:
-    schema = json.loads(files("conformance").joinpath("schemas", f"{name}.schema.json").read_text())
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
-
-
-RECORD, SUMMARY = validator("record"), validator("summary")
-
-
-def errors(v: Draft202012Validator, obj: dict[str, Any]) -> list[str]:
-    return [f"{list(e.absolute_path)}: {e.message}" for e in v.iter_errors(obj)]
+from tests.synthetic_runs import RECORD, SUMMARY, errors, make_run, real_run, record, synthetic_records, validator
 
 
 def test_schemas_name_the_supported_major_version() -> None:
