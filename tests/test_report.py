@@ -113,7 +113,7 @@ def test_failing_case_embeds_its_repro_script(html: str) -> None:
     case = re.search(r'<div class="case[^"]*"[^>]*data-st="fail".*?</details>', html, re.S).group(0)
     assert "vjp-conformance repro 20260101-000000-aaaaaa/main/5 --run-dir" in case
     assert '<button type="button" class="copy" data-target="s-20260101-000000-aaaaaa-main-5">' in case
-    assert "torch.autograd.grad(out, wrt, grad_outputs=_to_tensor(COTANGENT)" in case
+    assert "torch.autograd.grad(out, wrt, grad_outputs=to_tensor(cotangent, device)" in case
 
 
 def test_conventions_and_expectations_tables(html: str) -> None:

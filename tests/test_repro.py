@@ -7,6 +7,8 @@ vjp-conformance and its oracle unimportable and give the record's figures exactl
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import os
 import re
@@ -24,6 +26,7 @@ from conformance.cli import main
 from conformance.repro import (
     OPS_PACKAGES,
     ReproError,
+    adapter_section,
     array_literal,
     build_script,
     comparison_source,
@@ -139,6 +142,7 @@ MAKE_RECORDS = textwrap.dedent("""
     import numpy as np
     from conformance.adapters import BUILTIN, load
     from conformance.case import Case
+    from conformance.dtypes import get_dtype
     from conformance.execute import Target, run_example
     from conformance.registry import get_op
     from conformance.tolerances import Tolerances
@@ -147,44 +151,60 @@ MAKE_RECORDS = textwrap.dedent("""
     adapter = load(BUILTIN[fw], fw, "builtin").adapter
     rng = np.random.default_rng(7)
     cases = [
-        ("conv2d", "float32", {"x": (1, 5, 6, 2), "w": (2, 3, 2, 2)},
+        ("conv2d", "float32", "default", {"x": (1, 5, 6, 2), "w": (2, 3, 2, 2)},
          {"stride": (2, 1), "dilation": (1, 2), "padding": [[1, 0], [0, 2]]}),
-        ("softmax", "bfloat16", {"x": (3, 4)}, {"axis": 0}),
-        ("matmul", "float64", {"x": (2, 3, 4), "y": (4, 2)}, {}),
+        ("softmax", "bfloat16", "default", {"x": (3, 4)}, {"axis": 0}),
+        # last: the scripts run one after another in one process, and strict flags stay set
+        ("matmul", "float64", "strict", {"x": (2, 3, 4), "y": (4, 2)}, {}),
     ]
+    flags = {}
     with open(out, "w") as f:
-        for i, (op, dtype, shapes, params) in enumerate(cases):
+        for i, (op, dtype, precision, shapes, params) in enumerate(cases):
             spec = get_op(op)
-            dt = Tolerances  # noqa
-            from conformance.dtypes import get_dtype
+            flags[precision] = adapter.set_precision(precision)
             npdt = get_dtype(dtype).numpy
             inputs = {k: rng.standard_normal(s).astype(npdt) for k, s in shapes.items()}
             z = spec.reference(**{k: v.astype(np.float64) for k, v in inputs.items()}, **params)
             case = Case(op, dtype, inputs, params, rng.standard_normal(np.shape(z)).astype(npdt))
-            rec = run_example(Target(op, fw, "cpu", dtype), spec, case, adapter, Tolerances.load(),
+            rec = run_example(Target(op, fw, "cpu", dtype, precision), spec, case, adapter, Tolerances.load(),
                               run_id="t", framework_version=adapter.version())
             rec["record_id"] = f"t/main/{i}"
             f.write(json.dumps(rec) + "\\n")
+    with open(out + ".flags.json", "w") as f:
+        json.dump(flags, f)
 """)
 
 
 @pytest.mark.parametrize("framework", sorted(OPS_PACKAGES))
 def test_builtin_scripts_run_standalone_with_exact_figures(framework: str, tmp_path: Path) -> None:
+    """Each script gives its record's figures exactly, with only the framework and NumPy importable;
+    a strict-precision record's script sets the adapter's strict flags (the values the adapter's
+    ``set_precision('strict')`` reports), a default one sets none."""
     pytest.importorskip({"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}[framework])
     results = tmp_path / "results.jsonl"
     proc = subprocess.run([sys.executable, "-c", MAKE_RECORDS, framework, str(results)], capture_output=True,
                           text=True, cwd=ROOT, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert proc.returncode == 0, proc.stderr[-3000:]
+    flags = json.loads((tmp_path / "results.jsonl.flags.json").read_text())
+    assert flags["strict"] != flags["default"]  # else the check below could not tell them apart
     recs, scripts = [json.loads(line) for line in results.read_text().splitlines()], []
     for index, rec in enumerate(recs):
         assert rec["status"] == "pass" and "repro" in rec, rec
         scripts.append(tmp_path / f"{rec['op']}.py")
         assert main(["repro", str(results), "--index", str(index), "--output", str(scripts[-1])]) == 0
         assert not re.search(r"^\s*(from|import) (conformance|reference)\b", scripts[-1].read_text(), re.M)
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--select", "F821,F811",
+                           "--output-format", "concise", *map(str, scripts)], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout[-3000:]  # no undefined or doubly defined name
     outputs = run_scripts(scripts)
     assert len(outputs) == len(recs) == 3
     for output, rec in zip(outputs, recs):
         assert_same_figures(output, rec)
+        set_flags = re.findall(r"^precision flags: (.*)$", output, re.M)
+        if rec["precision"] == "strict":
+            assert [ast.literal_eval(f) for f in set_flags] == [flags["strict"]], output
+        else:
+            assert set_flags == [], output
 
 
 # -- pieces -----------------------------------------------------------------------------------------------
@@ -233,7 +253,7 @@ def test_every_builtin_mapping_copies_into_valid_code(tmp_path: Path) -> None:
 
 
 def test_mapping_that_cannot_be_copied_is_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance import repro
+    from conformance.repro import copier
 
     pkg = tmp_path / "conformance" / "adapters" / "torch_ops"
     pkg.mkdir(parents=True)
@@ -248,12 +268,12 @@ def test_mapping_that_cannot_be_copied_is_imported(tmp_path: Path, monkeypatch: 
 
         OPS = {"odd": odd}
     """))
-    monkeypatch.setattr(repro, "ROOT", tmp_path)
-    repro._module.cache_clear()
+    monkeypatch.setattr(copier, "ROOT", tmp_path)
+    copier.read_module.cache_clear()
     try:
         imports, code = mapping_source("torch", "odd")
     finally:
-        repro._module.cache_clear()
+        copier.read_module.cache_clear()
     assert imports == ()
     assert "could not be copied as standalone code" in code
     assert "from conformance.adapters.torch_ops.odd import odd as _mapped" in code and "op = _mapped.fn" in code
@@ -282,14 +302,118 @@ def test_find_record_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
         build_script(record(0, status="unsupported", message="no kernel"))
 
 
-@pytest.mark.parametrize("framework, line", [
-    ("torch", "torch.backends.cudnn.allow_tf32 = False"),
-    ("tensorflow", "tf.config.experimental.enable_tensor_float_32_execution(False)"),
-    ("jax", 'jax.config.update("jax_default_matmul_precision", "highest")'),
-])
-def test_strict_precision_and_device_reach_the_script(framework: str, line: str) -> None:
+ADAPTER_MODULES = {"torch": "torch_adapter", "tensorflow": "tf_adapter", "jax": "jax_adapter"}
+
+
+@pytest.mark.parametrize("framework", sorted(OPS_PACKAGES))
+def test_strict_precision_and_device_reach_the_script(framework: str) -> None:
+    """A strict record's script holds the adapter's STRICT_PRECISION table as the adapter's source
+    has it and sets it before the VJP; the device reaches it. (The flags such a script sets when it
+    runs: test_builtin_scripts_run_standalone_with_exact_figures.)"""
+    source = (ROOT / "conformance" / "adapters" / f"{ADAPTER_MODULES[framework]}.py").read_text()
+    [table] = [ast.get_source_segment(source, n) for n in ast.parse(source).body
+               if isinstance(n, ast.Assign) and [getattr(t, "id", None) for t in n.targets] == ["STRICT_PRECISION"]]
     strict = build_script(record(0, framework=framework, device="cuda:1", precision="strict", repro=sigmoid_repro()))
-    assert line in strict and "DEVICE = 'cuda:1'" in strict and "PRECISION = 'strict'" in strict
+    assert str(table) in strict and "DEVICE = 'cuda:1'" in strict and "PRECISION = 'strict'" in strict
+    reproduce = strict[strict.index("def reproduce():"):]
+    assert reproduce.index("set_precision_flags(STRICT_PRECISION)") < reproduce.index("return framework_vjp(")
     default = build_script(record(0, framework=framework, repro=sigmoid_repro()))
-    assert line not in default and "DEVICE = 'cpu'" in default
+    assert "PRECISION = 'default'" in default and "DEVICE = 'cpu'" in default
     compile(strict, "repro.py", "exec")
+
+
+@pytest.mark.parametrize("framework", sorted(OPS_PACKAGES))
+def test_script_runs_the_adapters_own_vjp_step(framework: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The script's VJP step, conversions and precision flags are the adapter's own functions as
+    written, and the adapter's vjp and set_precision go through exactly those functions."""
+    pytest.importorskip({"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}[framework])
+    import importlib
+
+    from conformance.adapters import BUILTIN, load
+    from conformance.registry import get_op
+
+    module = importlib.import_module(f"conformance.adapters.{ADAPTER_MODULES[framework]}")
+    script = build_script(record(0, framework=framework, repro=sigmoid_repro()))
+    section = adapter_section(framework)
+    functions = [name for name in sorted(section.names) if inspect.isfunction(getattr(module, name))]
+    assert {"framework_vjp", "set_precision_flags"} <= set(functions)
+    for name in functions:
+        assert inspect.getsource(getattr(module, name)) in script, name
+    assert script.count("def framework_vjp(") == 1
+
+    adapter = load(BUILTIN[framework], framework, "builtin").adapter
+    calls: list[str] = []
+    for name in ("framework_vjp", "set_precision_flags"):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    assert adapter.set_precision("strict") == module.STRICT_PRECISION
+    adapter.set_precision("default")
+    x = np.array([0.5, -1.0], np.float32)
+    got = adapter.vjp(get_op("sigmoid"), {"x": x}, {}, np.ones(2, np.float32), dtype="float32", device="cpu")
+    assert calls == ["set_precision_flags", "set_precision_flags", "framework_vjp"]
+    assert got["x"].dtype == np.float32 and got["x"].shape == (2,)
+
+
+def test_the_templates_hold_no_framework_step() -> None:
+    """What is left as template text is the driver and the third-party adapter's reproduce(): the
+    framework steps come from the adapters' repro sections only."""
+    from conformance.repro import templates
+
+    text = Path(templates.__file__).read_text()
+    for word in ("autograd", "GradientTape", "jax.vjp", "jax.jit", "allow_tf32", "tensor_float_32",
+                 "jax_default_matmul_precision", "jax_enable_x64", "device_put", "from_numpy"):
+        assert word not in text, word
+
+
+def test_repro_section_may_use_only_its_own_names_and_imports(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.repro import copier
+
+    adapters = tmp_path / "conformance" / "adapters"
+    adapters.mkdir(parents=True)
+    good = textwrap.dedent("""
+        import numpy as np
+        import torch
+
+        from conformance.adapters.mapping import collect
+
+        LIMIT = 3
+        # -- repro section
+        STRICT_PRECISION = {"cudnn.allow_tf32": False}
+
+
+        def set_precision_flags(flags):
+            return dict(flags)
+
+
+        def framework_vjp(fn, inputs, params, cotangent, differentiable, device):
+            return {n: np.asarray(torch.ones(1)) for n in differentiable}{extra}
+        # -- end of repro section
+    """)
+    cases = {
+        "": None,
+        "\n\n\ndef helper():\n    return LIMIT": "uses LIMIT, which it does not define",
+        "\n\n\ndef helper():\n    return collect": "uses collect, which it does not define",
+    }
+    monkeypatch.setattr(copier, "ROOT", tmp_path)
+    try:
+        for extra, problem in cases.items():
+            (adapters / "torch_adapter.py").write_text(good.replace("{extra}", extra))
+            copier.read_module.cache_clear()
+            copier.adapter_section.cache_clear()
+            if problem is None:
+                section = copier.adapter_section("torch")
+                assert section.imports == ("import numpy as np", "import torch")
+                assert section.names == {"STRICT_PRECISION", "set_precision_flags", "framework_vjp"}
+                assert section.code.startswith("STRICT_PRECISION = ") and "# -- " not in section.code
+            else:
+                with pytest.raises(ReproError, match=problem):
+                    copier.adapter_section("torch")
+        (adapters / "torch_adapter.py").write_text(good.replace("{extra}", "").replace("# -- end of repro section", ""))
+        copier.read_module.cache_clear()
+        copier.adapter_section.cache_clear()
+        with pytest.raises(ReproError, match="needs one"):
+            copier.adapter_section("torch")
+    finally:
+        copier.read_module.cache_clear()
+        copier.adapter_section.cache_clear()

@@ -4,14 +4,71 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 # Several worker processes share one GPU: without this each would take 75% of its memory at start.
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 import jax  # noqa: E402
+import numpy as np  # noqa: E402
 
-jax.config.update("jax_enable_x64", True)
+# The adapter's own steps, which `vjp-conformance repro` copies verbatim into its scripts
+# (conformance/repro/copier.py): everything between the two markers uses only JAX, NumPy, the
+# standard library and names defined between them.
+# -- repro section -----------------------------------------------------------------------------------
+jax.config.update("jax_enable_x64", True)  # float64 stays float64 (JAX's default makes it float32)
+
+# jax.config option -> its value in precision mode 'strict': float32 dots and convolutions in float32
+STRICT_PRECISION = {"jax_default_matmul_precision": "highest"}
+
+
+def precision_flags() -> dict[str, Any]:
+    """The value now of each option that STRICT_PRECISION names."""
+    return {name: getattr(jax.config, name) for name in STRICT_PRECISION}
+
+
+def set_precision_flags(flags: dict[str, Any]) -> dict[str, Any]:
+    """Set each jax.config option in ``flags``; return every option's value after."""
+    for name, value in flags.items():
+        jax.config.update(name, value)
+    return precision_flags()
+
+
+def jax_device(device: str) -> jax.Device:
+    """JAX's device for a device name (``cpu``, ``cuda:N``)."""
+    return jax.devices("cpu")[0] if device == "cpu" else jax.devices("gpu")[int(device.split(":")[1])]
+
+
+def jitted_vjp(fn: Callable[..., jax.Array], params: dict[str, Any],
+               differentiable: Sequence[str]) -> Callable[..., tuple[jax.Array, ...]]:
+    """One jitted function of (arrays, cotangent): ``jax.vjp`` of ``fn(**arrays, **params)`` in the
+    ``differentiable`` arrays, its pullback applied to the cotangent."""
+
+    def vjp_of(arrays, cotangent):
+        def f(*diff):
+            kw = dict(arrays)
+            kw.update(zip(differentiable, diff))
+            return fn(**kw, **params)
+
+        _, pullback = jax.vjp(f, *(arrays[n] for n in differentiable))
+        return pullback(cotangent)
+
+    return jax.jit(vjp_of)
+
+
+def framework_vjp(fn: Callable[..., jax.Array], inputs: dict[str, np.ndarray], params: dict[str, Any],
+                  cotangent: np.ndarray, differentiable: Sequence[str], device: str,
+                  jitted: Callable[..., tuple[jax.Array, ...]] | None = None) -> dict[str, np.ndarray]:
+    """The VJP of ``fn(**inputs, **params)`` in the ``differentiable`` inputs applied to
+    ``cotangent``, by ``jitted_vjp(fn, params, differentiable)`` (``jitted``: one made before for
+    the same fn and params): one gradient per differentiable input, as NumPy arrays."""
+    dev = jax_device(device)
+    arrays = {name: jax.device_put(value, dev) for name, value in inputs.items()}
+    vjp = jitted if jitted is not None else jitted_vjp(fn, params, differentiable)
+    grads = vjp(arrays, jax.device_put(cotangent, dev))
+    return {name: np.asarray(g) for name, g in zip(differentiable, grads)}
+# -- end of repro section ----------------------------------------------------------------------------
 
 CACHE_ENV = "VJP_CONFORMANCE_JAX_CACHE"
 
@@ -37,8 +94,6 @@ if _CACHE_DIR is not None:
     jax.config.update("jax_compilation_cache_dir", _CACHE_DIR)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # the conformance programs are small
 
-import numpy as np  # noqa: E402
-
 from conformance.adapters.jax_ops import FAMILIES  # noqa: E402
 from conformance.adapters.mapping import MappedAdapter, collect  # noqa: E402
 
@@ -51,12 +106,11 @@ class JaxAdapter(MappedAdapter):
 
     def __init__(self) -> None:
         self.ops = collect("conformance.adapters.jax_ops", FAMILIES)
-        self._cpu = jax.devices("cpu")
         try:
             self._gpus = jax.devices("gpu")
         except RuntimeError:
             self._gpus = []
-        self._precision_default = jax.config.jax_default_matmul_precision
+        self._defaults = precision_flags()
         self._cache: dict[tuple[str, str], Any] = {}
 
     def version(self) -> str:
@@ -73,21 +127,16 @@ class JaxAdapter(MappedAdapter):
             "jaxlib": jaxlib.__version__,
             "backend": jax.default_backend(),
             "gpus": [{"device": f"cuda:{i}", "name": d.device_kind} for i, d in enumerate(self._gpus)],
-            "precision_defaults": {"jax_default_matmul_precision": self._precision_default},
+            "precision_defaults": self._defaults,
             "compilation_cache": _CACHE_DIR,
         }
 
     def set_precision(self, mode: str) -> dict[str, Any]:
+        """``strict``: STRICT_PRECISION's options; ``default``: JAX's own, as found at start."""
         if mode not in PRECISION_MODES:
             raise ValueError(f"unknown precision mode {mode!r}; valid: {PRECISION_MODES}")
         self._cache.clear()  # compiled functions bake the precision in
-        jax.config.update(
-            "jax_default_matmul_precision", "highest" if mode == "strict" else self._precision_default
-        )
-        return {"jax_default_matmul_precision": jax.config.jax_default_matmul_precision}
-
-    def _device(self, device: str):
-        return self._cpu[0] if device == "cpu" else self._gpus[int(device.split(":")[1])]
+        return set_precision_flags(STRICT_PRECISION if mode == "strict" else self._defaults)
 
     def _compiled(self, op, params):
         """One jitted forward+pullback per op and params; jit itself caches per shape and dtype.
@@ -102,22 +151,9 @@ class JaxAdapter(MappedAdapter):
             self._cache.clear()
             jax.clear_caches()
         if fn is None:
-            impl, wrt = self.ops[op.name].fn, op.differentiable
-
-            def vjp_of(arrays, cotangent):
-                def f(*diff):
-                    kw = dict(arrays)
-                    kw.update(zip(wrt, diff))
-                    return impl(**kw, **params)
-
-                _, pullback = jax.vjp(f, *(arrays[n] for n in wrt))
-                return pullback(cotangent)
-
-            fn = self._cache[key] = jax.jit(vjp_of)
+            fn = self._cache[key] = jitted_vjp(self.ops[op.name].fn, params, op.differentiable)
         return fn
 
     def vjp(self, op, inputs, params, cotangent, *, dtype, device):
-        dev = self._device(device)
-        arrays = {name: jax.device_put(v, dev) for name, v in inputs.items()}
-        grads = self._compiled(op, params)(arrays, jax.device_put(cotangent, dev))
-        return {name: np.asarray(g) for name, g in zip(op.differentiable, grads)}
+        fn = self.ops[op.name].fn
+        return framework_vjp(fn, inputs, params, cotangent, op.differentiable, device, self._compiled(op, params))

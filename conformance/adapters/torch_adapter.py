@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 import torch
 
@@ -13,10 +14,38 @@ from conformance.adapters.torch_ops import FAMILIES
 
 PRECISION_MODES = ("strict", "default")
 
+# The adapter's own steps, which `vjp-conformance repro` copies verbatim into its scripts
+# (conformance/repro/copier.py): everything between the two markers uses only torch, NumPy, the
+# standard library and names defined between them.
+# -- repro section -----------------------------------------------------------------------------------
+# torch.backends flag -> its value in precision mode 'strict': no TF32, no reduced-precision reductions
+STRICT_PRECISION = {
+    "cuda.matmul.allow_tf32": False,
+    "cudnn.allow_tf32": False,
+    "cuda.matmul.allow_fp16_reduced_precision_reduction": False,
+    "cuda.matmul.allow_bf16_reduced_precision_reduction": False,
+}
+
+
+def precision_flags() -> dict[str, bool]:
+    """The value now of each torch.backends flag that STRICT_PRECISION names."""
+    return {name: functools.reduce(getattr, name.split("."), torch.backends) for name in STRICT_PRECISION}
+
+
+def set_precision_flags(flags: dict[str, bool]) -> dict[str, bool]:
+    """Set each torch.backends flag in ``flags``; return every flag's value after."""
+    for name, value in flags.items():
+        path, _, attr = name.rpartition(".")
+        owner = functools.reduce(getattr, path.split("."), torch.backends)
+        getattr(owner, attr)  # an unknown flag raises here instead of being created
+        setattr(owner, attr, value)
+    return precision_flags()
+
 
 def to_tensor(a: np.ndarray, device: str) -> torch.Tensor:
+    """``a`` as a tensor on ``device`` (a device name such as ``cpu`` or ``cuda:0``), same dtype."""
     a = np.require(a, requirements="C")  # (np.ascontiguousarray would turn a 0-d array into shape (1,))
-    if a.dtype == ml_dtypes.bfloat16:
+    if a.dtype.name == "bfloat16":  # ml_dtypes' bfloat16: torch takes its bits
         t = torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
     else:
         t = torch.from_numpy(a)
@@ -24,10 +53,26 @@ def to_tensor(a: np.ndarray, device: str) -> torch.Tensor:
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
+    """``t`` as a NumPy array of its dtype (bfloat16: ml_dtypes')."""
     t = t.detach().cpu()
     if t.dtype == torch.bfloat16:
+        import ml_dtypes  # only bfloat16 needs it
+
         return t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
     return t.numpy()
+
+
+def framework_vjp(fn: Callable[..., torch.Tensor], inputs: dict[str, np.ndarray], params: dict[str, Any],
+                  cotangent: np.ndarray, differentiable: Sequence[str], device: str) -> dict[str, np.ndarray]:
+    """``torch.autograd.grad`` of ``fn(**inputs, **params)`` with respect to the ``differentiable``
+    inputs, ``grad_outputs=cotangent``: one gradient per differentiable input (zeros where the
+    output does not depend on it), as NumPy arrays."""
+    tensors = {name: to_tensor(value, device) for name, value in inputs.items()}
+    wrt = [tensors[name].requires_grad_(True) for name in differentiable]
+    out = fn(**tensors, **params)
+    grads = torch.autograd.grad(out, wrt, grad_outputs=to_tensor(cotangent, device), allow_unused=True)
+    return {name: to_numpy(torch.zeros_like(t) if g is None else g) for name, t, g in zip(differentiable, wrt, grads)}
+# -- end of repro section ----------------------------------------------------------------------------
 
 
 class TorchAdapter(MappedAdapter):
@@ -37,7 +82,7 @@ class TorchAdapter(MappedAdapter):
     def __init__(self) -> None:
         self.ops = collect("conformance.adapters.torch_ops", FAMILIES)
         self._devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-        self._defaults = self._precision_flags()
+        self._defaults = precision_flags()
 
     def version(self) -> str:
         return torch.__version__
@@ -64,46 +109,12 @@ class TorchAdapter(MappedAdapter):
         env["mkldnn"] = {"available": torch.backends.mkldnn.is_available(), "enabled": torch.backends.mkldnn.enabled}
         return env
 
-    @staticmethod
-    def _precision_flags() -> dict[str, Any]:
-        return {
-            "cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-            "cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
-            "cuda.matmul.allow_fp16_reduced_precision_reduction":
-                torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction,
-            "cuda.matmul.allow_bf16_reduced_precision_reduction":
-                torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction,
-        }
-
     def set_precision(self, mode: str) -> dict[str, Any]:
-        """``strict``: no TF32, no reduced-precision reductions; ``default``: torch's defaults."""
+        """``strict``: STRICT_PRECISION's flags; ``default``: torch's own, as found at start."""
         if mode not in PRECISION_MODES:
             raise ValueError(f"unknown precision mode {mode!r}; valid: {PRECISION_MODES}")
-        strict = mode == "strict"
-        d = self._defaults
-        torch.backends.cuda.matmul.allow_tf32 = False if strict else d["cuda.matmul.allow_tf32"]
-        torch.backends.cudnn.allow_tf32 = False if strict else d["cudnn.allow_tf32"]
-        torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = (
-            False if strict else d["cuda.matmul.allow_fp16_reduced_precision_reduction"]
-        )
-        torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = (
-            False if strict else d["cuda.matmul.allow_bf16_reduced_precision_reduction"]
-        )
-        return self._precision_flags()
+        return set_precision_flags(STRICT_PRECISION if mode == "strict" else self._defaults)
 
     def vjp(self, op, inputs, params, cotangent, *, dtype, device):
-        fn = self.ops[op.name].fn
-        tensors: dict[str, torch.Tensor] = {}
-        wrt = []
-        for spec in op.inputs:
-            t = to_tensor(inputs[spec.name], device)
-            if spec.differentiable:
-                t.requires_grad_(True)
-                wrt.append(t)
-            tensors[spec.name] = t
-        out = fn(**tensors, **params)
-        grads = torch.autograd.grad(out, wrt, grad_outputs=to_tensor(cotangent, device), allow_unused=True)
-        result = {}
-        for name, t, g in zip(op.differentiable, wrt, grads):
-            result[name] = to_numpy(torch.zeros_like(t) if g is None else g)
-        return result
+        inputs = {spec.name: inputs[spec.name] for spec in op.inputs}
+        return framework_vjp(self.ops[op.name].fn, inputs, params, cotangent, op.differentiable, device)
