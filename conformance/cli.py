@@ -141,6 +141,13 @@ def cmd_run(a: argparse.Namespace) -> int:
             Expectations.load(Path(a.expectations))
         except (OSError, ValueError) as e:
             raise UsageError(f"--expectations {a.expectations}: {e}") from None
+    if a.claims:
+        from conformance.claims import Claims
+
+        try:
+            Claims.load(Path(a.claims))
+        except (OSError, ValueError) as e:
+            raise UsageError(f"--claims {a.claims}: {e}") from None
     check_out(a.out)
     try:
         run_id, run_dir = make_run_dir(Path(a.out))
@@ -223,6 +230,7 @@ def cmd_ops(a: argparse.Namespace) -> int:
 
 def cmd_frameworks(a: argparse.Namespace) -> int:
     from conformance.adapters import discover
+    from conformance.claims import shipped
 
     rows = []
     for name, av in discover(tuple(a.adapter)).items():
@@ -231,6 +239,11 @@ def cmd_frameworks(a: argparse.Namespace) -> int:
             row.update(version=str(av.adapter.version()), devices=av.adapter.devices())
         else:
             row["reason"] = av.reason
+        # the shipped unsupported claims on it, and whether each covers the installed version
+        claims = shipped().for_framework(name)
+        if claims:
+            row["claims"] = [{**c.to_json(), **({"covers_installed_version": c.covers_version(row["version"])}
+                                                 if av.available else {})} for c in claims]
         rows.append(row)
     if a.json:
         print(json.dumps(rows, indent=1))
@@ -240,6 +253,10 @@ def cmd_frameworks(a: argparse.Namespace) -> int:
                 print(f"{r['name']:<14}{r['version']:<16}{', '.join(r['devices'])}")
             else:
                 print(f"{r['name']:<14}unavailable: {r['reason']}")
+            if r.get("claims"):
+                here = sum(1 for c in r["claims"] if c.get("covers_installed_version", True))
+                print(f"{'':<14}{len(r['claims'])} unsupported claims (conformance/unsupported.toml), "
+                      f"{here} covering this version")
     return 0
 
 

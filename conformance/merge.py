@@ -151,6 +151,13 @@ class Merger:
                        for m in self.manifests.values()])
         return [json.loads(e) for e in seen]
 
+    def claims(self) -> list[dict[str, Any]]:
+        """The unsupported claims of every source run (each once): their states are worked out
+        again over the merged records (a claim probed in one run may be stale there)."""
+        seen = _union([[json.dumps(c, sort_keys=True) for c in m.get("claims") or []]
+                       for m in self.manifests.values()])
+        return [json.loads(c) for c in seen]
+
     def manifest(self, run_id: str) -> dict[str, Any]:
         ms = list(self.manifests.values())
         sels = [m.get("selection") or {} for m in ms]
@@ -162,6 +169,7 @@ class Merger:
             "selection": {k: _union([s.get(k) or [] for s in sels]) for k in ("frameworks", "ops", "dtypes",
                                                                                "precisions")},
             "targets": [json.loads(t) for t in targets], "expectations": self.expectations(),
+            "claims": self.claims(), "probe_unsupported": any(m.get("probe_unsupported") for m in ms),
             "merge_sources": self.sources,
         }
 
@@ -171,7 +179,10 @@ class Merger:
         out.mkdir(parents=True, exist_ok=True)
         run_id = "merge-" + new_run_id()
         conflicts = self.conflicts()
-        summary = summarize(self.records, {"run_id": run_id, "targets": [], "expectations": self.expectations()})
+        summary = summarize(self.records, {"run_id": run_id, "targets": [], "expectations": self.expectations(),
+                                           "claims": self.claims(),
+                                           "probe_unsupported": any(m.get("probe_unsupported")
+                                                                    for m in self.manifests.values())})
         flagged = {tuple(c["cell"][k] for k in CELL_KEYS) for c in conflicts}
         for cell in summary["cells"]:
             if cell_key(cell) in flagged:

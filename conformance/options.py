@@ -66,6 +66,9 @@ RUN_OPTIONS = (
                    "versions draws the same cases; recorded in run.json and the report)"),
     Option("adapter", "extra adapter package.module:attr (repeatable)", kind="repeat"),
     Option("expectations", "known-failures file (default: the shipped conformance/expectations.toml)"),
+    Option("claims", "unsupported-claims file (default: the shipped conformance/unsupported.toml)"),
+    Option("probe-unsupported", "run the targets an unsupported claim covers anyway: a claim whose target runs "
+                                "is reported stale, one whose targets still raise holds (summary.json)", kind="flag"),
     Option("timeout", "per-example time limit in seconds (default: 60; 0: no limit)", "60"),
     Option("no-report", "skip index.html", kind="flag"),
 )

@@ -97,6 +97,7 @@ class Selection:
     seed_source: str = "default"  # default | given | random
     families: list[str] = field(default_factory=lambda: list(FAMILIES))
     cpu_precisions: list[str] | None = None  # None: the same as precisions
+    probe_unsupported: bool = False  # run the targets an unsupported claim covers (conformance/claims.py)
 
     def precisions_on(self, device: str) -> list[str]:
         return self.cpu_precisions if device == "cpu" and self.cpu_precisions else self.precisions
@@ -116,6 +117,7 @@ def parse_selection(
     families: str | None = None,
     cpu_precision: str | None = None,
     seed_source: str | None = None,
+    probe_unsupported: bool = False,
 ) -> Selection:
     """Validate every choice before anything runs or is written."""
     op_names = list(all_ops())
@@ -138,7 +140,7 @@ def parse_selection(
         no_repeats("device", sel_dev)
     seed_value, source = parse_seed(seed)
     return Selection(sel_fw, sel_dev, sel_ops, sel_dtypes, sel_prec, prof, max_examples, seed_value,
-                     seed_source or source, sel_fam, cpu_prec)
+                     seed_source or source, sel_fam, cpu_prec, bool(probe_unsupported))
 
 
 def resolve_devices(sel: Selection, frameworks: dict[str, Availability]) -> dict[str, list[str]]:

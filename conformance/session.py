@@ -15,6 +15,9 @@ import numpy as np
 
 from conformance import __version__, threads
 from conformance.adapters import Availability, discover
+from conformance.adapters.mapping import MappedAdapter
+from conformance.claims import DEFAULT_FILE as DEFAULT_CLAIMS
+from conformance.claims import Claims
 from conformance.cpuinfo import host_conditions
 from conformance.device_errors import DEVICE_LOST_EXIT, is_sticky_device_error
 from conformance.execute import Target, attach_repro, base_record
@@ -44,6 +47,7 @@ class Session:
         worker: str,
         render: bool = True,
         expectations: str | None = None,
+        claims: str | None = None,
     ) -> None:
         self.selection = selection
         self.frameworks = frameworks
@@ -59,6 +63,11 @@ class Session:
         self.expectations_file = expectations
         self.host = host_conditions()  # the CPU, as far as the frameworks' kernels may use it
         self.expectations = Expectations.load(Path(expectations or DEFAULT_EXPECTATIONS)).for_host(self.host)
+        self.claims_file = claims
+        self.claims = Claims.load(Path(claims or DEFAULT_CLAIMS))
+        for av in frameworks.values():  # the built-in adapters answer supports() from these claims
+            if isinstance(av.adapter, MappedAdapter):
+                av.adapter.claims = self.claims
         self._writer: RecordWriter | None = None
         self._precision: dict[str, str] = {}
         self.report_environment: list[str] = []  # frameworks whose details this worker reports
@@ -71,13 +80,14 @@ class Session:
             dtypes=opts.get("dtypes"), precision=opts.get("precision"), profile=opts.get("profile"),
             max_examples=opts.get("max_examples"), seed=opts.get("seed"), known_frameworks=list(frameworks),
             families=opts.get("families"), cpu_precision=opts.get("cpu_precision"),
+            probe_unsupported=bool(opts.get("probe_unsupported")),
         )
 
     @classmethod
     def create(cls, config: Any) -> Session:
         opts = {k: config.getoption(f"vjp_{k}") for k in
                 ("frameworks", "devices", "ops", "dtypes", "precision", "profile", "max_examples", "families",
-                 "cpu_precision", "seed")}
+                 "cpu_precision", "seed", "probe_unsupported")}
         adapters = list(config.getoption("vjp_adapter") or [])
         from conformance.selection import split
 
@@ -97,7 +107,8 @@ class Session:
         else:
             run_id, run_dir = make_run_dir(Path(config.getoption("vjp_out") or DEFAULT_OUT))
         sess = cls(selection, frameworks, devices, run_id, run_dir, adapters,
-                   timeout, "main", not config.getoption("vjp_no_report"), config.getoption("vjp_expectations"))
+                   timeout, "main", not config.getoption("vjp_no_report"), config.getoption("vjp_expectations"),
+                   config.getoption("vjp_claims"))
         sess.write_manifest()
         return sess
 
@@ -105,7 +116,7 @@ class Session:
         return {
             "selection": asdict(self.selection), "run_id": self.run_id, "run_dir": str(self.run_dir),
             "adapters": self.adapters, "timeout": self.timeout, "devices": self.devices,
-            "expectations": self.expectations_file,
+            "expectations": self.expectations_file, "claims": self.claims_file,
             "report_environment": self.probed_frameworks(),  # workers report what this process did not import
         }
 
@@ -118,7 +129,8 @@ class Session:
         selection = Selection(**data["selection"])
         frameworks = discover(tuple(data["adapters"]), selection.frameworks)
         sess = cls(selection, frameworks, data["devices"], data["run_id"], Path(data["run_dir"]),
-                   data["adapters"], data["timeout"], worker, expectations=data.get("expectations"))
+                   data["adapters"], data["timeout"], worker, expectations=data.get("expectations"),
+                   claims=data.get("claims"))
         sess.report_environment = list(data.get("report_environment", []))
         return sess
 
@@ -303,6 +315,10 @@ class Session:
             "expectations": self.expectations.to_json(),
             "expectations_file": self.expectations_file or "conformance/expectations.toml (shipped)",
             "tolerance_overrides": self.tolerances.rows(),
+            # the unsupported claims on the selected frameworks; summary.json gives each one's state
+            "claims": [c.to_json() for c in self.claims.claims if c.framework in self.selection.frameworks],
+            "claims_file": self.claims_file or "conformance/unsupported.toml (shipped)",
+            "probe_unsupported": self.selection.probe_unsupported,
             "unavailable": {n: a.reason for n, a in self.frameworks.items()
                             if n in self.selection.frameworks and not a.available},
         }

@@ -42,6 +42,7 @@ def convention_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None = None,
               damaged: int = 0) -> dict[str, Any]:
+    from conformance.claims import claim_states
     from conformance.expectations import entry_states
 
     records = list(records)
@@ -108,6 +109,8 @@ def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None
         "failed": any(c["status"] in FAILING for c in out_cells),
         "conventions": convention_table(records),
         "expectations": entry_states((manifest or {}).get("expectations", []), records),
+        "probe_unsupported": bool((manifest or {}).get("probe_unsupported")),
+        "claims": claim_states((manifest or {}).get("claims", []), records),
     }
 
 
@@ -140,6 +143,7 @@ def table_lines(summary: dict[str, Any]) -> list[str]:
                      + (f"  {w:.3f}" if w is not None else ""))
     for nr in summary.get("not_run", [])[:20]:
         lines.append(f"not run: {nr['op']} {nr['framework']} {nr['device']} {nr['dtype']}: {nr['reason']}")
+    lines += claim_lines(summary)
     fails = [c for c in summary["cells"] if c["status"] in FAILING]
     if summary.get("seed") is not None:
         how = {"default": "the default: the same command on the same versions draws the same cases",
@@ -150,6 +154,26 @@ def table_lines(summary: dict[str, Any]) -> list[str]:
         f"{summary['examples']} examples in {len(summary['cells'])} cells; totals {summary['totals']}; "
         f"{len(fails)} failing cell(s); {len(summary.get('not_run', []))} not run"
     )
+    return lines
+
+
+def claim_lines(summary: dict[str, Any]) -> list[str]:
+    """The probe's findings: how many claims hold, and each stale one with the targets that ran."""
+    claims = summary.get("claims") or []
+    probed = [c for c in claims if c.get("state") in ("holds", "stale", "changed")]
+    if not probed:
+        return []
+    counts = Counter(c["state"] for c in probed)
+    lines = [f"unsupported claims probed: {len(probed)} ("
+             + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ")"]
+    for c in probed:
+        if c["state"] == "stale":
+            lines.append(f"stale claim {c['id']}: ran {', '.join(c.get('ran_targets', []))} "
+                         f"(end its range in the claims file)")
+        elif c["state"] == "changed":
+            lines.append(f"claim {c['id']}: its targets neither raised nor ran (crashed or timed out)")
+        elif c.get("message_seen") is False:
+            lines.append(f"claim {c['id']} holds with another message: {c.get('messages', [''])[0]}")
     return lines
 
 

@@ -126,3 +126,51 @@ def test_budget_is_finite_for_every_op():
     tol = Tolerances.load()
     for op in all_ops():
         assert math.isfinite(tol.budget(op).for_terms(10**6))
+
+
+def test_shipped_claims_load_and_name_real_ops_frameworks_and_observations():
+    from conformance.adapters import BUILTIN
+    from conformance.claims import FRAMEWORKS, Claims
+
+    assert set(FRAMEWORKS) == set(BUILTIN)
+    claims = Claims.load()
+    assert claims.claims, "the shipped unsupported.toml holds claims"
+    ops = set(all_ops())
+    for c in claims.claims:
+        assert set(c.ops) <= ops and c.framework in BUILTIN, c
+        assert c.devices and c.dtypes and c.reason.strip() and c.observed.strip(), c
+        assert ":" in c.reason.split(" ")[0], f"{c.id}: the reason is the framework's message, '<Exception>: ...'"
+
+
+_CLAIM = {"framework": "torch", "op": "det", "dtype": "float16", "device": "cpu", "reason": "r", "observed": "o"}
+
+
+@pytest.mark.parametrize("change, complaint", [
+    ({"framework": "mxnet"}, r"#2 \(second\): framework: unknown framework 'mxnet'"),
+    ({"op": ["det", "determinant"]}, r"#2 \(second\): op: 'determinant' not in the catalogue"),
+    ({"dtype": "float8"}, r"#2 \(second\): dtype: unknown dtype 'float8'"),
+    ({"device": "gpu"}, r"#2 \(second\): device: unknown device kind 'gpu'"),
+    ({"versions": "two point thirteen"}, r"#2 \(second\): versions: 'two point thirteen' is not a PEP 440 range"),
+    ({"colour": "red"}, r"#2 \(second\): unknown key\(s\) \['colour'\]"),
+    ({"observed": None}, r"#2 \(second\): needs 'observed'"),
+    ({"id": "first"}, r"#2 \(first\): id 'first' is used by .*#1"),
+    ({"op": "solve"}, None),
+])
+def test_bad_claim_rows_are_refused_naming_file_row_and_key(change, complaint):
+    from conformance.claims import Claims, ClaimsError
+
+    second = {**_CLAIM, "id": "second", **change}
+    second = {k: v for k, v in second.items() if v is not None}
+    data = {"claim": [{**_CLAIM, "id": "first", "op": "inv"}, second]}
+    if complaint is None:
+        assert len(Claims.parse(data, "x.toml").claims) == 2
+        return
+    with pytest.raises(ClaimsError, match=r"^x\.toml \[\[claim\]\] " + complaint):
+        Claims.parse(data, "x.toml")
+
+
+def test_a_cell_claimed_twice_is_refused():
+    from conformance.claims import Claims, ClaimsError
+
+    with pytest.raises(ClaimsError, match="torch det float16 on cpu is claimed by .*#1 too"):
+        Claims.parse({"claim": [_CLAIM, {**_CLAIM, "op": ["inv", "det"], "reason": "again"}]})

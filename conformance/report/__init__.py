@@ -16,7 +16,14 @@ from conformance.report.matrix import SHORT, matrix_html, totals_html
 from conformance.report.opsection import SNIPPET_BUDGET_BYTES, SNIPPET_MAX_ELEMENTS, op_section
 from conformance.report.page import attrs, esc, page
 from conformance.report.sidebyside import side_by_side_html
-from conformance.report.tables import conventions_html, expectations_html, header_html, merge_html, not_run_html
+from conformance.report.tables import (
+    claims_html,
+    conventions_html,
+    expectations_html,
+    header_html,
+    merge_html,
+    not_run_html,
+)
 
 __all__ = ["render_run", "render"]
 
@@ -109,7 +116,8 @@ def render(run: RunData) -> str:
         f'worst bound_ratio / budget: {shades}. Each cell: worst ratio to budget (or status), pass/examples, then '
         f'✗ failing, K known, C convention, U unsupported, N not run. Click a cell for its op.</p>'
         f'{matrix_html(ops, cols, summary, families)}</section>{side_by_side_html(summary)}'
-        f'{merge_html(summary)}{expectations_html(summary, run.records)}{conventions_html(summary, run.records)}'
+        f'{merge_html(summary)}{expectations_html(summary, run.records)}{claims_html(summary)}'
+        f'{conventions_html(summary, run.records)}'
         f'{not_run_html(summary)}<section id="ops"><h2>Ops</h2>{sections}</section></main>'
         f'<footer class="muted">vjp-conformance HTML report, rendered {esc(rendered)} from results.jsonl, '
         f'witnesses.jsonl and summary.json; self-contained (no network).</footer>'

@@ -1,4 +1,5 @@
-"""The smaller sections: run header, not-run targets, convention table, expectations, merge notes."""
+"""The smaller sections: run header, not-run targets, convention table, expectations, unsupported
+claims, merge notes."""
 
 from __future__ import annotations
 
@@ -162,6 +163,37 @@ def expectations_html(summary: dict[str, Any], records: list[dict[str, Any]]) ->
             f'changed: a witness failed otherwise than the entry says; stale: no witness ran in this run (its '
             f'cells were not selected, or the framework version is outside the entry\'s range).</p>'
             f'{table(head, rows, "exp")}</section>')
+
+
+def claims_html(summary: dict[str, Any]) -> str:
+    """The unsupported claims that covered a target of the run, with each one's state; stale first."""
+    order = {"stale": 0, "changed": 1, "holds": 2, "unprobed": 3}
+    claims = sorted((c for c in summary.get("claims") or [] if c.get("state") in order),
+                    key=lambda c: (order[c["state"]], str(c.get("id"))))
+    if not claims:
+        return ""
+    rows = []
+    for c in claims:
+        state = str(c["state"])
+        seen = c.get("messages") or []
+        message = "" if not seen or c.get("message_seen") else f'<br><span class="muted">raised: {esc(seen[0])}</span>'
+        q = " ".join((str(c.get("id")), *(c.get("op") or []), state)).lower()
+        rows.append(f'<tr{attrs(class_="fr", data_fw=c.get("framework"), data_q=q)}>'
+                    f'<td><span class="st st-{esc(state)}">{esc(state)}</span></td><td>{esc(c.get("id"))}</td>'
+                    f'<td>{esc(c.get("framework"))}</td><td>{esc(", ".join(c.get("op") or []))}</td>'
+                    f'<td>{esc(", ".join(c.get("dtype") or []))}</td><td>{esc(", ".join(c.get("device") or []))}</td>'
+                    f'<td>{esc(c.get("versions") or "")}</td><td>{esc(c.get("reason"))}{message}</td>'
+                    f'<td>{esc(", ".join(c.get("ran_targets") or []))}</td>'
+                    f'<td class="num">{esc(c.get("raised", 0))}/{esc(c.get("probed", 0))}</td></tr>')
+    head = ["state", "claim", "framework", "op", "dtype", "device", "versions", "reason (the framework's message)",
+            "ran", "raised / probed"]
+    probed = "this run probed them (--probe-unsupported)" if summary.get("probe_unsupported") else (
+        "this run did not probe them: their targets were recorded unsupported (run with --probe-unsupported to "
+        "ask the framework)")
+    return (f'<section id="claims"><h2>Unsupported claims</h2><p class="muted">Claims of conformance/unsupported.toml '
+            f'that covered a target here; {esc(probed)}. holds: every probed example raised; stale: an example ran '
+            f'(end the claim\'s range); changed: its examples crashed or timed out; unprobed: not asked.</p>'
+            f'{table(head, rows, "claims")}</section>')
 
 
 def merge_html(summary: dict[str, Any]) -> str:

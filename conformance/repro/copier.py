@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.adapters import BUILTIN
+from conformance.adapters.mapping import Direct, table_rows
+from conformance.registry import get_op
 from conformance.repro.find import ReproError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -284,9 +286,10 @@ def _is_mapping(node: ast.stmt) -> bool:
         isinstance(d, ast.Call) and getattr(d.func, "id", None) == "impl" for d in node.decorator_list)
 
 
-def find_mapping(framework: str, op: str) -> tuple[str, str] | None:
-    """(module, function name) of the built-in adapter's ``@impl`` mapping of ``op`` (the function
-    is named after the op, with a trailing ``_`` where the name would shadow a builtin)."""
+def find_mapping(framework: str, op: str) -> tuple[str, str, Direct | None] | None:
+    """(module, function name, TABLE row or None) of the built-in adapter's mapping of ``op``: its
+    ``@impl`` function (named after the op, with a trailing ``_`` where the name would shadow a
+    builtin), or its row in the module's ``TABLE`` (read from the source, never imported)."""
     package = OPS_PACKAGES[framework]
     for path in sorted(ROOT.joinpath(*package.split(".")).glob("*.py")):
         parsed = read_module(f"{package}.{path.stem}")
@@ -295,7 +298,10 @@ def find_mapping(framework: str, op: str) -> tuple[str, str] | None:
         for name in (op, op + "_"):
             node = parsed.defs.get(name)
             if node is not None and _is_mapping(node):
-                return f"{package}.{path.stem}", name
+                return f"{package}.{path.stem}", name, None
+        row = table_rows(ast.Module(body=parsed.body, type_ignores=[])).get(op)
+        if row is not None:
+            return f"{package}.{path.stem}", row.function_name(op), row
     return None
 
 
@@ -306,18 +312,29 @@ def mapping_source(framework: str, op: str, taken: frozenset[str] = frozenset())
     found = find_mapping(framework, op)
     if found is None:
         raise ReproError(f"the {framework} adapter has no mapping for {op}")
-    module, fn = found
+    module, fn, row = found
     copier = Copier()
     try:
-        copier.need(module, fn)
+        if row is None:
+            copier.need(module, fn)
+        else:  # the row as the function it stands for, with the import its call's head needs
+            for name in row.names():
+                copier.need(module, name)
+            spec = get_op(op)
+            copier.blocks[fn] = (module, row.source(op, tuple(i.name for i in spec.inputs), tuple(spec.params)))
+            copier.order.append(fn)
         copier.check(taken)
     except Unresolvable as e:
+        if row is not None:
+            raise ReproError(f"the {framework} adapter's TABLE row for {op} cannot be written out: {e}") from None
         return (), (f"# The {framework} adapter's mapping of {op} could not be copied as standalone code ({e}),\n"
                     f"# so this script imports it: it needs vjp-conformance installed.\n"
                     f"from {module} import {fn} as _mapped\n\nop = _mapped.fn\n")
     where = module.replace(".", "/") + ".py"
-    code = (f"# The op exactly as the vjp-conformance {framework} adapter calls it: copied from\n"
-            f"# {where} (and the helpers it uses), its @impl decorator left out.\n\n{copier.code()}\n\n\nop = {fn}\n")
+    how = (f"its TABLE row in\n# {where}, written as the function it stands for" if row is not None else
+           f"copied from\n# {where} (and the helpers it uses), its @impl decorator left out")
+    code = (f"# The op exactly as the vjp-conformance {framework} adapter calls it: {how}.\n\n"
+            f"{copier.code()}\n\n\nop = {fn}\n")
     return tuple(copier.imports), code
 
 

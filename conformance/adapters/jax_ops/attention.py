@@ -3,12 +3,11 @@
 
 import jax
 
-from conformance.adapters.mapping import impl
+from conformance.adapters.mapping import direct, impl
 
-
-@impl("jax.nn.dot_product_attention(q, k, v, scale=scale, is_causal=causal)")
-def scaled_dot_product_attention(q, k, v, causal, scale):
-    return jax.nn.dot_product_attention(q, k, v, scale=scale, is_causal=causal)
+TABLE = {
+    "scaled_dot_product_attention": direct("jax.nn.dot_product_attention", scale="scale", is_causal="causal"),
+}
 
 
 @impl("jax.image.resize(x, (N, *size, C), method='linear', antialias=False)")

@@ -7,7 +7,11 @@ tuple or None.
 import jax
 import jax.numpy as jnp
 
-from conformance.adapters.mapping import impl
+from conformance.adapters.mapping import direct, impl
+
+TABLE = {
+    "log_softmax": direct("jax.nn.log_softmax", axis="axis"),
+}
 
 
 def axes(axis):
@@ -57,8 +61,3 @@ def std(x, axis, keepdims, ddof):
 @impl("jnp.linalg.vector_norm(x, ord=2, axis, keepdims)")
 def l2_norm(x, axis, keepdims):
     return jnp.linalg.vector_norm(x, ord=2, axis=axes(axis), keepdims=keepdims)
-
-
-@impl("jax.nn.log_softmax(x, axis=axis)")
-def log_softmax(x, axis):
-    return jax.nn.log_softmax(x, axis=axis)

@@ -3,7 +3,16 @@
 import jax.numpy as jnp
 from jax import lax
 
-from conformance.adapters.mapping import impl
+from conformance.adapters.mapping import direct, impl
+
+TABLE = {
+    "gather": direct("jnp.take", axis="axis"),
+    "take_along_axis": direct("jnp.take_along_axis", axis="axis"),
+    "where": direct("jnp.where"),
+    "cumprod": direct("jnp.cumprod", axis="axis"),
+    "sort": direct("jnp.sort", axis="axis"),
+    "roll": direct("jnp.roll", "x", "shift", axis="axis"),
+}
 
 
 @impl("jnp.reshape")
@@ -51,41 +60,11 @@ def broadcast_to(x, shape):
     return jnp.broadcast_to(x, tuple(shape))
 
 
-@impl("jnp.take(x, indices, axis=axis)")
-def gather(x, indices, axis):
-    return jnp.take(x, indices, axis=axis)
-
-
-@impl("jnp.take_along_axis")
-def take_along_axis(x, indices, axis):
-    return jnp.take_along_axis(x, indices, axis=axis)
-
-
-@impl("jnp.where(cond, x, y)")
-def where(cond, x, y):
-    return jnp.where(cond, x, y)
-
-
 @impl("jax.lax.cumsum(x, axis, reverse=reverse)")
 def cumsum(x, axis, reverse):
     return lax.cumsum(x, axis=axis % x.ndim, reverse=reverse)
 
 
-@impl("jnp.cumprod(x, axis)")
-def cumprod(x, axis):
-    return jnp.cumprod(x, axis=axis)
-
-
-@impl("jnp.sort(x, axis)")
-def sort(x, axis):
-    return jnp.sort(x, axis=axis)
-
-
 @impl("jnp.flip(x, axes)")
 def flip(x, axes):
     return jnp.flip(x, tuple(axes))
-
-
-@impl("jnp.roll(x, shift, axis)")
-def roll(x, shift, axis):
-    return jnp.roll(x, shift, axis=axis)

@@ -2,102 +2,43 @@
 
 import tensorflow as tf
 
-from conformance.adapters.mapping import impl
+from conformance.adapters.mapping import direct, impl
 
-
-@impl("tf.negative")
-def neg(x):
-    return tf.negative(x)
-
-
-@impl("tf.abs")
-def abs(x):
-    return tf.abs(x)
-
-
-@impl("tf.square")
-def square(x):
-    return tf.square(x)
-
-
-@impl("tf.sqrt")
-def sqrt(x):
-    return tf.sqrt(x)
-
-
-@impl("tf.math.rsqrt")
-def rsqrt(x):
-    return tf.math.rsqrt(x)
-
-
-@impl("tf.math.reciprocal")
-def reciprocal(x):
-    return tf.math.reciprocal(x)
-
-
-@impl("tf.exp")
-def exp(x):
-    return tf.exp(x)
-
-
-@impl("tf.math.expm1")
-def expm1(x):
-    return tf.math.expm1(x)
-
-
-@impl("tf.math.log")
-def log(x):
-    return tf.math.log(x)
-
-
-@impl("tf.math.log1p")
-def log1p(x):
-    return tf.math.log1p(x)
-
-
-@impl("tf.sin")
-def sin(x):
-    return tf.sin(x)
-
-
-@impl("tf.cos")
-def cos(x):
-    return tf.cos(x)
-
-
-@impl("tf.tan")
-def tan(x):
-    return tf.tan(x)
-
-
-@impl("tf.tanh")
-def tanh(x):
-    return tf.tanh(x)
-
-
-@impl("tf.math.erf")
-def erf(x):
-    return tf.math.erf(x)
-
-
-@impl("tf.math.log_sigmoid")
-def log_sigmoid(x):
-    return tf.math.log_sigmoid(x)
-
-
-@impl("tf.nn.relu")
-def relu(x):
-    return tf.nn.relu(x)
-
-
-@impl("tf.nn.relu6")
-def relu6(x):
-    return tf.nn.relu6(x)
-
-
-@impl("tf.nn.leaky_relu(x, alpha=slope)")
-def leaky_relu(x, slope):
-    return tf.nn.leaky_relu(x, alpha=slope)
+TABLE = {
+    "neg": direct("tf.negative"),
+    "abs": direct("tf.abs"),
+    "square": direct("tf.square"),
+    "sqrt": direct("tf.sqrt"),
+    "rsqrt": direct("tf.math.rsqrt"),
+    "reciprocal": direct("tf.math.reciprocal"),
+    "exp": direct("tf.exp"),
+    "expm1": direct("tf.math.expm1"),
+    "log": direct("tf.math.log"),
+    "log1p": direct("tf.math.log1p"),
+    "sin": direct("tf.sin"),
+    "cos": direct("tf.cos"),
+    "tan": direct("tf.tan"),
+    "tanh": direct("tf.tanh"),
+    "erf": direct("tf.math.erf"),
+    "log_sigmoid": direct("tf.math.log_sigmoid"),
+    "relu": direct("tf.nn.relu"),
+    "relu6": direct("tf.nn.relu6"),
+    "leaky_relu": direct("tf.nn.leaky_relu", alpha="slope"),
+    "selu": direct("tf.nn.selu"),
+    "silu": direct("tf.nn.silu"),
+    "softplus": direct("tf.math.softplus"),
+    "softsign": direct("tf.nn.softsign"),
+    "clip": direct("tf.clip_by_value", "x", "lo", "hi"),
+    "add": direct("tf.add"),
+    "subtract": direct("tf.subtract"),
+    "multiply": direct("tf.multiply"),
+    "divide": direct("tf.divide"),
+    "pow": direct("tf.pow"),
+    "maximum": direct("tf.maximum"),
+    "minimum": direct("tf.minimum"),
+    "atan2": direct("tf.math.atan2", note="TensorFlow names its arguments (y, x)"),
+    "squared_difference": direct("tf.math.squared_difference"),
+}
 
 
 @impl("tf.nn.elu (alpha = 1); alpha != 1: tf.where(x > 0, tf.nn.elu(x), alpha * tf.nn.elu(x))", composite=True)
@@ -107,76 +48,6 @@ def elu(x, alpha):
     return e if alpha == 1.0 else tf.where(x > 0, e, alpha * e)
 
 
-@impl("tf.nn.selu")
-def selu(x):
-    return tf.nn.selu(x)
-
-
 @impl('tf.nn.gelu(x, approximate=(approximate == "tanh"))')
 def gelu(x, approximate):
     return tf.nn.gelu(x, approximate=approximate == "tanh")
-
-
-@impl("tf.nn.silu")
-def silu(x):
-    return tf.nn.silu(x)
-
-
-@impl("tf.math.softplus")
-def softplus(x):
-    return tf.math.softplus(x)
-
-
-@impl("tf.nn.softsign")
-def softsign(x):
-    return tf.nn.softsign(x)
-
-
-@impl("tf.clip_by_value(x, lo, hi)")
-def clip(x, lo, hi):
-    return tf.clip_by_value(x, lo, hi)
-
-
-@impl("tf.add")
-def add(x, y):
-    return tf.add(x, y)
-
-
-@impl("tf.subtract")
-def subtract(x, y):
-    return tf.subtract(x, y)
-
-
-@impl("tf.multiply")
-def multiply(x, y):
-    return tf.multiply(x, y)
-
-
-@impl("tf.divide")
-def divide(x, y):
-    return tf.divide(x, y)
-
-
-@impl("tf.pow")
-def pow(x, y):
-    return tf.pow(x, y)
-
-
-@impl("tf.maximum")
-def maximum(x, y):
-    return tf.maximum(x, y)
-
-
-@impl("tf.minimum")
-def minimum(x, y):
-    return tf.minimum(x, y)
-
-
-@impl("tf.math.atan2(y=x, x=y)")
-def atan2(x, y):
-    return tf.math.atan2(x, y)
-
-
-@impl("tf.math.squared_difference")
-def squared_difference(x, y):
-    return tf.math.squared_difference(x, y)

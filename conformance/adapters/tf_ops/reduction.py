@@ -6,7 +6,11 @@ take all three (a tuple as a list).
 
 import tensorflow as tf
 
-from conformance.adapters.mapping import impl
+from conformance.adapters.mapping import direct, impl
+
+TABLE = {
+    "log_softmax": direct("tf.nn.log_softmax", axis="axis"),
+}
 
 
 def axes(axis):
@@ -79,8 +83,3 @@ def std(x, axis, keepdims, ddof):
 @impl("tf.math.reduce_euclidean_norm(x, axis, keepdims)")
 def l2_norm(x, axis, keepdims):
     return tf.math.reduce_euclidean_norm(x, axis=axes(axis), keepdims=keepdims)
-
-
-@impl("tf.nn.log_softmax(x, axis=axis)")
-def log_softmax(x, axis):
-    return tf.nn.log_softmax(x, axis=axis)

@@ -2,23 +2,14 @@
 
 import tensorflow as tf
 
-from conformance.adapters.mapping import impl
+from conformance.adapters.mapping import direct, impl
 from reference.conv import resolve_padding
 
-
-@impl("tf.sigmoid")
-def sigmoid(x):
-    return tf.sigmoid(x)
-
-
-@impl("tf.nn.softmax(x, axis=axis)")
-def softmax(x, axis):
-    return tf.nn.softmax(x, axis=axis)
-
-
-@impl("tf.linalg.matmul")
-def matmul(x, y):
-    return tf.linalg.matmul(x, y)
+TABLE = {
+    "sigmoid": direct("tf.sigmoid"),
+    "softmax": direct("tf.nn.softmax", axis="axis"),
+    "matmul": direct("tf.linalg.matmul"),
+}
 
 
 def conv_nd(x, w, stride, dilation, padding, groups=1):

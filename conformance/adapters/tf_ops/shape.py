@@ -2,7 +2,17 @@
 
 import tensorflow as tf
 
-from conformance.adapters.mapping import impl
+from conformance.adapters.mapping import direct, impl
+
+TABLE = {
+    "gather": direct("tf.gather", axis="axis"),
+    "take_along_axis": direct("tf.experimental.numpy.take_along_axis", axis="axis"),
+    "where": direct("tf.where"),
+    "cumsum": direct("tf.math.cumsum", axis="axis", reverse="reverse"),
+    "cumprod": direct("tf.math.cumprod", axis="axis"),
+    "sort": direct("tf.sort", axis="axis"),
+    "roll": direct("tf.roll", shift="shift", axis="axis"),
+}
 
 
 @impl("tf.reshape")
@@ -50,41 +60,6 @@ def broadcast_to(x, shape):
     return tf.broadcast_to(x, list(shape))
 
 
-@impl("tf.gather(x, indices, axis=axis)")
-def gather(x, indices, axis):
-    return tf.gather(x, indices, axis=axis)
-
-
-@impl("tf.experimental.numpy.take_along_axis")
-def take_along_axis(x, indices, axis):
-    return tf.experimental.numpy.take_along_axis(x, indices, axis=axis)
-
-
-@impl("tf.where(cond, x, y)")
-def where(cond, x, y):
-    return tf.where(cond, x, y)
-
-
-@impl("tf.math.cumsum(x, axis, reverse=reverse)")
-def cumsum(x, axis, reverse):
-    return tf.math.cumsum(x, axis=axis, reverse=reverse)
-
-
-@impl("tf.math.cumprod(x, axis)")
-def cumprod(x, axis):
-    return tf.math.cumprod(x, axis=axis)
-
-
-@impl("tf.sort(x, axis)")
-def sort(x, axis):
-    return tf.sort(x, axis=axis)
-
-
 @impl("tf.reverse(x, axes)")
 def flip(x, axes):
     return tf.reverse(x, axis=list(axes))
-
-
-@impl("tf.roll(x, shift, axis)")
-def roll(x, shift, axis):
-    return tf.roll(x, shift=shift, axis=axis)

@@ -1,9 +1,21 @@
 """PyTorch mappings of the normloss family (see ../mapping.py). Inputs arrive channels last
 (N, ..., C); batch_norm and group_norm take channels first and are permuted in and out."""
 
+import torch  # noqa: F401 (the TABLE rows call torch.nn.functional.*)
 import torch.nn.functional as F
 
-from conformance.adapters.mapping import impl
+from conformance.adapters.mapping import direct, impl
+
+TABLE = {
+    "softmax_cross_entropy": direct("torch.nn.functional.cross_entropy", const={"reduction": "mean"},
+                                    note="label probabilities"),
+    "sparse_softmax_cross_entropy": direct("torch.nn.functional.cross_entropy", const={"reduction": "mean"},
+                                           note="class indices"),
+    "sigmoid_binary_cross_entropy": direct("torch.nn.functional.binary_cross_entropy_with_logits",
+                                           const={"reduction": "mean"}),
+    "mse": direct("torch.nn.functional.mse_loss", const={"reduction": "mean"}),
+    "huber": direct("torch.nn.functional.huber_loss", delta="delta", const={"reduction": "mean"}),
+}
 
 
 def channels_first(x):
@@ -34,28 +46,3 @@ def rms_norm(x, gamma, eps):
 @impl("torch.nn.functional.group_norm(x, groups, gamma, beta, eps) (NCHW permutes)")
 def group_norm(x, gamma, beta, groups, eps):
     return channels_last(F.group_norm(channels_first(x), groups, gamma, beta, eps))
-
-
-@impl("torch.nn.functional.cross_entropy(logits, label probabilities, reduction='mean')")
-def softmax_cross_entropy(logits, labels):
-    return F.cross_entropy(logits, labels, reduction="mean")
-
-
-@impl("torch.nn.functional.cross_entropy(logits, class indices, reduction='mean')")
-def sparse_softmax_cross_entropy(logits, labels):
-    return F.cross_entropy(logits, labels, reduction="mean")
-
-
-@impl("torch.nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction='mean')")
-def sigmoid_binary_cross_entropy(logits, labels):
-    return F.binary_cross_entropy_with_logits(logits, labels, reduction="mean")
-
-
-@impl("torch.nn.functional.mse_loss(pred, target, reduction='mean')")
-def mse(pred, target):
-    return F.mse_loss(pred, target, reduction="mean")
-
-
-@impl("torch.nn.functional.huber_loss(pred, target, reduction='mean', delta=delta)")
-def huber(pred, target, delta):
-    return F.huber_loss(pred, target, reduction="mean", delta=delta)

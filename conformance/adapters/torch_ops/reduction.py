@@ -6,7 +6,11 @@ int or a tuple, and None is passed as the explicit tuple of every axis.
 
 import torch
 
-from conformance.adapters.mapping import impl
+from conformance.adapters.mapping import direct, impl
+
+TABLE = {
+    "log_softmax": direct("torch.log_softmax", dim="axis"),
+}
 
 
 def dims(axis, ndim):
@@ -71,8 +75,3 @@ def std(x, axis, keepdims, ddof):
 @impl("torch.linalg.vector_norm(x, ord=2, dim, keepdim)")
 def l2_norm(x, axis, keepdims):
     return torch.linalg.vector_norm(x, ord=2, dim=dims(axis, x.ndim), keepdim=keepdims)
-
-
-@impl("torch.log_softmax(x, dim=axis)")
-def log_softmax(x, axis):
-    return torch.log_softmax(x, dim=axis)

@@ -3,7 +3,13 @@
 import torch
 import torch.nn.functional as F
 
-from conformance.adapters.mapping import impl
+from conformance.adapters.mapping import direct, impl
+
+TABLE = {
+    "where": direct("torch.where"),
+    "cumprod": direct("torch.cumprod", dim="axis"),
+    "roll": direct("torch.roll", shifts="shift", dims="axis"),
+}
 
 
 @impl("torch.reshape")
@@ -89,21 +95,11 @@ def take_along_axis(x, indices, axis):
     return torch.gather(x, axis, indices.long())
 
 
-@impl("torch.where")
-def where(cond, x, y):
-    return torch.where(cond, x, y)
-
-
 @impl("torch.cumsum (reverse: torch.flip, torch.cumsum, torch.flip)", composite=True)
 def cumsum(x, axis, reverse):
     if reverse:
         return torch.flip(torch.cumsum(torch.flip(x, (axis,)), dim=axis), (axis,))
     return torch.cumsum(x, dim=axis)
-
-
-@impl("torch.cumprod")
-def cumprod(x, axis):
-    return torch.cumprod(x, dim=axis)
 
 
 @impl("torch.sort(x, dim=axis).values")
@@ -114,8 +110,3 @@ def sort(x, axis):
 @impl("torch.flip")
 def flip(x, axes):
     return torch.flip(x, tuple(axes))
-
-
-@impl("torch.roll")
-def roll(x, shift, axis):
-    return torch.roll(x, shifts=shift, dims=axis)
