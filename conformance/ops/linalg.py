@@ -1,4 +1,4 @@
-"""OpSpecs of the linalg family (matmul is the seed's, in conformance.ops.seed).
+"""OpSpecs of the linalg family: the seed's matmul, einsum, inverse, determinants, solves, factorisations.
 
 Matrix inputs of the factorisation and solve ops are drawn well conditioned by the op's
 structure function (Structure.values), never by the generic value strategies:

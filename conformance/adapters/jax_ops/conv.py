@@ -5,9 +5,22 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from conformance.adapters.jax_ops.seed import DIMS, lax_padding
 from conformance.adapters.mapping import impl
 from reference.conv import resolve_padding, transpose_geometry
+
+DIMS = {1: ("NWC", "WIO", "NWC"), 2: ("NHWC", "HWIO", "NHWC"), 3: ("NDHWC", "DHWIO", "NDHWC")}
+
+
+def lax_padding(padding):
+    return padding if isinstance(padding, str) else [tuple(p) for p in padding]
+
+
+@impl("jax.lax.conv_general_dilated (NHWC/HWIO)")
+def conv2d(x, w, stride, dilation, padding):
+    return lax.conv_general_dilated(
+        x, w, window_strides=tuple(stride), padding=lax_padding(padding),
+        rhs_dilation=tuple(dilation), dimension_numbers=DIMS[2],
+    )
 
 
 def _conv(x, w, stride, dilation, padding, groups=1):

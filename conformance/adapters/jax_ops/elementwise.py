@@ -7,6 +7,7 @@ import jax.scipy.special
 from conformance.adapters.mapping import direct, impl
 
 TABLE = {
+    "sigmoid": direct("jax.nn.sigmoid"),
     "neg": direct("jnp.negative"),
     "abs": direct("jnp.abs"),
     "square": direct("jnp.square"),

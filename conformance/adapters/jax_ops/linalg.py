@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from conformance.adapters.mapping import direct, impl
 
 TABLE = {
+    "matmul": direct("jnp.matmul"),
     "einsum": direct("jnp.einsum", "equation", "x", "y"),
     "einsum_unary": direct("jnp.einsum", "equation", "x"),
     "inv": direct("jnp.linalg.inv"),

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from conformance.adapters.mapping import direct, impl
 
 TABLE = {
+    "softmax": direct("jax.nn.softmax", axis="axis"),
     "log_softmax": direct("jax.nn.log_softmax", axis="axis"),
 }
 

@@ -5,6 +5,7 @@ import tensorflow as tf
 from conformance.adapters.mapping import direct, impl
 
 TABLE = {
+    "sigmoid": direct("tf.sigmoid"),
     "neg": direct("tf.negative"),
     "abs": direct("tf.abs"),
     "square": direct("tf.square"),

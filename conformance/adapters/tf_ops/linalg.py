@@ -12,6 +12,7 @@ import tensorflow as tf
 from conformance.adapters.mapping import direct, impl
 
 TABLE = {
+    "matmul": direct("tf.linalg.matmul"),
     "einsum": direct("tf.einsum", "equation", "x", "y"),
     "einsum_unary": direct("tf.einsum", "equation", "x"),
     "inv": direct("tf.linalg.inv"),

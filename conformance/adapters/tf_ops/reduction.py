@@ -9,6 +9,7 @@ import tensorflow as tf
 from conformance.adapters.mapping import direct, impl
 
 TABLE = {
+    "softmax": direct("tf.nn.softmax", axis="axis"),
     "log_softmax": direct("tf.nn.log_softmax", axis="axis"),
 }
 

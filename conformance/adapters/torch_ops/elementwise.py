@@ -5,6 +5,7 @@ import torch
 from conformance.adapters.mapping import direct, impl
 
 TABLE = {
+    "sigmoid": direct("torch.sigmoid"),
     "neg": direct("torch.neg"),
     "abs": direct("torch.abs"),
     "square": direct("torch.square"),

@@ -11,6 +11,7 @@ import torch
 from conformance.adapters.mapping import direct, impl
 
 TABLE = {
+    "matmul": direct("torch.matmul"),
     "einsum": direct("torch.einsum", "equation", "x", "y"),
     "einsum_unary": direct("torch.einsum", "equation", "x"),
     "inv": direct("torch.linalg.inv"),

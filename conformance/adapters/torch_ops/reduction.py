@@ -9,6 +9,7 @@ import torch
 from conformance.adapters.mapping import direct, impl
 
 TABLE = {
+    "softmax": direct("torch.softmax", dim="axis"),
     "log_softmax": direct("torch.log_softmax", dim="axis"),
 }
 
