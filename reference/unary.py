@@ -376,6 +376,27 @@ def relu6_vjp(x, dz):
 
 
 @ieee
+def hardswish(x):
+    """z = x * relu6(x + 3) / 6: 0 below -3, x above 3, x (x + 3) / 6 between."""
+    (x,) = f64(x)
+    return x * np.minimum(np.maximum(x + 3.0, 0.0), 6.0) / 6.0
+
+
+@ieee
+def hardswish_vjp(x, dz):
+    """dx = dz * (2x + 3) / 6 on (-3, 3), dz above 3, 0 below -3; kinks at -3 (one-sided slopes 0
+    and -1/2) and 3 (3/2 and 1), where this takes the outer slopes (0 and 1).
+
+    Magnitude: frameworks form the middle slope as x / 3 + 1/2 from x, so ``|x| / 3 + 1/2``.
+    """
+    x, dz = f64(x, dz)
+    inner = (x > -3.0) & (x < 3.0)
+    d = np.where(inner, (2.0 * x + 3.0) / 6.0, np.where(x >= 3.0, 1.0, 0.0))
+    mag = np.where(inner, np.abs(x) / 3.0 + 0.5, np.abs(d))
+    return _unary(x, dz, d, mag)
+
+
+@ieee
 def leaky_relu(x, slope=0.01):
     """z = x for x > 0, slope x otherwise."""
     (x,) = f64(x)

@@ -263,6 +263,14 @@ OPS = [
         avoid=_away(0.0, 6.0),
     ),
     _u(
+        "hardswish", "dx = dz * (2x + 3) / 6 for -3 < x < 3, dz for x > 3, 0 for x < -3",
+        kinks=(
+            _kink_x("x=-3", "any value between 0 and -1/2 times dz", [-3.0, -2.0, -4.0], [[0]]),
+            _kink_x("x=3", "any value between 1 and 3/2 times dz", [3.0, 2.0, 4.0], [[0]]),
+        ),
+        avoid=_away(-3.0, 3.0),
+    ),
+    _u(
         "leaky_relu", "dx = dz for x > 0, slope * dz for x < 0", structure=_leaky_relu, params=("slope",),
         kinks=(_kink_x("x=0", "any value between slope and 1 times dz", ZERO_PROBE, [[0]], {"slope": 0.2}),),
         avoid=_away(0.0),

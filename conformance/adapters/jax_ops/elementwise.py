@@ -26,6 +26,7 @@ TABLE = {
     "log_sigmoid": direct("jax.nn.log_sigmoid"),
     "relu": direct("jax.nn.relu"),
     "relu6": direct("jax.nn.relu6"),
+    "hardswish": direct("jax.nn.hard_swish"),
     "leaky_relu": direct("jax.nn.leaky_relu", negative_slope="slope"),
     "elu": direct("jax.nn.elu", alpha="alpha"),
     "selu": direct("jax.nn.selu"),

@@ -49,6 +49,12 @@ def elu(x, alpha):
     return e if alpha == 1.0 else tf.where(x > 0, e, alpha * e)
 
 
+@impl("x * tf.nn.relu6(x + 3) / 6", composite=True)
+def hardswish(x):
+    # TensorFlow has no hard-swish op (tf.nn has none; Keras' hard_swish composes it the same way)
+    return x * tf.nn.relu6(x + 3.0) / 6.0
+
+
 @impl('tf.nn.gelu(x, approximate=(approximate == "tanh"))')
 def gelu(x, approximate):
     return tf.nn.gelu(x, approximate=approximate == "tanh")

@@ -24,6 +24,7 @@ TABLE = {
     "log_sigmoid": direct("torch.nn.functional.logsigmoid"),
     "relu": direct("torch.relu"),
     "relu6": direct("torch.nn.functional.relu6"),
+    "hardswish": direct("torch.nn.functional.hardswish"),
     "leaky_relu": direct("torch.nn.functional.leaky_relu", negative_slope="slope"),
     "elu": direct("torch.nn.functional.elu", alpha="alpha"),
     "selu": direct("torch.selu"),
