@@ -50,8 +50,9 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def broadcast_factor(out_shape: tuple[int, ...], shape: tuple[int, ...]) -> int:
-    """How many output elements each element of an input of ``shape`` feeds by broadcasting."""
-    return int(np.prod(out_shape, dtype=np.int64) // max(1, int(np.prod(shape, dtype=np.int64))))
+    """How many output elements each element of an input of ``shape`` feeds by broadcasting, at
+    least 1 (a Grad's terms: an empty output feeds nothing back, and sums nothing)."""
+    return max(1, int(np.prod(out_shape, dtype=np.int64) // max(1, int(np.prod(shape, dtype=np.int64)))))
 
 
 def f64(*arrays: np.ndarray) -> list[np.ndarray]:

@@ -5,6 +5,14 @@ Layouts are channels-last, like the rest of the catalogue:
 - attention: q is (B, T, N, H) (batch, query positions, heads, head size), k and v are
   (B, S, N, H) (the layout of ``jax.nn.dot_product_attention``);
 - images: x is (N, H, W, C).
+
+Empty sides (torch 2.13, TensorFlow 2.21 and JAX 0.10.2 agree unless said): an empty batch,
+query length, head count or head size gives an empty output; no keys (S = 0) leaves every
+query's softmax empty, so z = 0 (the empty sum of values) and dq = 0 (JAX raises on zero heads,
+torch and TensorFlow do not). A resize to an output side of 0 gives an empty output and dx = 0
+(JAX; torch and TensorFlow refuse it); zero channels or an empty batch resize to empty outputs
+(zero channels: JAX only). Resizing an image with a side of 0 raises ValueError: there is
+nothing to sample, and all three refuse it.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ def _attention_probs(q, k, causal, scale):
     logits = scale * np.einsum("btnh,bsnh->bnts", q, k)
     valid = causal_mask(q.shape[1], k.shape[1]) if causal else np.ones((q.shape[1], k.shape[1]), dtype=bool)
     shifted = np.where(valid, logits, -np.inf)
-    m = shifted.max(axis=-1, keepdims=True)
+    m = shifted.max(axis=-1, keepdims=True, initial=-np.inf)
     e = np.where(valid, np.exp(np.where(valid, logits - m, 0.0)), 0.0)
     p = e / e.sum(axis=-1, keepdims=True)
     return logits, m, valid, p
@@ -81,9 +89,9 @@ def scaled_dot_product_attention_vjp(q: np.ndarray, k: np.ndarray, v: np.ndarray
 
     t, s, h = q.shape[1], k.shape[1], q.shape[3]
     return {
-        "q": Grad(dq, mag_dq, terms=max(s, h), tiny=tiny_dq),
-        "k": Grad(dk, mag_dk, terms=max(t, s, h), tiny=tiny_dk),
-        "v": Grad(dv, mag_dv, terms=t, tiny=tiny_dv),
+        "q": Grad(dq, mag_dq, terms=max(1, s, h), tiny=tiny_dq),
+        "k": Grad(dk, mag_dk, terms=max(1, t, s, h), tiny=tiny_dk),
+        "v": Grad(dv, mag_dv, terms=max(1, t), tiny=tiny_dv),
     }
 
 
@@ -116,12 +124,23 @@ def bilinear_weights(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarra
     return w, e
 
 
+def _resize_weights(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bilinear_weights`, with an output side of 0 (no pixel: empty matrices) and a
+    refusal of an input side of 0."""
+    if in_size == 0:
+        raise ValueError("resize_bilinear of an image with a side of 0 is not drawn: there is nothing to "
+                         "sample, and torch, TensorFlow and JAX all refuse it")
+    if out_size == 0:
+        return np.zeros((0, in_size)), np.zeros((0, in_size))
+    return bilinear_weights(in_size, out_size)
+
+
 def resize_bilinear(x: np.ndarray, size) -> np.ndarray:
     """z[n, o, p, c] = sum_{h, w} Wh[o, h] Ww[p, w] x[n, h, w, c], size = (out height, out width),
     Wh and Ww from :func:`bilinear_weights` (half-pixel centres, no antialiasing)."""
     (x,) = f64(x)
-    wh, _ = bilinear_weights(x.shape[1], int(size[0]))
-    ww, _ = bilinear_weights(x.shape[2], int(size[1]))
+    wh, _ = _resize_weights(x.shape[1], int(size[0]))
+    ww, _ = _resize_weights(x.shape[2], int(size[1]))
     return np.einsum("oh,nhwc,pw->nopc", wh, x, ww)
 
 
@@ -132,8 +151,8 @@ def resize_bilinear_vjp(x: np.ndarray, dz: np.ndarray, size) -> dict[str, Grad]:
     (Eh . Ww + Wh . Ew) on |dz|; terms: the most output pixels any input pixel feeds.
     """
     x, dz = f64(x, dz)
-    wh, eh = bilinear_weights(x.shape[1], int(size[0]))
-    ww, ew = bilinear_weights(x.shape[2], int(size[1]))
+    wh, eh = _resize_weights(x.shape[1], int(size[0]))
+    ww, ew = _resize_weights(x.shape[2], int(size[1]))
     adz = np.abs(dz)
     dx = np.einsum("oh,nopc,pw->nhwc", wh, dz, ww)
     mag = (

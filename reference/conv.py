@@ -25,6 +25,16 @@ with channel multiplier M, and output channel ``c * M + m`` is input channel c c
 The transposed convolution is defined as the adjoint of a convolution with respect to its input
 (``tf.nn.conv2d_transpose`` with an explicit output shape, ``torch.nn.functional.conv_transpose2d``
 with ``output_padding``): see :func:`conv2d_transpose`.
+
+Empty sides are sums over nothing: a batch of 0, zero input channels (z = 0, plus the bias),
+zero output channels, or a spatial side of 0 under SAME padding (no output positions) give an
+empty or zero output, empty gradients for empty inputs and zero gradients for the others.
+Frameworks take these unevenly (torch 2.13, TensorFlow 2.21, JAX 0.10.2): all three take a batch
+of 0, and JAX every other case but one, a depthwise convolution of zero channels (groups = 0),
+which TensorFlow alone takes (the oracle computes it as the empty convolution it is). TensorFlow
+refuses zero input channels, and zero output channels in conv3d and conv2d_transpose; torch
+refuses zero output channels, a SAME-padded side of 0 and zero channels in conv2d_transpose,
+and answers zero input channels with no output channel at all (a wrong shape).
 """
 
 from __future__ import annotations
@@ -67,11 +77,16 @@ def resolve_padding(
 
 
 def _windows(x, kernel, stride, dilation, pads):
-    """Strided view (N, *out, C, *kernel) of the padded input, plus the padded array."""
+    """Strided view (N, *out, C, *kernel) of the padded input, plus the padded array. A spatial
+    side of 0 padded to less than the kernel (SAME padding of an empty side) has no output
+    position: the view is then an empty array."""
     nd = len(kernel)
     xp = np.pad(x, [(0, 0), *pads, (0, 0)])
     eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
     if any(e > n for e, n in zip(eff, xp.shape[1:-1])):
+        if 0 in x.shape[1:-1]:
+            out = [(n - e) // s + 1 if n >= e else 0 for n, e, s in zip(xp.shape[1:-1], eff, stride)]
+            return np.zeros((x.shape[0], *out, x.shape[-1], *kernel)), xp
         raise ValueError(f"dilated kernel {eff} larger than padded input {xp.shape[1:-1]}")
     win = sliding_window_view(xp, eff, axis=tuple(range(1, nd + 1)))
     sl = (
@@ -112,7 +127,7 @@ def conv(x, w, *, stride=None, dilation=None, padding: Padding = "VALID", groups
     win_g, w_g = _grouped(win, w, groups)
     o, k = _letters(nd)
     z = np.einsum(f"n{o}gc{k},{k}cgp->n{o}gp", win_g, w_g, optimize=True)
-    return z.reshape(*z.shape[:-2], -1)
+    return z.reshape(*z.shape[:-2], w.shape[-1])
 
 
 def conv_vjp(x, w, dz, *, stride=None, dilation=None, padding: Padding = "VALID", groups: int = 1):
@@ -131,7 +146,7 @@ def conv_vjp(x, w, dz, *, stride=None, dilation=None, padding: Padding = "VALID"
     win, xp = _windows(x, kernel, stride, dilation, pads)
     win_g, w_g = _grouped(win, w, groups)
     n, out = x.shape[0], win.shape[1 : nd + 1]
-    dz_g = dz.reshape(n, *out, groups, -1)
+    dz_g = dz.reshape(n, *out, groups, w.shape[-1] // groups)
     o, k = _letters(nd)
 
     def dw_of(a, b):
@@ -141,7 +156,8 @@ def conv_vjp(x, w, dz, *, stride=None, dilation=None, padding: Padding = "VALID"
         dwin = np.einsum(f"n{o}gp,{k}cgp->n{o}gc{k}", a, b, optimize=True)
         dwin = dwin.reshape(n, *out, x.shape[-1], *kernel)
         dxp = np.zeros(xp.shape)
-        for offs in itertools.product(*(range(kk) for kk in kernel)):
+        offsets = itertools.product(*(range(kk) for kk in kernel)) if dwin.size else ()
+        for offs in offsets:  # none when nothing flows back (no output position, batch or channel)
             target = tuple(
                 slice(kk * d, kk * d + s * (m - 1) + 1, s)
                 for kk, d, s, m in zip(offs, dilation, stride, out)
@@ -153,8 +169,8 @@ def conv_vjp(x, w, dz, *, stride=None, dilation=None, padding: Padding = "VALID"
     out_per_group = w.shape[-1] // groups
     taps = int(np.prod(kernel))
     return {
-        "x": Grad(dx_of(dz_g, w_g), dx_of(np.abs(dz_g), np.abs(w_g)), terms=out_per_group * taps),
-        "w": Grad(dw_of(win_g, dz_g), dw_of(np.abs(win_g), np.abs(dz_g)), terms=n * int(np.prod(out))),
+        "x": Grad(dx_of(dz_g, w_g), dx_of(np.abs(dz_g), np.abs(w_g)), terms=max(1, out_per_group * taps)),
+        "w": Grad(dw_of(win_g, dz_g), dw_of(np.abs(win_g), np.abs(dz_g)), terms=max(1, n * int(np.prod(out)))),
     }
 
 
@@ -225,10 +241,14 @@ def grouped_conv2d_vjp(x, w, dz, *, stride=(1, 1), dilation=(1, 1), padding: Pad
 
 
 def _depthwise_filter(x, w):
+    """x, the filter as a grouped one (kh, kw, 1, C * M), and the groups (C; 1 for C = 0, where
+    the grouped form is the empty (kh, kw, 0, 0) filter with one group)."""
     (x, w) = f64(x, w)
     kh, kw, c, m = w.shape
     if x.shape[-1] != c:
         raise ValueError(f"depthwise filter {w.shape} needs {c} input channels, x has {x.shape[-1]}")
+    if c == 0:
+        return x, w.reshape(kh, kw, 0, 0), 1
     return x, w.reshape(kh, kw, 1, c * m), c
 
 
@@ -317,7 +337,7 @@ def conv2d_transpose_vjp(x, w, dz, *, stride=(1, 1), dilation=(1, 1), padding: P
     dx_mag = conv(np.abs(dz), np.abs(w), **kw)
     taps = int(np.prod(w.shape[:2]))
     dw = conv_vjp(dz, w, x, **kw)["w"]
-    return {"x": Grad(dx, dx_mag, terms=taps * w.shape[2]), "w": dw}
+    return {"x": Grad(dx, dx_mag, terms=max(1, taps * w.shape[2])), "w": dw}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,6 +29,12 @@ first* by its error envelope:
 
 The test strategies draw well-conditioned matrices (singular values in [0.5, 2], eigenvalue gaps
 of at least a quarter of the spectrum's spread over its size), so these factors stay small.
+
+Empty matrices, as torch, TensorFlow and JAX define them: a 0x0 matrix has inverse 0x0,
+determinant 1 (the empty product; JAX's det raises on it, torch and TensorFlow give 1) and log|det|
+0; a solve with n = 0 or k = 0 gives an empty z; factorisations and spectra of 0x0 are empty; an
+empty batch gives an empty batch. Gradients of empty inputs are empty, those of non-empty inputs
+that feed an empty output are zeros, and ``terms`` is at least 1.
 """
 
 from __future__ import annotations
@@ -39,23 +45,40 @@ from reference._grad import Grad, broadcast_factor, f64, unbroadcast
 
 
 def matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """z[..., i, j] = sum_k x[..., i, k] * y[..., k, j], batch dimensions broadcast."""
+    """z[..., i, j] = sum_k x[..., i, k] * y[..., k, j], batch dimensions broadcast.
+
+    NumPy's (and torch's, and JAX's) rule for a 1-D operand: a 1-D x is a row (1, k) and a 1-D y
+    a column (k, 1), and that unit dimension is dropped from z (two 1-D operands give the 0-d dot
+    product). TensorFlow's matmul takes rank >= 2 only. With k = 0, z is zeros (an empty sum).
+    """
     x, y = f64(x, y)
     return np.matmul(x, y)
 
 
 def matmul_vjp(x: np.ndarray, y: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
-    """dx = dz @ y^T and dy = x^T @ dz, each summed back over the batch dims it was broadcast on."""
+    """dx = dz @ y^T and dy = x^T @ dz, each summed back over the batch dims it was broadcast on.
+
+    A 1-D operand is promoted as the forward promotes it (x to a row, y to a column), dz gets the
+    dropped unit dimension back, and each gradient is reshaped to its operand's shape. terms: the
+    length of each gradient's sum (z's columns for dx, rows for dy) times the broadcast copies.
+    """
     x, y, dz = f64(x, y, dz)
-    yt, xt = np.swapaxes(y, -1, -2), np.swapaxes(x, -1, -2)
-    dx = unbroadcast(dz @ yt, x.shape)
-    dy = unbroadcast(xt @ dz, y.shape)
-    mx = unbroadcast(np.abs(dz) @ np.abs(yt), x.shape)
-    my = unbroadcast(np.abs(xt) @ np.abs(dz), y.shape)
-    n, m = dz.shape[-1], dz.shape[-2]
+    x2 = x[None, :] if x.ndim == 1 else x
+    y2 = y[:, None] if y.ndim == 1 else y
+    dz2 = dz
+    if x.ndim == 1:
+        dz2 = dz2[..., None, :] if y.ndim > 1 else dz2[..., None]
+    if y.ndim == 1:
+        dz2 = dz2[..., None]
+    yt, xt = np.swapaxes(y2, -1, -2), np.swapaxes(x2, -1, -2)
+    dx = unbroadcast(dz2 @ yt, x2.shape).reshape(x.shape)
+    dy = unbroadcast(xt @ dz2, y2.shape).reshape(y.shape)
+    mx = unbroadcast(np.abs(dz2) @ np.abs(yt), x2.shape).reshape(x.shape)
+    my = unbroadcast(np.abs(xt) @ np.abs(dz2), y2.shape).reshape(y.shape)
+    n, m = dz2.shape[-1], dz2.shape[-2]
     return {
-        "x": Grad(dx, mx, terms=n * broadcast_factor(dz.shape[:-2], x.shape[:-2])),
-        "y": Grad(dy, my, terms=m * broadcast_factor(dz.shape[:-2], y.shape[:-2])),
+        "x": Grad(dx, mx, terms=max(1, n * broadcast_factor(dz2.shape[:-2], x2.shape[:-2]))),
+        "y": Grad(dy, my, terms=max(1, m * broadcast_factor(dz2.shape[:-2], y2.shape[:-2]))),
     }
 
 
@@ -69,6 +92,11 @@ def matmul_vjp(x: np.ndarray, y: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
 def T(m: np.ndarray) -> np.ndarray:
     """Transpose of the last two axes."""
     return np.swapaxes(m, -1, -2)
+
+
+def _n(x: np.ndarray) -> int:
+    """A square op's terms: the matrix side n, at least 1 (a 0x0 matrix sums nothing)."""
+    return max(1, x.shape[-1])
 
 
 def sym(x: np.ndarray) -> np.ndarray:
@@ -85,6 +113,8 @@ def lu_abs(a: np.ndarray) -> np.ndarray:
     most n pivot steps, vectorised over the batch.
     """
     batch, n = a.shape[:-2], a.shape[-1]
+    if a.size == 0:
+        return np.zeros(a.shape)
     u = np.array(a, dtype=np.float64).reshape(-1, n, n)
     m = u.shape[0]
     low = np.zeros_like(u)
@@ -215,7 +245,7 @@ def inv_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     z = np.linalg.inv(x)
     zt = T(z)
     env_t = T(inv_envelope(x, z))
-    return {"x": Grad(-zt @ dz @ zt, env_t @ np.abs(dz) @ env_t, terms=x.shape[-1])}
+    return {"x": Grad(-zt @ dz @ zt, env_t @ np.abs(dz) @ env_t, terms=_n(x))}
 
 
 def det(x: np.ndarray) -> np.ndarray:
@@ -236,7 +266,7 @@ def det_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     rho = np.sum(np.abs(z) * T(lu_abs(x)), axis=(-1, -2))
     c = (dz * d)[..., None, None]
     mag = np.abs(c) * (T(inv_envelope(x, z)) + rho[..., None, None] * T(np.abs(z)))
-    return {"x": Grad(c * T(z), mag, terms=x.shape[-1])}
+    return {"x": Grad(c * T(z), mag, terms=_n(x))}
 
 
 def slogdet(x: np.ndarray) -> np.ndarray:
@@ -251,7 +281,7 @@ def slogdet_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     x, dz = f64(x, dz)
     z = np.linalg.inv(x)
     c = dz[..., None, None]
-    return {"x": Grad(c * T(z), np.abs(c) * T(inv_envelope(x, z)), terms=x.shape[-1])}
+    return {"x": Grad(c * T(z), np.abs(c) * T(inv_envelope(x, z)), terms=_n(x))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,7 +306,7 @@ def solve_vjp(a: np.ndarray, b: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     env = inv_envelope(a, np.linalg.inv(a))
     mag_db = T(env) @ np.abs(dz)
     mag_da = mag_db @ T(env @ np.abs(b))
-    terms = max(a.shape[-1], b.shape[-1])
+    terms = max(1, a.shape[-1], b.shape[-1])
     return {"a": Grad(-db @ T(z), mag_da, terms=terms), "b": Grad(db, mag_db, terms=terms)}
 
 
@@ -307,7 +337,7 @@ def triangular_solve_vjp(a: np.ndarray, b: np.ndarray, dz: np.ndarray, lower: bo
     mag_dm = mag_db @ T(env @ np.abs(b))
     if transpose:
         dm, mag_dm = T(dm), T(mag_dm)
-    terms = max(a.shape[-1], b.shape[-1])
+    terms = max(1, a.shape[-1], b.shape[-1])
     return {
         "a": Grad(_triangle(dm, lower), _triangle(mag_dm, lower), terms=terms),
         "b": Grad(db, mag_db, terms=terms),
@@ -345,7 +375,7 @@ def cholesky_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     env_Li = inv_envelope(L, Li, triangular=True)
     env_L = aL + aL @ np.tril(aLi @ aL @ T(aL) @ T(aLi))
     mag_g = T(env_Li) @ np.tril(T(env_L) @ np.abs(dz)) @ env_Li
-    return {"x": Grad(sym(g), sym(mag_g), terms=x.shape[-1])}
+    return {"x": Grad(sym(g), sym(mag_g), terms=_n(x))}
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -378,7 +408,7 @@ def eigvalsh_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     value = v @ (dz[..., :, None] * T(v))
     adz = np.abs(dz)
     mag = av @ (adz[..., :, None] * np.eye(w.shape[-1]) + c + adz[..., :, None] + adz[..., None, :]) @ T(av)
-    return {"x": Grad(value, mag, terms=x.shape[-1])}
+    return {"x": Grad(value, mag, terms=_n(x))}
 
 
 def svdvals(x: np.ndarray) -> np.ndarray:
@@ -422,4 +452,4 @@ def svdvals_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
         else:
             mag = mag + np.sum(au * lean[..., None, :], axis=-1)[..., :, None]
     value = u @ (dz[..., :, None] * vh)
-    return {"x": Grad(value, mag, terms=min(m, n))}
+    return {"x": Grad(value, mag, terms=max(1, min(m, n)))}

@@ -16,17 +16,37 @@ xhat = (x - mean) r and g = dz * gamma, every one of them has
 Losses reduce to a scalar by the *mean*: softmax_cross_entropy and
 sparse_softmax_cross_entropy average over the batch rows (logits are (B, K)); the elementwise
 losses (sigmoid_binary_cross_entropy, mse, huber) average over every element.
+
+Empty inputs: a mean over no rows or elements is nan (0 / 0, as torch, TensorFlow and JAX give
+it) with an empty gradient; softmax_cross_entropy over K = 0 classes is the empty sum 0 (TensorFlow
+and JAX; torch gives nan). A normalisation over an empty set of elements gives an empty output,
+and dgamma, dbeta of channels that see no element are 0 (empty sums: torch and JAX for batch_norm
+with an empty batch, JAX for group_norm with an empty spatial side; the others give nan there).
+The elementwise losses take 0-d inputs (one element).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from reference._grad import Grad, f64
+from reference._grad import Grad, f64, ieee
 from reference.reduction import softmax
 from reference.special_functions import log_sum_exp_parts
 
 # ---------------------------------------------------------------- normalisation core
+
+
+def _mean(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """np.mean over ``axes`` (keepdims), nan for an empty set of elements (without NumPy's
+    empty-slice warning: the normalisation of nothing has no statistics)."""
+    if all(a.shape[d] for d in axes):
+        return np.mean(a, axis=axes, keepdims=True)
+    return np.full([1 if d in axes else n for d, n in enumerate(a.shape)], np.nan)
+
+
+def _mean_all(a: np.ndarray) -> np.ndarray:
+    """The mean of every element: a loss's reduction (nan over no elements, as the frameworks)."""
+    return np.mean(a) if a.size else np.float64(np.nan)
 
 
 def _standardize(x: np.ndarray, axes: tuple[int, ...], eps: float, centre: bool):
@@ -40,14 +60,14 @@ def _standardize(x: np.ndarray, axes: tuple[int, ...], eps: float, centre: bool)
            rounded), halved by the square root, plus the rsqrt's own rounding.
     """
     if centre:
-        c = x - np.mean(x, axis=axes, keepdims=True)
-        ec = np.abs(c) + np.mean(np.abs(x), axis=axes, keepdims=True)
+        c = x - _mean(x, axes)
+        ec = np.abs(c) + _mean(np.abs(x), axes)
     else:
         c = x
         ec = np.zeros(x.shape)
-    var = np.mean(c * c, axis=axes, keepdims=True)
+    var = _mean(c * c, axes)
     r = 1.0 / np.sqrt(var + eps)
-    kappa = 1.5 + (np.mean(np.abs(c) * ec, axis=axes, keepdims=True) + var) / (var + eps)
+    kappa = 1.5 + (_mean(np.abs(c) * ec, axes) + var) / (var + eps)
     return c * r, r, ec, kappa
 
 
@@ -61,17 +81,17 @@ def _normalize_vjp(x, g, dz, axes, eps, centre):
     """
     xhat, r, ec, kappa = _standardize(x, axes, eps, centre)
     ag = np.abs(g)
-    gx = np.mean(g * xhat, axis=axes, keepdims=True)
+    gx = _mean(g * xhat, axes)
     inner = g - xhat * gx
-    base = ag + np.abs(xhat) * np.mean(ag * np.abs(xhat), axis=axes, keepdims=True)
+    base = ag + np.abs(xhat) * _mean(ag * np.abs(xhat), axes)
     if centre:
-        inner = inner - np.mean(g, axis=axes, keepdims=True)
-        base = base + np.mean(ag, axis=axes, keepdims=True)
+        inner = inner - _mean(g, axes)
+        base = base + _mean(ag, axes)
     dx = r * inner
     mag = (
         r * base
         + kappa * (np.abs(dx) + 2.0 * r * np.abs(xhat) * np.abs(gx))
-        + r * (r * ec * np.abs(gx) + np.abs(xhat) * np.mean(ag * r * ec, axis=axes, keepdims=True))
+        + r * (r * ec * np.abs(gx) + np.abs(xhat) * _mean(ag * r * ec, axes))
     )
     # tiny: an absolute error of one smallest normal in var + eps (subnormal squares or a
     # subnormal variance flushed) moves r by r^3 / 2 per unit, i.e. dx by (|dx| + 2 r |xhat| |gx|) r^2 / 2
@@ -89,7 +109,9 @@ def _normalize(x, gamma, beta, axes, eps, centre):
 
 
 def _count(shape, axes) -> int:
-    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    """The number of elements over ``axes``, at least 1: a Grad's terms (an empty set of
+    elements sums nothing, and every gradient built from it is empty or zero)."""
+    return max(1, int(np.prod([shape[a] for a in axes], dtype=np.int64)))
 
 
 # ---------------------------------------------------------------- layer_norm
@@ -203,7 +225,7 @@ def rms_norm_vjp(x, gamma, dz, eps: float = 1e-5) -> dict[str, Grad]:
     x, gamma, dz = f64(x, gamma, dz)
     axes = (x.ndim - 1,)
     lead = tuple(range(x.ndim - 1))
-    n, b = x.shape[-1], _count(x.shape, lead)
+    n, b = max(1, x.shape[-1]), _count(x.shape, lead)
     dx, mag, tiny, gv, gm, gt = _normalize_vjp(x, dz * gamma, dz, axes, eps, False)
     return {
         "x": Grad(dx, mag, terms=n, tiny=tiny),
@@ -223,6 +245,7 @@ def _log_softmax_rows(logits: np.ndarray):
     return logp, softmax(logits, -1), 1.0 + np.abs(logits - m) + log_s
 
 
+@ieee
 def softmax_cross_entropy(logits, labels):
     """loss = -(1/B) sum_b sum_k labels[b, k] log_softmax(logits)[b, k]; logits and labels (B, K),
     label rows probability distributions (the mean over the batch)."""
@@ -231,6 +254,7 @@ def softmax_cross_entropy(logits, labels):
     return -np.sum(labels * logp) / logits.shape[0]
 
 
+@ieee
 def softmax_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
     """dlogits = dz / B * (softmax(logits) * L - labels), L = sum_k labels[b, k] (1 up to the
     labels' rounding). Labels are not differentiated.
@@ -244,13 +268,14 @@ def softmax_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
     rows = labels.sum(axis=-1, keepdims=True)
     k = dz / b
     return {"logits": Grad(k * (s * rows - labels), np.abs(k) * (s * cond * rows + labels),
-                           terms=logits.shape[-1], tiny=1.0 + np.abs(k) * rows)}
+                           terms=max(1, logits.shape[-1]), tiny=1.0 + np.abs(k) * rows)}
 
 
 def _onehot(labels: np.ndarray, k: int) -> np.ndarray:
     return (np.asarray(labels)[:, None] == np.arange(k)[None, :]).astype(np.float64)
 
 
+@ieee
 def sparse_softmax_cross_entropy(logits, labels):
     """loss = -(1/B) sum_b log_softmax(logits)[b, labels[b]]; logits (B, K), labels (B,) integer
     class indices in [0, K) (the mean over the batch)."""
@@ -259,6 +284,7 @@ def sparse_softmax_cross_entropy(logits, labels):
     return -np.sum(logp * _onehot(labels, logits.shape[-1])) / logits.shape[0]
 
 
+@ieee
 def sparse_softmax_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
     """dlogits = dz / B * (softmax(logits) - onehot(labels)).
 
@@ -269,7 +295,7 @@ def sparse_softmax_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
     _, s, cond = _log_softmax_rows(logits)
     oh = _onehot(labels, kk)
     k = dz / b
-    return {"logits": Grad(k * (s - oh), np.abs(k) * (s * cond + oh), terms=kk, tiny=1.0 + np.abs(k))}
+    return {"logits": Grad(k * (s - oh), np.abs(k) * (s * cond + oh), terms=max(1, kk), tiny=1.0 + np.abs(k))}
 
 
 # ---------------------------------------------------------------- elementwise losses
@@ -280,13 +306,15 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+@ieee
 def sigmoid_binary_cross_entropy(logits, labels):
     """loss = mean over all elements of -(l log sigmoid(x) + (1 - l) log(1 - sigmoid(x)))
     = mean(max(x, 0) - x l + log(1 + exp(-|x|))); labels l in [0, 1], same shape as logits."""
     logits, labels = f64(logits, labels)
-    return np.mean(np.logaddexp(0.0, logits) - logits * labels)
+    return _mean_all(np.logaddexp(0.0, logits) - logits * labels)
 
 
+@ieee
 def sigmoid_binary_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
     """dlogits = dz / M * (sigmoid(x) - l), M the number of elements. Labels not differentiated.
 
@@ -303,12 +331,14 @@ def sigmoid_binary_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
     return {"logits": Grad(k * (s - labels), np.abs(k) * (s + labels) * cond, tiny=1.0 + np.abs(k))}
 
 
+@ieee
 def mse(pred, target):
     """loss = mean over all elements of (pred - target)^2."""
     pred, target = f64(pred, target)
-    return np.mean((pred - target) ** 2)
+    return _mean_all((pred - target) ** 2)
 
 
+@ieee
 def mse_vjp(pred, target, dz) -> dict[str, Grad]:
     """dpred = 2 dz (pred - target) / M, dtarget = -dpred.
 
@@ -320,15 +350,17 @@ def mse_vjp(pred, target, dz) -> dict[str, Grad]:
     return {"pred": Grad(d, np.abs(d)), "target": Grad(-d, np.abs(d))}
 
 
+@ieee
 def huber(pred, target, delta: float = 1.0):
     """loss = mean over all elements of h(d), d = pred - target,
     h(d) = d^2 / 2 where |d| <= delta, delta (|d| - delta / 2) elsewhere."""
     pred, target = f64(pred, target)
     d = pred - target
     a = np.abs(d)
-    return np.mean(np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)))
+    return _mean_all(np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)))
 
 
+@ieee
 def huber_vjp(pred, target, dz, delta: float = 1.0) -> dict[str, Grad]:
     """dpred = dz / M * clip(pred - target, -delta, delta), dtarget = -dpred.
 

@@ -9,6 +9,11 @@ element, because the total padding is below the window size.
 
 Vectorised: windows are strided views; gradients are scattered back with one slice-add per window
 offset (max pooling: one ``np.add.at`` over all windows), never a Python loop over positions.
+
+Empty inputs: a batch of 0 or zero channels pools to an empty output (torch, TensorFlow and JAX
+take a batch of 0; TensorFlow and JAX zero channels, which torch refuses), and a spatial side of 0
+under SAME padding has no output position (TensorFlow and JAX; torch refuses). The gradient is
+then an empty array of x's shape.
 """
 
 from __future__ import annotations
@@ -30,8 +35,13 @@ def _geometry(x, window, stride, padding):
     return window, stride, pads
 
 
-def _windows(xp, window, stride):
-    """(N, Ho, Wo, C, kh, kw) strided view of the padded input."""
+def _windows(xp, window, stride, empty_side: bool = False):
+    """(N, Ho, Wo, C, kh, kw) strided view of the padded input. When a padded side is shorter
+    than the window and the input has a spatial side of 0 (``empty_side``: SAME padding of an
+    empty side), there is no output position along it: an empty array."""
+    if empty_side and any(n < k for n, k in zip(xp.shape[1:3], window)):
+        out = [(n - k) // s + 1 if n >= k else 0 for n, k, s in zip(xp.shape[1:3], window, stride)]
+        return np.zeros((xp.shape[0], *out, xp.shape[3], *window))
     win = sliding_window_view(xp, window, axis=(1, 2))
     return win[:, :: stride[0], :: stride[1]]
 
@@ -46,7 +56,7 @@ def max_pool2d(x, *, window=(2, 2), stride=(2, 2), padding="VALID"):
     (x,) = f64(x)
     window, stride, pads = _geometry(x, window, stride, padding)
     xp = np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=-np.inf)
-    return _windows(xp, window, stride).max(axis=(-2, -1))
+    return _windows(xp, window, stride, 0 in x.shape[1:3]).max(axis=(-2, -1))
 
 
 def max_pool2d_vjp(x, dz, *, window=(2, 2), stride=(2, 2), padding="VALID"):
@@ -59,9 +69,12 @@ def max_pool2d_vjp(x, dz, *, window=(2, 2), stride=(2, 2), padding="VALID"):
     (x, dz) = f64(x, dz)
     window, stride, pads = _geometry(x, window, stride, padding)
     xp = np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=-np.inf)
-    win = _windows(xp, window, stride)
+    win = _windows(xp, window, stride, 0 in x.shape[1:3])
     n, ho, wo, c = win.shape[:4]
-    arg = win.reshape(n, ho, wo, c, -1).argmax(axis=-1)
+    if win.size == 0:
+        empty = np.zeros(x.shape)
+        return {"x": Grad(empty, empty.copy(), terms=_cover(window, stride))}
+    arg = win.reshape(n, ho, wo, c, window[0] * window[1]).argmax(axis=-1)
     di, dj = np.divmod(arg, window[1])
     ni, ii, jj, ci = np.meshgrid(np.arange(n), np.arange(ho), np.arange(wo), np.arange(c), indexing="ij")
     rows, cols = ii * stride[0] + di, jj * stride[1] + dj
@@ -77,7 +90,7 @@ def max_pool2d_vjp(x, dz, *, window=(2, 2), stride=(2, 2), padding="VALID"):
 def _counts(x, window, stride, pads):
     """Number of real (unpadded) elements in each window, shape (1, Ho, Wo, 1)."""
     ones = np.pad(np.ones((1, *x.shape[1:3], 1)), [(0, 0), *pads, (0, 0)])
-    return _windows(ones, window, stride).sum(axis=(-2, -1))
+    return _windows(ones, window, stride, 0 in x.shape[1:3]).sum(axis=(-2, -1))
 
 
 def avg_pool2d(x, *, window=(2, 2), stride=(2, 2), padding="VALID"):
@@ -85,7 +98,7 @@ def avg_pool2d(x, *, window=(2, 2), stride=(2, 2), padding="VALID"):
     (x,) = f64(x)
     window, stride, pads = _geometry(x, window, stride, padding)
     xp = np.pad(x, [(0, 0), *pads, (0, 0)])
-    return _windows(xp, window, stride).sum(axis=(-2, -1)) / _counts(x, window, stride, pads)
+    return _windows(xp, window, stride, 0 in x.shape[1:3]).sum(axis=(-2, -1)) / _counts(x, window, stride, pads)
 
 
 def avg_pool2d_vjp(x, dz, *, window=(2, 2), stride=(2, 2), padding="VALID"):
@@ -101,6 +114,8 @@ def avg_pool2d_vjp(x, dz, *, window=(2, 2), stride=(2, 2), padding="VALID"):
 
     def scatter(v):
         dxp = np.zeros(padded)
+        if share.size == 0:  # no output position, batch or channel: nothing flows back
+            return dxp[:, pads[0][0] : pads[0][0] + x.shape[1], pads[1][0] : pads[1][0] + x.shape[2]]
         for a, b in itertools.product(range(window[0]), range(window[1])):
             dxp[:, a : a + stride[0] * (ho - 1) + 1 : stride[0], b : b + stride[1] * (wo - 1) + 1 : stride[1]] += v
         return dxp[:, pads[0][0] : pads[0][0] + x.shape[1], pads[1][0] : pads[1][0] + x.shape[2]]

@@ -6,6 +6,20 @@ of the reduced sides). ``keepdims`` keeps the reduced axes with size 1. ``sum``,
 builtins in this module (use ``builtins.max`` etc.). ``dz`` has the output's
 shape; ``dzb`` is dz broadcast back over A to the input's shape. Every VJP below has the form
 ``dx = dzb * (something per element)``; no cotangent element feeds more than its own group.
+
+Edge cases, as the frameworks define them (torch 2.13, TensorFlow 2.21, JAX 0.10.2):
+
+- An empty group (N = 0, a reduced side of size 0) reduces to the reduction's identity or its
+  limit, as all three frameworks give it: sum 0, prod 1, logsumexp -inf, l2_norm 0, and
+  mean, var and std nan (0 / 0). The gradient of an empty input is an empty array of its shape.
+  ``max`` and ``min`` of an empty group raise ValueError: torch and JAX refuse them (no
+  identity); only TensorFlow answers, with -inf / +inf.
+- A 0-d input reduced over axis 0 or -1 (an int or a 1-tuple) is one element: torch accepts
+  it and returns a 0-d result whatever ``keepdims`` says; TensorFlow and JAX refuse any axis on
+  a 0-d input, so the oracle follows torch. ``axis=None`` reduces the 0-d input as one element
+  in all three. Any other axis, out of range or repeated, raises ValueError, as everywhere.
+- var and std with N <= ddof (one element and ddof = 1, or an empty group) are nan, and so is
+  their gradient (torch and JAX; TensorFlow's mapping divides by N - ddof in Python and raises).
 """
 
 from __future__ import annotations
@@ -19,18 +33,38 @@ from reference.special_functions import log_sum_exp_parts
 
 
 def reduced_axes(axis, ndim: int) -> tuple[int, ...]:
-    """The reduced axes as sorted non-negative ints (``axis`` int, tuple/list or None)."""
+    """The reduced axes as sorted non-negative ints (``axis`` int, tuple/list or None).
+
+    Every axis must lie in [-ndim, ndim) and appear once (ValueError otherwise). On a 0-d input
+    axis 0 and -1 name its one element (torch's rule): the reduced axes are then ``()``.
+    """
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, (int, np.integer)):
         axis = (axis,)
-    axes = sorted({int(a) % builtins.max(ndim, 1) for a in axis})
+    given = [int(a) for a in axis]
+    if ndim == 0:
+        if any(a not in (0, -1) for a in given) or len(given) > 1:
+            raise ValueError(f"axis {axis!r} on a 0-d input: only 0 or -1 (one of them, once) name its "
+                             "element (torch's rule; TensorFlow and JAX refuse any axis there)")
+        return ()
+    bad = [a for a in given if not -ndim <= a < ndim]
+    if bad:
+        raise ValueError(f"axis {bad[0]} is out of range for an input of rank {ndim}")
+    axes = sorted({a % ndim for a in given})
+    if len(axes) != len(given):
+        raise ValueError(f"axis {axis!r} names an axis twice (rank {ndim})")
     return tuple(axes)
 
 
 def group_size(shape: tuple[int, ...], axis) -> int:
-    """N: how many elements each output reduces."""
+    """N: how many elements each output reduces (0 for an empty group, 1 on a 0-d input)."""
     return int(np.prod([shape[a] for a in reduced_axes(axis, len(shape))], dtype=np.int64))
+
+
+def _terms(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
+    """The Grad's terms: N, at least 1 (an empty group sums nothing, and feeds no element)."""
+    return builtins.max(1, group_size(shape, axes))
 
 
 def _back(dz: np.ndarray, axes: tuple[int, ...], keepdims: bool, shape: tuple[int, ...]) -> np.ndarray:
@@ -65,7 +99,10 @@ def sum_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False) ->
 def mean(x: np.ndarray, axis=None, keepdims: bool = False) -> np.ndarray:
     """z = (1/N) * sum of x over the reduced axes."""
     (x,) = f64(x)
-    return np.mean(x, axis=reduced_axes(axis, x.ndim), keepdims=keepdims)
+    axes = reduced_axes(axis, x.ndim)
+    if group_size(x.shape, axes) == 0:  # 0 / 0 (without NumPy's empty-slice warning)
+        return np.full(np.shape(np.sum(x, axis=axes, keepdims=keepdims)), np.nan)
+    return np.mean(x, axis=axes, keepdims=keepdims)
 
 
 def mean_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False) -> dict[str, Grad]:
@@ -79,9 +116,11 @@ def mean_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False) -
 def _others_product(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """prod_{j != i} x_j within each group, without dividing (exact where some x_j == 0)."""
     nd = x.ndim
+    if x.size == 0:
+        return np.ones(x.shape)
     last = tuple(range(nd - len(axes), nd))
     moved = np.moveaxis(x, axes, last)
-    flat = moved.reshape(*moved.shape[: nd - len(axes)], -1)
+    flat = moved.reshape(*moved.shape[: nd - len(axes)], group_size(x.shape, axes))
     ones = np.ones(flat.shape[:-1] + (1,))
     left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
@@ -104,27 +143,36 @@ def prod_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False) -
     (x,) = f64(x)
     axes = reduced_axes(axis, x.ndim)
     dx = _back(dz, axes, keepdims, x.shape) * _others_product(x, axes)
-    return {"x": Grad(dx, np.abs(dx), terms=group_size(x.shape, axes))}
+    return {"x": Grad(dx, np.abs(dx), terms=_terms(x.shape, axes))}
 
 
 # ---------------------------------------------------------------- max, min
 
 
+def _chooser_axes(x: np.ndarray, axis, which: str) -> tuple[int, ...]:
+    axes = reduced_axes(axis, x.ndim)
+    if group_size(x.shape, axes) == 0:
+        raise ValueError(f"{which} over an empty group (a reduced side of size 0, input shape {x.shape}) is "
+                         f"not drawn: frameworks refuse it (torch and JAX raise, there is no identity; only "
+                         f"TensorFlow answers, with {'-inf' if which == 'max' else '+inf'})")
+    return axes
+
+
 def max(x: np.ndarray, axis=None, keepdims: bool = False) -> np.ndarray:  # catalogue name, shadows the builtin
-    """z = largest element of each group."""
+    """z = largest element of each group (an empty group raises ValueError: see the module)."""
     (x,) = f64(x)
-    return np.max(x, axis=reduced_axes(axis, x.ndim), keepdims=keepdims)
+    return np.max(x, axis=_chooser_axes(x, axis, "max"), keepdims=keepdims)
 
 
 def min(x: np.ndarray, axis=None, keepdims: bool = False) -> np.ndarray:  # catalogue name, shadows the builtin
-    """z = smallest element of each group."""
+    """z = smallest element of each group (an empty group raises ValueError: see the module)."""
     (x,) = f64(x)
-    return np.min(x, axis=reduced_axes(axis, x.ndim), keepdims=keepdims)
+    return np.min(x, axis=_chooser_axes(x, axis, "min"), keepdims=keepdims)
 
 
 def _chooser_vjp(x, dz, axis, keepdims, pick) -> dict[str, Grad]:
     (x,) = f64(x)
-    axes = reduced_axes(axis, x.ndim)
+    axes = _chooser_axes(x, axis, "max" if pick is np.max else "min")
     z = pick(x, axis=axes, keepdims=True)
     hit = (x == z).astype(np.float64)
     count = np.sum(hit, axis=axes, keepdims=True)
@@ -178,14 +226,21 @@ def logsumexp_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = Fal
     p = e / s
     dzb = _back(dz, axes, keepdims, x.shape)
     cond = 1.0 + np.abs(z) + np.abs(x - z)
-    return {"x": Grad(dzb * p, np.abs(dzb) * p * cond, terms=group_size(x.shape, axes),
+    return {"x": Grad(dzb * p, np.abs(dzb) * p * cond, terms=_terms(x.shape, axes),
                       tiny=1.0 + np.abs(dzb))}
 
 
+def _softmax_axes(x: np.ndarray, axis: int) -> tuple[int, ...]:
+    """``axis`` as reduced axes: ``(axis,)``, or ``()`` on a 0-d input (axis 0 or -1: softmax of
+    one element, torch's rule; TensorFlow and JAX refuse a 0-d input)."""
+    return reduced_axes(int(axis), x.ndim)
+
+
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """y_i = x_i - log sum_j exp(x_j) along ``axis`` = (x_i - m) - log S, S = sum exp(x_j - m)."""
+    """y_i = x_i - log sum_j exp(x_j) along ``axis`` = (x_i - m) - log S, S = sum exp(x_j - m).
+    An empty axis gives an empty output; a 0-d input (axis 0 or -1) gives 0 (torch)."""
     (x,) = f64(x)
-    m, _, _, log_s = _shifted(x, (axis,))
+    m, _, _, log_s = _shifted(x, _softmax_axes(x, axis))
     return (x - m) - log_s
 
 
@@ -197,12 +252,13 @@ def log_softmax_vjp(x: np.ndarray, dz: np.ndarray, axis: int = -1) -> dict[str, 
     the axis. tiny: a flushed subnormal s moves dx by sum|dz| per smallest normal.
     """
     (x, dz) = f64(x, dz)
-    m, e, s, log_s = _shifted(x, (axis,))
+    axes = _softmax_axes(x, axis)
+    m, e, s, log_s = _shifted(x, axes)
     p = e / s
-    dx = dz - p * np.sum(dz, axis=axis, keepdims=True)
-    abs_sum = np.sum(np.abs(dz), axis=axis, keepdims=True)
+    dx = dz - p * np.sum(dz, axis=axes, keepdims=True)
+    abs_sum = np.sum(np.abs(dz), axis=axes, keepdims=True)
     cond = 1.0 + np.abs(x - m) + log_s
-    return {"x": Grad(dx, np.abs(dz) + p * cond * abs_sum, terms=x.shape[axis], tiny=1.0 + abs_sum)}
+    return {"x": Grad(dx, np.abs(dz) + p * cond * abs_sum, terms=_terms(x.shape, axes), tiny=1.0 + abs_sum)}
 
 
 # ---------------------------------------------------------------- var, std, l2_norm
@@ -216,15 +272,22 @@ def _centred(x: np.ndarray, axes: tuple[int, ...]):
 
 
 def var(x: np.ndarray, axis=None, keepdims: bool = False, ddof: int = 0) -> np.ndarray:
-    """v = sum (x - mean)^2 / (N - ddof) over the reduced axes."""
+    """v = sum (x - mean)^2 / (N - ddof) over the reduced axes (nan where N <= ddof)."""
     (x,) = f64(x)
     axes = reduced_axes(axis, x.ndim)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.var(x, axis=axes, ddof=ddof, keepdims=keepdims)
+    if group_size(x.shape, axes) <= ddof:  # 0 / 0 (without NumPy's warning)
+        return np.full(np.shape(np.sum(x, axis=axes, keepdims=keepdims)), np.nan)
+    return np.var(x, axis=axes, ddof=ddof, keepdims=keepdims)
+
+
+def _undefined(x: np.ndarray, n: int) -> dict[str, Grad]:
+    """The gradient where N <= ddof: nan (torch and JAX), with no rounding claim (nan)."""
+    nan = np.full(x.shape, np.nan)
+    return {"x": Grad(nan, nan.copy(), terms=builtins.max(1, n))}
 
 
 def var_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False, ddof: int = 0) -> dict[str, Grad]:
-    """dx = dzb * 2 (x - mean) / (N - ddof).
+    """dx = dzb * 2 (x - mean) / (N - ddof); nan where N <= ddof.
 
     Magnitude: 2 |dzb| (|x - mean| + mean|x|) / (N - ddof): the centring x - mean cancels, and
     its absolute error is of order u * (|x - mean| + mean|x|). terms = N.
@@ -232,11 +295,12 @@ def var_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False, dd
     (x,) = f64(x)
     axes = reduced_axes(axis, x.ndim)
     n = group_size(x.shape, axes)
+    if n <= ddof:
+        return _undefined(x, n)
     c, a = _centred(x, axes)
     dzb = _back(dz, axes, keepdims, x.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        k = 2.0 / (n - ddof)
-        return {"x": Grad(dzb * c * k, np.abs(dzb) * a * abs(k), terms=n)}
+    k = 2.0 / (n - ddof)
+    return {"x": Grad(dzb * c * k, np.abs(dzb) * a * k, terms=n)}
 
 
 def std(x: np.ndarray, axis=None, keepdims: bool = False, ddof: int = 0) -> np.ndarray:
@@ -254,12 +318,15 @@ def std_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False, dd
     (subnormal squares flushed) moves dx by |dx| / (2 ss).
 
     At zero variance with N >= 2 (all elements equal) std is not differentiable (a kink; the
-    oracle takes the subgradient 0 there). With a single element (N = 1, ddof = 0) std is the
-    constant 0, so the gradient is exactly 0 (the same formula's value).
+    oracle takes the subgradient 0 there). With a single element (N = 1, ddof = 0; a 0-d input
+    too) std is the constant 0, so the gradient is exactly 0 (the same formula's value). Where
+    N <= ddof, std is nan and so is its gradient (torch and JAX).
     """
     (x,) = f64(x)
     axes = reduced_axes(axis, x.ndim)
     n = group_size(x.shape, axes)
+    if n <= ddof:
+        return _undefined(x, n)
     c, a = _centred(x, axes)
     dzb = _back(dz, axes, keepdims, x.shape)
     ss = np.sum(c * c, axis=axes, keepdims=True)
@@ -295,17 +362,19 @@ def l2_norm_vjp(x: np.ndarray, dz: np.ndarray, axis=None, keepdims: bool = False
     n = np.where(zero, 1.0, n)
     dx = np.where(zero, 0.0, dzb * x / n)
     tiny = np.where(zero, 1.0, 1.0 + np.abs(dzb) * np.abs(x) / n**3)
-    return {"x": Grad(dx, np.abs(dx), terms=group_size(x.shape, axes), tiny=tiny)}
+    return {"x": Grad(dx, np.abs(dx), terms=_terms(x.shape, axes), tiny=tiny)}
 
 
 # ---------------------------------------------------------------------------------------------
 # softmax (one of the seed's four ops), beside log_softmax
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """s_i = exp(x_i - max x) / sum_j exp(x_j - max x) along ``axis``."""
+    """s_i = exp(x_i - max x) / sum_j exp(x_j - max x) along ``axis``. An empty axis gives an
+    empty output; a 0-d input (axis 0 or -1) gives 1 (torch; TensorFlow and JAX refuse it)."""
     (x,) = f64(x)
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    axes = _softmax_axes(x, axis)
+    e = np.exp(x - np.max(x, axis=axes, keepdims=True, initial=-np.inf))
+    return e / e.sum(axis=axes, keepdims=True)
 
 
 def softmax_vjp(x: np.ndarray, dz: np.ndarray, axis: int = -1) -> dict[str, Grad]:
@@ -315,12 +384,13 @@ def softmax_vjp(x: np.ndarray, dz: np.ndarray, axis: int = -1) -> dict[str, Grad
     its own conditioning ``1 + |x - max x|`` (the shifted exponent is rounded before exp).
     """
     (x, dz) = f64(x, dz)
+    axes = _softmax_axes(x, axis)
     s = softmax(x, axis)
-    sdz = np.sum(s * dz, axis=axis, keepdims=True)
-    cond = 1.0 + np.abs(x - x.max(axis=axis, keepdims=True))
+    sdz = np.sum(s * dz, axis=axes, keepdims=True)
+    cond = 1.0 + np.abs(x - np.max(x, axis=axes, keepdims=True, initial=-np.inf))
     abs_dz = np.abs(dz)
-    s_abs = np.sum(s * abs_dz, axis=axis, keepdims=True)
-    mag = s * cond * (abs_dz + s_abs) + s * np.sum(s * cond * abs_dz, axis=axis, keepdims=True)
+    s_abs = np.sum(s * abs_dz, axis=axes, keepdims=True)
+    mag = s * cond * (abs_dz + s_abs) + s * np.sum(s * cond * abs_dz, axis=axes, keepdims=True)
     # a flushed (subnormal) s_i moves dx_i by up to |dz_i - s.dz| times the flushed amount
     tiny = 1.0 + abs_dz + s_abs
-    return {"x": Grad(s * (dz - sdz), mag, terms=x.shape[axis], tiny=tiny)}
+    return {"x": Grad(s * (dz - sdz), mag, terms=_terms(x.shape, axes), tiny=tiny)}

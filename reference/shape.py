@@ -7,6 +7,14 @@ magnitude is the same accumulation over absolute values and ``terms`` counts the
 
 Everything is vectorised: scatters are ``np.add.at`` or 0/1 matrices contracted along one axis,
 never a Python loop over elements.
+
+Empty and 0-d inputs, as the frameworks take them (torch 2.13, TensorFlow 2.21, JAX 0.10.2): every
+op here moves an empty input to an empty output, and the gradient of an empty input is an empty
+array of its shape. The scans, sort and flip take a 0-d input with axis 0 or -1 as one element
+(torch's rule; TensorFlow takes it for flip too, JAX for none): z = x and dx = dz. Padding a 0-d
+input with no paddings is the identity (torch). Where no framework takes a case the oracle
+raises ValueError saying so: roll of a 0-d input (all three refuse an axis there), gather from a
+0-d x (no axis to index), and reflect padding of a side of size 0 (nothing to mirror).
 """
 
 from __future__ import annotations
@@ -25,6 +33,16 @@ def _exact(value: np.ndarray) -> Grad:
 
 def _slices(begin, end, strides) -> tuple[slice, ...]:
     return tuple(slice(b, e, s) for b, e, s in zip(begin, end, strides))
+
+
+def _scalar_axis(x: np.ndarray, axis: int, op: str) -> bool:
+    """Whether ``x`` is 0-d, after checking that ``axis`` names its one element (0 or -1, torch's
+    rule for scans, sort and flip); any other axis on a 0-d input raises ValueError."""
+    if np.ndim(x):
+        return False
+    if int(axis) not in (0, -1):
+        raise ValueError(f"{op} of a 0-d input: axis {axis} is out of range (only 0 or -1 name its element)")
+    return True
 
 
 # --------------------------------------------------------------------------- reshape / transpose
@@ -110,7 +128,15 @@ def _crop(paddings, shape) -> tuple[slice, ...]:
 def pad_constant(x: np.ndarray, paddings: Sequence[Sequence[int]], value: float = 0.0) -> np.ndarray:
     """z = x with paddings[d] = (before, after) elements equal to ``value`` added on each axis d."""
     (x,) = f64(x)
+    if x.ndim == 0:  # no axis to pad (torch: the identity; TensorFlow and JAX refuse)
+        _no_paddings(paddings)
+        return x.copy()
     return np.pad(x, [(int(b), int(a)) for b, a in paddings], mode="constant", constant_values=value)
+
+
+def _no_paddings(paddings) -> None:
+    if len(paddings):
+        raise ValueError(f"paddings {paddings!r} for a 0-d input: it has no axis to pad")
 
 
 def pad_constant_vjp(
@@ -118,7 +144,16 @@ def pad_constant_vjp(
 ) -> dict[str, Grad]:
     """dx = dz[before_0 : before_0 + n_0, ...] (the padding is a constant: no gradient flows)."""
     (dz,) = f64(dz)
+    if np.ndim(x) == 0:
+        _no_paddings(paddings)
+        return {"x": _exact(dz.copy())}
     return {"x": _exact(dz[_crop(paddings, np.shape(x))])}
+
+
+def _check_reflect(n: int, before: int, after: int) -> None:
+    if n == 0 and (before or after):
+        raise ValueError("reflect padding of a side of size 0 is not drawn: there is nothing to mirror, and "
+                         "torch, TensorFlow and JAX all refuse it")
 
 
 def _reflect_matrix(n: int, before: int, after: int) -> np.ndarray:
@@ -127,6 +162,7 @@ def _reflect_matrix(n: int, before: int, after: int) -> np.ndarray:
     Reflect padding mirrors about the edge element without repeating it (numpy ``reflect``,
     TensorFlow ``REFLECT``): position -k takes x[k] and position n-1+k takes x[n-1-k].
     """
+    _check_reflect(n, before, after)
     j = np.arange(-before, n + after)
     src = np.where(j < 0, -j, np.where(j > n - 1, 2 * (n - 1) - j, j))
     m = np.zeros((n, j.size))
@@ -136,8 +172,17 @@ def _reflect_matrix(n: int, before: int, after: int) -> np.ndarray:
 
 def pad_reflect(x: np.ndarray, paddings: Sequence[Sequence[int]]) -> np.ndarray:
     """z = x mirrored at each edge without repeating the edge: paddings[d] = (before, after), each
-    smaller than x.shape[d]; z[-k] = x[k], z[n-1+k] = x[n-1-k] along every padded axis."""
+    smaller than x.shape[d]; z[-k] = x[k], z[n-1+k] = x[n-1-k] along every padded axis.
+
+    A side of size 0 takes only zero padding (JAX pads the other sides of such an empty input;
+    torch and TensorFlow refuse that, and all three refuse to mirror an empty side). A 0-d input
+    with no paddings is the identity (torch)."""
     (x,) = f64(x)
+    if x.ndim == 0:
+        _no_paddings(paddings)
+        return x.copy()
+    for (b, a), n in zip(paddings, x.shape):
+        _check_reflect(n, int(b), int(a))
     return np.pad(x, [(int(b), int(a)) for b, a in paddings], mode="reflect")
 
 
@@ -150,10 +195,13 @@ def pad_reflect_vjp(x: np.ndarray, dz: np.ndarray, paddings: Sequence[Sequence[i
     """
     (dz,) = f64(dz)
     g, m = dz, np.abs(dz)
+    if np.ndim(x) == 0:
+        _no_paddings(paddings)
+        return {"x": _exact(dz.copy())}
     terms = 1
     for d, ((b, a), n) in enumerate(zip(paddings, np.shape(x))):
         r = _reflect_matrix(n, int(b), int(a))
-        terms *= int(r.sum(axis=1).max())
+        terms *= int(r.sum(axis=1).max(initial=1))
         g = np.moveaxis(np.tensordot(g, r, axes=([d], [1])), -1, d)
         m = np.moveaxis(np.tensordot(m, r, axes=([d], [1])), -1, d)
     return {"x": Grad(g, m, terms=terms)}
@@ -163,20 +211,26 @@ def pad_reflect_vjp(x: np.ndarray, dz: np.ndarray, paddings: Sequence[Sequence[i
 
 
 def tile(x: np.ndarray, reps: Sequence[int]) -> np.ndarray:
-    """z = x repeated reps[d] times along each axis d (len(reps) == x.ndim)."""
+    """z = x repeated reps[d] times along each axis d (the catalogue draws len(reps) == x.ndim;
+    a shorter or longer reps is padded with leading 1s on the shorter side, NumPy's, torch's and
+    JAX's rule, so a 0-d x with reps (2,) gives two copies)."""
     (x,) = f64(x)
     return np.tile(x, tuple(reps))
 
 
 def tile_vjp(x: np.ndarray, dz: np.ndarray, reps: Sequence[int]) -> dict[str, Grad]:
-    """dx = sum over the prod(reps) copies: dz viewed as (r0, n0, r1, n1, ...) summed over r."""
+    """dx = sum over the prod(reps) copies: dz viewed as (r0, n0, r1, n1, ...) summed over r.
+    A rep of 0 leaves no copy: dx = 0."""
     (dz,) = f64(dz)
     shape = np.shape(x)
-    split = [v for r, n in zip(reps, shape) for v in (int(r), n)]
-    copies = tuple(range(0, 2 * len(shape), 2))
-    dx = dz.reshape(split).sum(axis=copies)
-    mag = np.abs(dz).reshape(split).sum(axis=copies)
-    return {"x": Grad(dx, mag, terms=int(np.prod(reps, dtype=np.int64)))}
+    nd = max(len(shape), len(reps))
+    full = (1,) * (nd - len(shape)) + tuple(shape)
+    reps = (1,) * (nd - len(reps)) + tuple(int(r) for r in reps)
+    split = [v for r, n in zip(reps, full) for v in (r, n)]
+    copies = tuple(range(0, 2 * nd, 2))
+    dx = dz.reshape(split).sum(axis=copies).reshape(shape)
+    mag = np.abs(dz).reshape(split).sum(axis=copies).reshape(shape)
+    return {"x": Grad(dx, mag, terms=max(1, int(np.prod(reps, dtype=np.int64))))}
 
 
 def broadcast_to(x: np.ndarray, shape: Sequence[int]) -> np.ndarray:
@@ -220,9 +274,17 @@ def _from_end(indices: np.ndarray, n: int) -> np.ndarray:
 def gather(x: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
     """z = take(x, indices, axis): z[a, i..., b] = x[a, indices[i...], b], with a the dims before
     ``axis`` and b those after (indices in [-n, n) with n = x.shape[axis], negative ones counted
-    from the end; repeats allowed)."""
+    from the end; repeats allowed). A 0-d x has no axis to gather along: ValueError."""
     (x,) = f64(x)
+    _gather_axis(x.shape, axis)
     return np.take(x, np.asarray(indices), axis=axis)
+
+
+def _gather_axis(shape: tuple[int, ...], axis: int) -> int:
+    if not shape:
+        raise ValueError("gather from a 0-d x is not drawn: it has no axis to index, and the catalogue's "
+                         "mappings refuse it (torch indexing, tf.gather, jnp.take)")
+    return int(axis) % len(shape)
 
 
 def gather_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
@@ -230,7 +292,7 @@ def gather_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int) ->
     indices accumulate). Magnitude: the same scatter of |dz|; terms: the most repeats of one index."""
     (dz,) = f64(dz)
     shape = np.shape(x)
-    ax = axis % len(shape)
+    ax = _gather_axis(shape, axis)
     n = shape[ax]
     idx = _from_end(indices, n)
     # dz is (a..., i..., b...): bring the index dims to the front, flatten them
@@ -246,15 +308,32 @@ def gather_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int) ->
 
 def take_along_axis(x: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
     """z[a, i, b] = x[a, indices[a, i, b], b]: indices has x's rank and shape except along
-    ``axis`` (any length there; values in [-n, n), negative ones from the end; repeats allowed)."""
+    ``axis`` (any length there; values in [-n, n), negative ones from the end; repeats allowed).
+    A 0-d x takes a 0-d index 0 or -1 along axis 0 or -1: z = x (torch.gather's rule; TensorFlow
+    and JAX refuse a 0-d x)."""
     (x,) = f64(x)
+    if _scalar_take(x, indices, axis):
+        return x.copy()
     return np.take_along_axis(x, np.asarray(indices), axis=axis)
+
+
+def _scalar_take(x: np.ndarray, indices: np.ndarray, axis: int) -> bool:
+    """Whether x is 0-d (after checking that indices and axis pick its one element)."""
+    if not _scalar_axis(x, axis, "take_along_axis"):
+        return False
+    idx = np.asarray(indices)
+    if idx.ndim != 0:
+        raise ValueError(f"take_along_axis of a 0-d x needs 0-d indices, got shape {idx.shape}")
+    _from_end(idx, 1)
+    return True
 
 
 def take_along_axis_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
     """dx[a, j, b] = sum over i with indices[a, i, b] = j of dz[a, i, b] (scatter-add along
     ``axis``). Magnitude: the scatter of |dz|; terms: the most repeats of one index in a line."""
     (dz,) = f64(dz)
+    if _scalar_take(np.asarray(x), indices, axis):
+        return {"x": _exact(dz.copy())}
     shape = np.shape(x)
     ax = axis % len(shape)
     n = shape[ax]
@@ -297,8 +376,10 @@ def _rcumsum(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 def cumsum(x: np.ndarray, axis: int, reverse: bool = False) -> np.ndarray:
-    """z_i = sum_{k <= i} x_k along ``axis`` (reverse: sum_{k >= i} x_k)."""
+    """z_i = sum_{k <= i} x_k along ``axis`` (reverse: sum_{k >= i} x_k); z = x for a 0-d x."""
     (x,) = f64(x)
+    if _scalar_axis(x, axis, "cumsum"):
+        return x.copy()
     return _rcumsum(x, axis) if reverse else np.cumsum(x, axis=axis)
 
 
@@ -306,13 +387,17 @@ def cumsum_vjp(x: np.ndarray, dz: np.ndarray, axis: int, reverse: bool = False) 
     """dx_k = sum_{i >= k} dz_i (reverse: sum_{i <= k} dz_i): the cumsum in the other direction.
     Magnitude: the same scan of |dz|; terms: the axis length."""
     (dz,) = f64(dz)
+    if _scalar_axis(np.asarray(x), axis, "cumsum"):
+        return {"x": _exact(dz.copy())}
     scan = (lambda a: np.cumsum(a, axis=axis)) if reverse else (lambda a: _rcumsum(a, axis))
     return {"x": Grad(scan(dz), scan(np.abs(dz)), terms=max(1, dz.shape[axis]))}
 
 
 def cumprod(x: np.ndarray, axis: int) -> np.ndarray:
-    """z_i = prod_{k <= i} x_k along ``axis``."""
+    """z_i = prod_{k <= i} x_k along ``axis``; z = x for a 0-d x."""
     (x,) = f64(x)
+    if _scalar_axis(x, axis, "cumprod"):
+        return x.copy()
     return np.cumprod(x, axis=axis)
 
 
@@ -339,6 +424,8 @@ def cumprod_vjp(x: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
     reverse cumsum of dz * z divided by x); terms: the axis length.
     """
     x, dz = f64(x, dz)
+    if _scalar_axis(x, axis, "cumprod"):
+        return {"x": _exact(dz.copy())}
     a = _cumprod_partials(x, axis)
     dzm = np.moveaxis(dz, axis, -1)[..., None, :]
     dx = np.moveaxis(np.sum(a * dzm, axis=-1), -1, axis)
@@ -350,14 +437,18 @@ def cumprod_vjp(x: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
 
 
 def sort(x: np.ndarray, axis: int) -> np.ndarray:
-    """z = the values of x sorted ascending along ``axis``."""
+    """z = the values of x sorted ascending along ``axis``; z = x for a 0-d x."""
     (x,) = f64(x)
+    if _scalar_axis(x, axis, "sort"):
+        return x.copy()
     return np.sort(x, axis=axis, kind="stable")
 
 
 def sort_vjp(x: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
     """dx[perm[i]] = dz[i] along ``axis``, perm = argsort(x) (undefined at ties: a kink)."""
     x, dz = f64(x, dz)
+    if _scalar_axis(x, axis, "sort"):
+        return {"x": _exact(dz.copy())}
     perm = np.argsort(x, axis=axis, kind="stable")
     dx = np.zeros_like(dz)
     np.put_along_axis(dx, perm, dz, axis=axis)
@@ -365,24 +456,41 @@ def sort_vjp(x: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
 
 
 def flip(x: np.ndarray, axes: Sequence[int]) -> np.ndarray:
-    """z = x reversed along each axis in ``axes``."""
+    """z = x reversed along each axis in ``axes``; z = x for a 0-d x (axes 0 or -1: torch and
+    TensorFlow; JAX refuses)."""
     (x,) = f64(x)
-    return np.flip(x, tuple(axes))
+    return np.flip(x, _flip_axes(x, axes))
+
+
+def _flip_axes(x: np.ndarray, axes: Sequence[int]) -> tuple[int, ...]:
+    if np.ndim(x) == 0:
+        for a in axes:
+            _scalar_axis(x, a, "flip")
+        return ()
+    return tuple(axes)
 
 
 def flip_vjp(x: np.ndarray, dz: np.ndarray, axes: Sequence[int]) -> dict[str, Grad]:
     """dx = flip(dz, axes)."""
     (dz,) = f64(dz)
-    return {"x": _exact(np.flip(dz, tuple(axes)).copy())}
+    return {"x": _exact(np.flip(dz, _flip_axes(np.asarray(x), axes)).copy())}
 
 
 def roll(x: np.ndarray, shift: int, axis: int) -> np.ndarray:
-    """z_i = x_{(i - shift) mod n} along ``axis``."""
+    """z_i = x_{(i - shift) mod n} along ``axis`` (an empty axis: z = x, empty). A 0-d x raises
+    ValueError: torch, TensorFlow and JAX all refuse an axis on it."""
     (x,) = f64(x)
+    _roll_axis(x)
     return np.roll(x, shift, axis=axis)
+
+
+def _roll_axis(x: np.ndarray) -> None:
+    if np.ndim(x) == 0:
+        raise ValueError("roll of a 0-d input along an axis is not drawn: torch, TensorFlow and JAX all refuse it")
 
 
 def roll_vjp(x: np.ndarray, dz: np.ndarray, shift: int, axis: int) -> dict[str, Grad]:
     """dx = roll(dz, -shift, axis)."""
     (dz,) = f64(dz)
+    _roll_axis(np.asarray(x))
     return {"x": _exact(np.roll(dz, -shift, axis=axis))}

@@ -102,9 +102,12 @@ def log_sum_exp_parts(
     classifier, 1e-10, came out with 7 correct digits). The max elements contribute exactly 1
     each (exp(0)), so r = S - 1 is summed without one of them and log S = log1p(r). Where S is
     not finite (an infinite or nan input) log S is log(S), as before.
+
+    An empty group has m = -inf, S = 0 and log S = -inf (so logsumexp is -inf, as torch,
+    TensorFlow and JAX give it).
     """
-    m = np.max(x, axis=axes, keepdims=True)
-    with np.errstate(invalid="ignore", over="ignore"):
+    m = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         e = np.exp(x - m)
         s = np.sum(e, axis=axes, keepdims=True)
         at_max = x == m

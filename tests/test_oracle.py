@@ -3,6 +3,8 @@
 Generic over the registry: a new op is checked by adding its OpSpec. Two checks per example:
 the inner-product identity <t, vjp(dz)> == <J t, dz> on random directions t, and, for small
 inputs, the full Jacobian column by column. Cases stay well away from kinks (float16's margin).
+The same checks over empty (size-0) and 0-d inputs, which the catalogue does not draw yet, run
+on a fixed catalogue of edge cases in tests/test_oracle_edges.py.
 """
 
 from __future__ import annotations
