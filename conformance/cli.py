@@ -128,7 +128,7 @@ def cmd_run(a: argparse.Namespace) -> int:
             frameworks=a.frameworks or ",".join(n for n, v in frameworks.items() if v.available) or None,
             devices=a.devices, ops=a.ops, dtypes=a.dtypes, precision=a.precision, profile=a.profile,
             max_examples=a.max_examples, seed=a.seed, known_frameworks=list(frameworks), families=a.families,
-            cpu_precision=a.cpu_precision,
+            cpu_precision=a.cpu_precision, values_per_case=a.values_per_case, shard=a.shard,
         )
         n_cells = len(targets(sel, resolve_devices(sel, frameworks)))
         parse_timeout(a.timeout)  # refused here, before anything is written

@@ -1,7 +1,11 @@
 """The conformance suite: generic tests over op x framework x device x dtype x precision.
 
-- ``test_vjp``: accuracy cases drawn by Hypothesis, steered by ``target()`` toward the worst
-  bound ratio, shrunk to a minimal case on failure.
+- ``test_vjp``: accuracy cases: Hypothesis draws a structure (shapes, params, scale, distribution,
+  seed), then K value sets (inputs and cotangent from seeds derived from it; K is the profile's or
+  ``--values-per-case``) run through the same adapter call, so a compiled program and its kernels
+  serve all K. One record per structure carries the worst value set's figures and inputs; every
+  other value set that does not pass gets its own. ``target()`` steers toward the worst bound
+  ratio; a failure shrinks to a minimal structure, its failing value set reproducible from the seed.
 - ``test_special_values``: the special-values family (±0, ±inf, NaN, subnormals, near overflow).
 - ``test_witness``: the exact cases that pin each known failure (``[[expect.witness]]``).
 - ``test_convention``: each declared kink, evaluated exactly there; records the subgradient the
@@ -23,26 +27,28 @@ from hypothesis.control import current_build_context
 from conformance.case import Case
 from conformance.compare import json_number
 from conformance.execute import (
+    Checker,
     Target,
     attach_repro,
     base_record,
     failure_message,
     json_params,
     ratio_to_budget,
-    run_example,
+    structure_record,
+    worst_value_set,
 )
 from conformance.opspec import OpSpec
 from conformance.outcome import FAILING, PASSING, VerdictFailure
 from conformance.registry import get_op
 from conformance.session import Session
 from conformance.specials import exact_case, special_case
-from conformance.strategies import cases
+from conformance.strategies import StructureExample, structures
 from conformance.timeouts import ExampleTimeout, time_limit
 from conformance.witness import witness_case
 
 
-def _ready(sess: Session, t: Target) -> tuple[OpSpec, Any, str]:
-    """The op, the adapter and its version; skips (recording why) when the target cannot run."""
+def _ready(sess: Session, t: Target) -> Checker:
+    """The target's checker (op, adapter, version); skips (recording why) when the target cannot run."""
     av = sess.adapter_for(t)
     if not av.available:
         pytest.skip(f"not run: {t.framework} unavailable ({av.reason})")
@@ -57,26 +63,32 @@ def _ready(sess: Session, t: Target) -> tuple[OpSpec, Any, str]:
         sess.write(rec)
         pytest.skip(f"unsupported: {reason}")
     sess.prepare(t)
-    return spec, av.adapter, version
+    return Checker(t, spec, av.adapter, sess.tolerances, run_id=sess.run_id, framework_version=version)
 
 
-def _run(sess: Session, t: Target, spec: OpSpec, adapter: Any, version: str, case: Case, phase: str,
-         outputs: dict[str, Any] | None = None) -> dict[str, Any]:
-    inflight = {"nodeid": t.id, "shapes": case.shapes, "params": json_params(case.params),
-                "seed": case.seed, "phase": phase, "case_family": case.family}
-    if case.meta.get("witness"):
-        inflight["witness"] = case.meta["witness"]  # a crash of the witness is the entry's to claim
+def _run(sess: Session, checker: Checker, case: Case, phase: str, outputs: dict[str, Any] | None = None, *,
+         fields: dict[str, Any] | None = None, inflight: dict[str, Any] | None = None,
+         repro: bool = True) -> dict[str, Any]:
+    """One case through ``checker`` under the time limit, expectations applied. ``fields`` and
+    ``inflight`` (the in-flight note) are the caller's when it runs several value sets of one
+    structure; ``repro=False`` leaves attaching the inputs to the caller."""
+    t = checker.target
+    if inflight is None:
+        inflight = {"nodeid": t.id, "shapes": case.shapes, "params": json_params(case.params),
+                    "seed": case.seed, "phase": phase, "case_family": case.family}
+        if case.meta.get("witness"):
+            inflight["witness"] = case.meta["witness"]  # a crash of the witness is the entry's to claim
     sess.writer.mark_inflight(inflight)
     try:
         with time_limit(sess.timeout):
-            rec = run_example(t, spec, case, adapter, sess.tolerances, run_id=sess.run_id,
-                              framework_version=version, outputs=outputs)
+            rec = checker.run(case, fields, outputs)
     except ExampleTimeout as e:
-        rec = base_record(t, run_id=sess.run_id, framework_version=version, spec=spec)
-        rec.update(status="timeout", message=str(e), shapes=case.shapes, params=json_params(case.params),
-                   cotangent_shape=list(case.cotangent.shape), seed=case.seed, scale=case.scale,
-                   distribution=case.distribution, case_family=case.family, max_abs_err=None,
-                   max_rel_err=None, bound_ratio=None, max_ulp=None)
+        rec = {**checker.base, **(fields if fields is not None else checker.case_fields(case))}
+        rec.update(status="timeout", message=str(e), max_abs_err=None, max_rel_err=None, bound_ratio=None,
+                   max_ulp=None)
+        if case.value_set:
+            rec["value_set"] = case.value_set
+    if repro:
         attach_repro(rec, case)
     rec["phase"] = phase
     if case.meta.get("witness"):
@@ -94,23 +106,45 @@ def test_vjp(vjp_target: Target, vjp_session: Session) -> None:
     sess = vjp_session
     if "accuracy" not in sess.selection.families:
         pytest.skip("accuracy family not selected")
-    spec, adapter, version = _ready(sess, vjp_target)
+    checker = _ready(sess, vjp_target)
     state = {"failed": False, "n": 0}
     sel = sess.selection
+    k = sel.values_per_structure
 
     @settings(settings.get_profile(f"vjp-{sel.profile}"),
               **({"max_examples": sel.max_examples} if sel.max_examples else {}))
     # the seed leaves out framework, device and precision: every framework, the CPU and the GPU,
     # strict and default precision start from the same cases (target() may steer them apart)
     @seed(zlib.crc32(f"{sel.seed}:{vjp_target.op}:{vjp_target.dtype}".encode()))
-    @given(case=cases(spec, vjp_target.dtype))
-    def check(case: Case) -> None:
+    @given(example=structures(checker.spec, vjp_target.dtype))
+    def check(example: StructureExample) -> None:
         phase = "final" if current_build_context().is_final else ("shrink" if state["failed"] else "generate")
-        rec = _run(sess, vjp_target, spec, adapter, version, case, phase)
+        first = example.first
+        # the same for every value set: the record's description of the structure, the in-flight note
+        fields = checker.case_fields(first)
+        inflight = {"nodeid": vjp_target.id, "shapes": fields["shapes"], "params": fields["params"],
+                    "seed": first.seed, "phase": phase, "case_family": first.family, "values_per_case": k}
+        cases, recs = [], []
+        for j in range(k):  # K value sets through the same adapter call: one program, one kernel choice
+            case = example.case(j)
+            inflight["value_set"] = j
+            cases.append(case)
+            recs.append(_run(sess, checker, case, phase, fields=fields, inflight=inflight, repro=False))
+        worst = worst_value_set(recs)
+        rec = structure_record(recs, worst)
+        attach_repro(rec, cases[worst])
         rec["example"] = state["n"]
         rec["targeted"] = True  # every accuracy example is steered by target() below
         state["n"] += 1
         sess.write(rec)
+        for j, other in enumerate(recs):  # every other value set that did not pass: its own record
+            if j != worst and other["status"] != "pass":
+                for key in ("oracle_s", "adapter_s"):  # counted in the structure's record
+                    other.pop(key, None)
+                other.update(example=rec["example"], values_per_case=k, value_set=j,
+                             value_set_of=rec["record_id"])
+                attach_repro(other, cases[j])
+                sess.write(other)
         target(ratio_to_budget(rec), label="bound_ratio / budget")
         if rec["status"] in FAILING:
             state["failed"] = True
@@ -122,8 +156,8 @@ def test_vjp(vjp_target: Target, vjp_session: Session) -> None:
 def test_special_values(vjp_special: tuple[Target, Any], vjp_session: Session) -> None:
     t, special = vjp_special
     sess = vjp_session
-    spec, adapter, version = _ready(sess, t)
-    rec = _run(sess, t, spec, adapter, version, special_case(spec, special, t.dtype), "generate")
+    checker = _ready(sess, t)
+    rec = _run(sess, checker, special_case(checker.spec, special, t.dtype), "generate")
     sess.write(rec)
     _raise_if_failing(sess, rec)
 
@@ -132,12 +166,12 @@ def test_witness(vjp_witness: tuple[Target, Any], vjp_session: Session) -> None:
     """The exact case that pins a known failure: the entry's state comes from here."""
     t, witness = vjp_witness
     sess = vjp_session
-    spec, adapter, version = _ready(sess, t)
-    case = witness_case(spec, witness)
+    checker = _ready(sess, t)
+    case = witness_case(checker.spec, witness)
     attempts = 0
     while True:  # a fault that shows only some of the time: up to `repeat` attempts, until it does
         attempts += 1
-        rec = _run(sess, t, spec, adapter, version, case, "generate")
+        rec = _run(sess, checker, case, "generate")
         if rec["status"] not in PASSING or attempts >= witness.repeat:
             break
     rec["witness_attempts"] = attempts
@@ -150,10 +184,10 @@ def test_witness(vjp_witness: tuple[Target, Any], vjp_session: Session) -> None:
 def test_convention(vjp_kink: tuple[Target, Any], vjp_session: Session) -> None:
     t, kink = vjp_kink
     sess = vjp_session
-    spec, adapter, version = _ready(sess, t)
-    case = kink_case(spec, kink, t.dtype)
+    checker = _ready(sess, t)
+    case = kink_case(checker.spec, kink, t.dtype)
     outputs: dict[str, Any] = {}
-    rec = _run(sess, t, spec, adapter, version, case, "generate", outputs)
+    rec = _run(sess, checker, case, "generate", outputs)
     rec["kink"] = kink.name
     rec["kink_description"] = kink.description
     if "got" in outputs:
