@@ -12,7 +12,7 @@ import numpy as np
 
 from conformance.adapters.base import Unsupported
 from conformance.case import Case
-from conformance.compare import check_output, compare, figures_json, verdict
+from conformance.compare import check_output, compare, figures_json, screen, verdict
 from conformance.dtypes import get_dtype
 from conformance.opspec import OpSpec
 from conformance.outcome import CELL_ORDER, FAILING
@@ -100,10 +100,11 @@ class Checker:
             fields["oracle_holds"] = case.meta.get("holds")
         return fields
 
-    def run(self, case: Case, fields: dict[str, Any] | None = None,
-            outputs: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The record of ``case`` without its inputs (see :func:`attach_repro`); ``fields`` are its
-        :meth:`case_fields` when the caller has them already (every value set of a structure)."""
+    def call(self, case: Case, fields: dict[str, Any] | None = None) -> Call:
+        """The oracle and the adapter on ``case``: the record so far (with its verdict already when
+        the framework raised or answered malformed) and both gradients when they are to be compared.
+        ``fields`` are the case's :meth:`case_fields` when the caller has them (every value set of a
+        structure shares them)."""
         rec = {**self.base, **(fields if fields is not None else self.case_fields(case))}
         if case.value_set:
             rec["value_set"] = case.value_set
@@ -130,17 +131,61 @@ class Checker:
             if problem:
                 rec.update(status="bad-output", message=problem)
             else:
-                if outputs is not None:
-                    outputs.update(got=got, ref=ref)
-                with np.errstate(all="ignore"):
-                    fig = compare(got, ref, self.dtype, self.budget_of)
-                rec.update(figures_json(fig))
-                rec["assert_close"].update(rtol=self.dtype.rtol, atol=self.dtype.atol)
-                rec["status"] = verdict(fig)
+                return Call(rec, got, ref)
+        return Call(rec)
+
+    def judge(self, call: Call, outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The call's record, complete: the comparison's figures and verdict where there are
+        gradients to compare (see :func:`attach_repro` for its inputs)."""
+        rec = call.rec
+        if call.got is not None and not call.judged:
+            if outputs is not None:
+                outputs.update(got=call.got, ref=call.ref)
+            with np.errstate(all="ignore"):
+                fig = compare(call.got, call.ref, self.dtype, self.budget_of)
+            rec.update(figures_json(fig))
+            rec["assert_close"].update(rtol=self.dtype.rtol, atol=self.dtype.atol)
+            rec["status"] = verdict(fig)
+            call.judged = True
         rec.setdefault("message", None)
         for k in ("max_abs_err", "max_rel_err", "max_ulp", "bound_ratio"):
             rec.setdefault(k, None)
         return rec
+
+    def run(self, case: Case, fields: dict[str, Any] | None = None,
+            outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The record of ``case`` without its inputs (see :func:`attach_repro`)."""
+        return self.judge(self.call(case, fields), outputs)
+
+    def verdicts(self, calls: list[Call]) -> list[tuple[str, float]]:
+        """(verdict, ratio to budget) of each of a structure's value sets, the comparison's own:
+        the value sets that reached a comparison are screened together (:func:`compare.screen`, one
+        pass over their stacked gradients); where it cannot (a non-finite value), each is judged."""
+        out: list[tuple[str, float] | None] = [None] * len(calls)
+        open_ = [j for j, c in enumerate(calls) if c.got is not None and not c.judged]
+        screened = None
+        if len(open_) > 1:
+            with np.errstate(all="ignore"):
+                screened = screen([calls[j].got for j in open_], [calls[j].ref for j in open_], self.dtype,
+                                  self.budget_of)
+        if screened is not None:
+            for j, (ratio, budget) in zip(open_, screened):
+                out[j] = ("fail" if ratio > budget else "pass", min(ratio / budget if budget else ratio, 1e6))
+        for j, c in enumerate(calls):
+            if out[j] is None:
+                rec = self.judge(c)
+                out[j] = (rec["status"], ratio_to_budget(rec))
+        return out  # type: ignore[return-value]
+
+
+@dataclass
+class Call:
+    """One case through the oracle and the adapter, before the comparison (Checker.call)."""
+
+    rec: dict[str, Any]
+    got: Any = None  # the framework's gradients, when well-formed: still to be compared
+    ref: Any = None  # the oracle's
+    judged: bool = False
 
 
 def run_example(
@@ -167,26 +212,25 @@ def run_example(
 
 
 # Of a structure's value sets, the record that speaks for it: the worst verdict (in the cells'
-# order), then the largest ratio to budget.
+# order), then the largest ratio to budget, then the first.
 def worst_value_set(records: list[dict[str, Any]]) -> int:
     """Index of the value set whose record stands for the structure example (see above)."""
     return min(range(len(records)), key=lambda j: (STATUS_RANK.get(records[j]["status"], len(STATUS_RANK)),
                                                    -ratio_to_budget(records[j]), j))
 
 
-def structure_record(records: list[dict[str, Any]], worst: int) -> dict[str, Any]:
+def structure_record(rec: dict[str, Any], statuses: list[str], calls: list[Call]) -> dict[str, Any]:
     """The record of a structure example: the worst value set's own record (figures, verdict,
-    inputs), with K, the verdict of every value set, and the framework's and the oracle's time
-    over all K (the value sets' records that are written apart leave theirs out)."""
-    rec = records[worst]
-    statuses: dict[str, int] = {}
-    for r in records:
-        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
-    rec["values_per_case"] = len(records)
-    rec["value_set"] = worst
-    rec["value_statuses"] = statuses
+    inputs), with K, the verdict of every value set counted, and the framework's and the oracle's
+    time over all K (the other value sets' records that are written leave theirs out)."""
+    counts: dict[str, int] = {}
+    for s in statuses:
+        counts[s] = counts.get(s, 0) + 1
+    rec["values_per_case"] = len(calls)
+    rec["value_set"] = rec.get("value_set", 0)
+    rec["value_statuses"] = counts
     for k in ("oracle_s", "adapter_s"):
-        rec[k] = sum(r.get(k) or 0.0 for r in records)
+        rec[k] = sum(c.rec.get(k) or 0.0 for c in calls)
     return rec
 
 

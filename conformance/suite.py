@@ -27,6 +27,7 @@ from hypothesis.control import current_build_context
 from conformance.case import Case
 from conformance.compare import json_number
 from conformance.execute import (
+    Call,
     Checker,
     Target,
     attach_repro,
@@ -66,30 +67,32 @@ def _ready(sess: Session, t: Target) -> Checker:
     return Checker(t, spec, av.adapter, sess.tolerances, run_id=sess.run_id, framework_version=version)
 
 
-def _run(sess: Session, checker: Checker, case: Case, phase: str, outputs: dict[str, Any] | None = None, *,
-         fields: dict[str, Any] | None = None, inflight: dict[str, Any] | None = None,
-         repro: bool = True) -> dict[str, Any]:
-    """One case through ``checker`` under the time limit, expectations applied. ``fields`` and
-    ``inflight`` (the in-flight note) are the caller's when it runs several value sets of one
-    structure; ``repro=False`` leaves attaching the inputs to the caller."""
-    t = checker.target
-    if inflight is None:
-        inflight = {"nodeid": t.id, "shapes": case.shapes, "params": json_params(case.params),
-                    "seed": case.seed, "phase": phase, "case_family": case.family}
-        if case.meta.get("witness"):
-            inflight["witness"] = case.meta["witness"]  # a crash of the witness is the entry's to claim
+def _call(sess: Session, checker: Checker, case: Case, inflight: dict[str, Any],
+          fields: dict[str, Any] | None = None) -> Call:
+    """The oracle and the adapter on ``case`` under the time limit (the comparison comes after)."""
     sess.writer.mark_inflight(inflight)
     try:
         with time_limit(sess.timeout):
-            rec = checker.run(case, fields, outputs)
+            return checker.call(case, fields)
     except ExampleTimeout as e:
         rec = {**checker.base, **(fields if fields is not None else checker.case_fields(case))}
         rec.update(status="timeout", message=str(e), max_abs_err=None, max_rel_err=None, bound_ratio=None,
                    max_ulp=None)
         if case.value_set:
             rec["value_set"] = case.value_set
-    if repro:
-        attach_repro(rec, case)
+        return Call(rec)
+
+
+def _run(sess: Session, checker: Checker, case: Case, phase: str,
+         outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One fixed case (special, witness, convention): its complete record, expectations applied."""
+    t = checker.target
+    inflight = {"nodeid": t.id, "shapes": case.shapes, "params": json_params(case.params),
+                "seed": case.seed, "phase": phase, "case_family": case.family}
+    if case.meta.get("witness"):
+        inflight["witness"] = case.meta["witness"]  # a crash of the witness is the entry's to claim
+    rec = checker.judge(_call(sess, checker, case, inflight), outputs)
+    attach_repro(rec, case)
     rec["phase"] = phase
     if case.meta.get("witness"):
         rec["witness"] = case.meta["witness"]
@@ -124,31 +127,41 @@ def test_vjp(vjp_target: Target, vjp_session: Session) -> None:
         fields = checker.case_fields(first)
         inflight = {"nodeid": vjp_target.id, "shapes": fields["shapes"], "params": fields["params"],
                     "seed": first.seed, "phase": phase, "case_family": first.family, "values_per_case": k}
-        cases, recs = [], []
+        cases, calls = [], []
         for j in range(k):  # K value sets through the same adapter call: one program, one kernel choice
-            case = example.case(j)
+            cases.append(example.case(j))
             inflight["value_set"] = j
-            cases.append(case)
-            recs.append(_run(sess, checker, case, phase, fields=fields, inflight=inflight, repro=False))
+            calls.append(_call(sess, checker, cases[-1], inflight, fields))
+        verdicts = checker.verdicts(calls)
+        # records are written for every value set that did not pass, else for the one nearest its budget
+        written = [j for j, (status, _) in enumerate(verdicts) if status != "pass"] or [
+            min(range(k), key=lambda j: (-verdicts[j][1], j))]
+        recs = []
+        for j in written:
+            rec = checker.judge(calls[j])
+            rec["phase"] = phase
+            recs.append(sess.expectations.apply(rec))
+        statuses = [status for status, _ in verdicts]
+        for j, rec in zip(written, recs):
+            statuses[j] = rec["status"]  # an expected failure is known
         worst = worst_value_set(recs)
-        rec = structure_record(recs, worst)
-        attach_repro(rec, cases[worst])
-        rec["example"] = state["n"]
-        rec["targeted"] = True  # every accuracy example is steered by target() below
+        head = structure_record(recs[worst], statuses, calls)
+        attach_repro(head, cases[written[worst]])
+        head["example"] = state["n"]
+        head["targeted"] = True  # every accuracy example is steered by target() below
         state["n"] += 1
-        sess.write(rec)
-        for j, other in enumerate(recs):  # every other value set that did not pass: its own record
-            if j != worst and other["status"] != "pass":
+        sess.write(head)
+        for j, rec in zip(written, recs):  # every other value set that did not pass: its own record
+            if rec is not head:
                 for key in ("oracle_s", "adapter_s"):  # counted in the structure's record
-                    other.pop(key, None)
-                other.update(example=rec["example"], values_per_case=k, value_set=j,
-                             value_set_of=rec["record_id"])
-                attach_repro(other, cases[j])
-                sess.write(other)
-        target(ratio_to_budget(rec), label="bound_ratio / budget")
-        if rec["status"] in FAILING:
+                    rec.pop(key, None)
+                rec.update(example=head["example"], values_per_case=k, value_set=j, value_set_of=head["record_id"])
+                attach_repro(rec, cases[j])
+                sess.write(rec)
+        target(ratio_to_budget(head), label="bound_ratio / budget")
+        if head["status"] in FAILING:
             state["failed"] = True
-        _raise_if_failing(sess, rec)
+        _raise_if_failing(sess, head)
 
     check()
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from conformance.execute import Checker, Target, structure_record, worst_value_set
+from conformance.execute import Call, Checker, Target, structure_record, worst_value_set
 from conformance.opspec import InputSpec, OpSpec
 from conformance.records import decode_array
 from conformance.registry import all_ops, get_op
@@ -153,10 +153,63 @@ def test_the_worst_value_set_speaks_for_the_structure() -> None:
     assert worst_value_set(recs) == 2  # a worse verdict before any ratio
     assert worst_value_set([_rec("pass", 0.1), _rec("pass", 0.7, budget=0.5), _rec("pass", 0.9, budget=2.0)]) == 1
     assert worst_value_set([_rec("fail", 3.0), _rec("error", None), _rec("fail", 9.0)]) == 1
-    head = structure_record(recs, 2)
+    recs[2]["value_set"] = 2
+    head = structure_record(recs[2], [r["status"] for r in recs], [Call(r) for r in recs])
     assert head is recs[2] and head["value_set"] == 2 and head["values_per_case"] == 4
     assert head["value_statuses"] == {"pass": 3, "known": 1}
     assert head["adapter_s"] == 2.0 and head["oracle_s"] == 1.0  # the structure's time, all K
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(dtype=st.sampled_from(["float16", "bfloat16", "float32", "float64"]),
+       shape=st.lists(st.integers(1, 5), max_size=3).map(tuple), k=st.integers(2, 6),
+       data_seed=st.integers(0, 2**32 - 1), inputs=st.integers(1, 3), array_tiny=st.booleans(),
+       off_by=st.lists(st.sampled_from([0.0, 1.0, 100.0, 1e4]), min_size=6, max_size=6))
+def test_screen_gives_each_value_sets_headline_ratio_and_budget_as_compare_does(
+        dtype, shape, k, data_seed, inputs, array_tiny, off_by) -> None:
+    """The comparison of K value sets stacked on a leading axis must give, bit for bit, what
+    compare() gives each alone: the verdict and the worst value set are chosen from it."""
+    from conformance.compare import compare, screen, verdict
+    from conformance.dtypes import get_dtype
+    from reference import Grad
+
+    d = get_dtype(dtype)
+    rng = np.random.default_rng(data_seed)
+    names = ["x", "y", "w"][:inputs]
+    budgets = {"x": 2.0, "y": 5.0, "w": 0.5}
+    gots, refs = [], []
+    for j in range(k):
+        ref, got = {}, {}
+        for n in names:
+            want = rng.standard_normal(shape) * 10.0 ** rng.uniform(-3, 3)
+            want = np.where(rng.random(shape) < 0.2, 0.0, want)
+            magnitude = np.abs(want) * rng.uniform(1, 3, shape) * (rng.random(shape) < 0.8)
+            tiny = rng.uniform(0, 2, shape) * (rng.random(shape) < 0.5) if array_tiny else 1.0
+            ref[n] = Grad(want, magnitude, terms=int(rng.integers(1, 9)), tiny=tiny)
+            got[n] = (want * (1 + off_by[j] * d.unit_roundoff * rng.standard_normal(shape))).astype(d.numpy)
+        gots.append(got)
+        refs.append(ref)
+
+    def budget_of(name, grad):
+        return budgets[name] * grad.terms
+
+    with np.errstate(all="ignore"):
+        screened = screen(gots, refs, d, budget_of)
+        figures = [compare(g, r, d, budget_of) for g, r in zip(gots, refs)]
+    assert screened is not None
+    for (ratio, budget), fig in zip(screened, figures):
+        assert (ratio, budget) == (fig.bound_ratio, fig.budget)
+        assert ("fail" if ratio > budget else "pass") == verdict(fig)
+
+
+def test_screen_leaves_non_finite_values_to_compare() -> None:
+    from conformance.compare import screen
+    from conformance.dtypes import get_dtype
+    from reference import Grad
+
+    ref = {"x": Grad(np.ones(3), np.ones(3), terms=1)}
+    got = [{"x": np.ones(3, np.float32)}, {"x": np.array([1.0, np.inf, 1.0], np.float32)}]
+    assert screen(got, [ref, ref], get_dtype("float32"), lambda n, g: 1.0) is None
 
 
 def test_failing_value_sets_each_get_a_record_that_reproduces_them(tmp_path) -> None:
