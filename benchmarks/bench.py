@@ -161,10 +161,11 @@ class _ItemTime:
 
 
 def suite_figures(frameworks: list[str], dtypes: list[str], examples: int | None, ops: list[str] | None,
-                  seed: int = 3, values_per_case: int | None = None) -> dict:
-    """The real suite in this process (pytest.main, every case family, one worker) per framework:
-    the items' wall time against the framework's own VJP time from the records (adapter_s; a
-    structure's own record holds all its value sets' time)."""
+                  seed: int = 3, values_per_case: int | None = None, workers: int = 0) -> dict:
+    """The real suite (pytest.main, every case family) per framework, in this process or, with
+    ``workers``, in that many xdist workers (where a framework that aborts costs one example, not
+    the measurement): the items' wall time against the framework's own VJP time from the records
+    (adapter_s; a structure's own record holds all its value sets' time)."""
     import pytest
 
     out = {}
@@ -179,12 +180,15 @@ def suite_figures(frameworks: list[str], dtypes: list[str], examples: int | None
                 args += ["--vjp-ops", ",".join(ops)]
             if values_per_case:
                 args += ["--vjp-values-per-case", str(values_per_case)]
+            if workers:
+                args += ["-n", str(workers)]
             timer = _ItemTime()
             t0 = time.perf_counter()
             pytest.main(args, plugins=[timer])
             wall = time.perf_counter() - t0
             run = next(Path(tmp).iterdir())
             summary = json.loads((run / "summary.json").read_text())
+            peaks = [w["peak_rss_mib"] for w in json.loads((run / "run.json").read_text()).get("workers", [])]
             recs = [json.loads(x) for f in ("results.jsonl", "witnesses.jsonl") if (run / f).exists()
                     for x in (run / f).read_text().splitlines() if x]
             size = sum((run / f).stat().st_size for f in ("results.jsonl", "witnesses.jsonl") if (run / f).exists())
@@ -202,6 +206,7 @@ def suite_figures(frameworks: list[str], dtypes: list[str], examples: int | None
                    / max(sum(int(r.get("values_per_case") or 1) for r in accuracy), 1),
                    "value_sets_per_s": summary.get("value_sets", summary["examples"]) / max(timer.seconds, 1e-9),
                    "results_bytes_per_example": size / max(summary["examples"], 1),
+                   "peak_rss_mib": max(peaks, default=None),
                    "overhead_ratio": timer.seconds / max(floor, 1e-9)}
     return out
 

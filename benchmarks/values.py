@@ -5,9 +5,10 @@ the profile's default K and more, side by side.
     python benchmarks/values.py                      # K = 1, dev's default, 8; torch, tensorflow, jax
     python benchmarks/values.py --ks 1,8 --frameworks jax --dtypes float32
 
-Each (framework, K) runs in a fresh process (so its resident memory is its own, and no framework
-or compiled program is shared between them): the real suite through ``pytest.main`` with the
-plugin, every case family, seed 3, the JAX compilation cache off, and the thread limits of one
+Each (framework, K) runs in a fresh process (so no framework or compiled program is shared
+between them): the real suite through ``pytest.main`` with the plugin in one xdist worker (as
+``run -n 1``: a witness that aborts the process costs one example), every case family, seed 3,
+the JAX compilation cache off, and the thread limits of one
 of a default run's two workers on this machine (conformance/threads.py: one thread each on two
 cores; a framework's thread pool on a busy shared machine otherwise measures the contention,
 torch's VJP calls running 10x slower). Per run:
@@ -17,7 +18,7 @@ torch's VJP calls running 10x slower). Per run:
   value sets' time) over the framework calls; for the accuracy family alone too, where JAX's
   compile per new structure is shared by its K value sets;
 - suite / framework: the items' wall time over the framework's own time (the overhead ratio);
-- peak RSS of the process, and the results files' bytes per example (structure or fixed case).
+- the worker's peak RSS, and the results files' bytes per example (structure or fixed case).
 
 Written to benchmarks/results/values-<stamp>.json and printed as a table.
 """
@@ -27,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -46,9 +46,8 @@ def child(framework: str, k: int, dtypes: list[str], seed: int, max_examples: in
     from bench import suite_figures
 
     t0 = time.perf_counter()
-    fig = suite_figures([framework], dtypes, max_examples, None, seed=seed, values_per_case=k)[framework]
+    fig = suite_figures([framework], dtypes, max_examples, None, seed=seed, values_per_case=k, workers=1)[framework]
     fig["process_s"] = time.perf_counter() - t0
-    fig["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return fig
 
 

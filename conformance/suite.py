@@ -100,6 +100,44 @@ def _run(sess: Session, checker: Checker, case: Case, phase: str,
     return rec
 
 
+def _value_sets(sess: Session, checker: Checker, example: StructureExample, k: int,
+                phase: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """K value sets of one structure example through the target's adapter: the structure's own
+    record (its worst value set's, inputs attached) and the records of its other value sets that
+    did not pass (inputs attached, their time left to the structure's record)."""
+    first = example.first
+    # the same for every value set: the record's description of the structure, the in-flight note
+    fields = checker.case_fields(first)
+    inflight = {"nodeid": checker.target.id, "shapes": fields["shapes"], "params": fields["params"],
+                "seed": first.seed, "phase": phase, "case_family": first.family, "values_per_case": k}
+    cases, calls = [], []
+    for j in range(k):  # K value sets through the same adapter call: one program, one kernel choice
+        cases.append(example.case(j))
+        inflight["value_set"] = j
+        calls.append(_call(sess, checker, cases[-1], inflight, fields))
+    verdicts = checker.verdicts(calls)
+    # a record for every value set that did not pass, else for the one nearest its budget
+    written = [j for j, (status, _) in enumerate(verdicts) if status != "pass"] or [
+        min(range(k), key=lambda j: (-verdicts[j][1], j))]
+    recs = []
+    for j in written:
+        rec = checker.judge(calls[j])
+        rec["phase"] = phase
+        recs.append(sess.expectations.apply(rec))
+        attach_repro(rec, cases[j])
+    statuses = [status for status, _ in verdicts]
+    for j, rec in zip(written, recs):
+        statuses[j] = rec["status"]  # an expected failure is known
+    worst = worst_value_set(recs)
+    head = structure_record(recs[worst], statuses, calls)
+    others = [rec for rec in recs if rec is not head]
+    for rec in others:
+        rec["value_set"] = rec.get("value_set", 0)
+        for key in ("oracle_s", "adapter_s"):  # counted in the structure's record
+            rec.pop(key, None)
+    return head, others
+
+
 def _raise_if_failing(sess: Session, rec: dict[str, Any]) -> None:
     if rec["status"] in FAILING:
         raise VerdictFailure(failure_message(rec, f"vjp-conformance repro {rec['record_id']} --run-dir {sess.run_dir}"))
@@ -122,42 +160,14 @@ def test_vjp(vjp_target: Target, vjp_session: Session) -> None:
     @given(example=structures(checker.spec, vjp_target.dtype))
     def check(example: StructureExample) -> None:
         phase = "final" if current_build_context().is_final else ("shrink" if state["failed"] else "generate")
-        first = example.first
-        # the same for every value set: the record's description of the structure, the in-flight note
-        fields = checker.case_fields(first)
-        inflight = {"nodeid": vjp_target.id, "shapes": fields["shapes"], "params": fields["params"],
-                    "seed": first.seed, "phase": phase, "case_family": first.family, "values_per_case": k}
-        cases, calls = [], []
-        for j in range(k):  # K value sets through the same adapter call: one program, one kernel choice
-            cases.append(example.case(j))
-            inflight["value_set"] = j
-            calls.append(_call(sess, checker, cases[-1], inflight, fields))
-        verdicts = checker.verdicts(calls)
-        # records are written for every value set that did not pass, else for the one nearest its budget
-        written = [j for j, (status, _) in enumerate(verdicts) if status != "pass"] or [
-            min(range(k), key=lambda j: (-verdicts[j][1], j))]
-        recs = []
-        for j in written:
-            rec = checker.judge(calls[j])
-            rec["phase"] = phase
-            recs.append(sess.expectations.apply(rec))
-        statuses = [status for status, _ in verdicts]
-        for j, rec in zip(written, recs):
-            statuses[j] = rec["status"]  # an expected failure is known
-        worst = worst_value_set(recs)
-        head = structure_record(recs[worst], statuses, calls)
-        attach_repro(head, cases[written[worst]])
+        head, others = _value_sets(sess, checker, example, k, phase)
         head["example"] = state["n"]
         head["targeted"] = True  # every accuracy example is steered by target() below
         state["n"] += 1
         sess.write(head)
-        for j, rec in zip(written, recs):  # every other value set that did not pass: its own record
-            if rec is not head:
-                for key in ("oracle_s", "adapter_s"):  # counted in the structure's record
-                    rec.pop(key, None)
-                rec.update(example=head["example"], values_per_case=k, value_set=j, value_set_of=head["record_id"])
-                attach_repro(rec, cases[j])
-                sess.write(rec)
+        for rec in others:  # every other value set that did not pass: its own record
+            rec.update(example=head["example"], values_per_case=k, value_set_of=head["record_id"])
+            sess.write(rec)
         target(ratio_to_budget(head), label="bound_ratio / budget")
         if head["status"] in FAILING:
             state["failed"] = True

@@ -37,8 +37,11 @@ def counted(rec: dict[str, Any]) -> bool:
 
 
 def value_sets(rec: dict[str, Any]) -> int:
-    """How many value sets a counted record stands for (K for a structure example, else 1)."""
-    return int(rec.get("values_per_case") or 1)
+    """How many value sets a counted record gave a verdict for: a structure example's K, each
+    counted in ``value_statuses``; one for a fixed case, or a structure whose worker died
+    (``crashed``: the in-flight note says which value set it was running)."""
+    statuses = rec.get("value_statuses")
+    return sum(statuses.values()) if statuses else 1
 
 
 def convention_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -242,6 +242,8 @@ def test_failing_value_sets_each_get_a_record_that_reproduces_them(tmp_path) -> 
     assert all(e["value_set_of"] in ids for e in extras)
     assert any(h["value_statuses"].get("pass") and h["value_statuses"].get("fail") for h in heads), \
         "no structure had both passing and failing value sets: the fault does not depend on the values"
+    manifest = json.loads((res.run_dir / "run.json").read_text())
+    assert manifest["values_per_case"] == 8 and manifest["selection"]["values_per_case"] == 8
     summary = res.summary()
     counted = [h for h in heads if h["phase"] != "shrink"]
     assert summary["examples"] == len(counted) and summary["value_sets"] == 8 * len(counted)
