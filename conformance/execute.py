@@ -219,14 +219,15 @@ def worst_value_set(records: list[dict[str, Any]]) -> int:
                                                    -ratio_to_budget(records[j]), j))
 
 
-def structure_record(rec: dict[str, Any], statuses: list[str], calls: list[Call]) -> dict[str, Any]:
-    """The record of a structure example: the worst value set's own record (figures, verdict,
-    inputs), with K, the verdict of every value set counted, and the framework's and the oracle's
-    time over all K (the other value sets' records that are written leave theirs out)."""
+def structure_record(rec: dict[str, Any], k: int, statuses: list[str], calls: list[Call]) -> dict[str, Any]:
+    """The record of a structure example of K value sets: the worst value set's own record
+    (figures, verdict, inputs), with K, the verdict of every value set that ran counted (all K but
+    after a timeout), and the framework's and the oracle's time over them (the other value sets'
+    records that are written leave theirs out)."""
     counts: dict[str, int] = {}
     for s in statuses:
         counts[s] = counts.get(s, 0) + 1
-    rec["values_per_case"] = len(calls)
+    rec["values_per_case"] = k
     rec["value_set"] = rec.get("value_set", 0)
     rec["value_statuses"] = counts
     for k in ("oracle_s", "adapter_s"):

@@ -115,10 +115,12 @@ def _value_sets(sess: Session, checker: Checker, example: StructureExample, k: i
         cases.append(example.case(j))
         inflight["value_set"] = j
         calls.append(_call(sess, checker, cases[-1], inflight, fields))
+        if calls[-1].rec.get("status") == "timeout":
+            break  # a hung framework: the next value sets would each hang for the whole limit too
     verdicts = checker.verdicts(calls)
     # a record for every value set that did not pass, else for the one nearest its budget
     written = [j for j, (status, _) in enumerate(verdicts) if status != "pass"] or [
-        min(range(k), key=lambda j: (-verdicts[j][1], j))]
+        min(range(len(calls)), key=lambda j: (-verdicts[j][1], j))]
     recs = []
     for j in written:
         rec = checker.judge(calls[j])
@@ -129,7 +131,7 @@ def _value_sets(sess: Session, checker: Checker, example: StructureExample, k: i
     for j, rec in zip(written, recs):
         statuses[j] = rec["status"]  # an expected failure is known
     worst = worst_value_set(recs)
-    head = structure_record(recs[worst], statuses, calls)
+    head = structure_record(recs[worst], k, statuses, calls)
     others = [rec for rec in recs if rec is not head]
     for rec in others:
         rec["value_set"] = rec.get("value_set", 0)

@@ -154,7 +154,7 @@ def test_the_worst_value_set_speaks_for_the_structure() -> None:
     assert worst_value_set([_rec("pass", 0.1), _rec("pass", 0.7, budget=0.5), _rec("pass", 0.9, budget=2.0)]) == 1
     assert worst_value_set([_rec("fail", 3.0), _rec("error", None), _rec("fail", 9.0)]) == 1
     recs[2]["value_set"] = 2
-    head = structure_record(recs[2], [r["status"] for r in recs], [Call(r) for r in recs])
+    head = structure_record(recs[2], 4, [r["status"] for r in recs], [Call(r) for r in recs])
     assert head is recs[2] and head["value_set"] == 2 and head["values_per_case"] == 4
     assert head["value_statuses"] == {"pass": 3, "known": 1}
     assert head["adapter_s"] == 2.0 and head["oracle_s"] == 1.0  # the structure's time, all K
