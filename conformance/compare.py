@@ -211,7 +211,8 @@ def verdict(fig: Figures) -> str:
 
 
 def figures_json(fig: Figures) -> dict[str, Any]:
-    return {
+    """The figures as record fields (``nonfinite`` only where there is a non-finite disagreement)."""
+    out = {
         "max_abs_err": _finite_json(fig.max_abs_err),
         "max_rel_err": _finite_json(fig.max_rel_err),
         "max_ulp": _finite_json(fig.max_ulp),
@@ -220,5 +221,7 @@ def figures_json(fig: Figures) -> dict[str, Any]:
         "worst": fig.worst,
         "per_input": fig.per_input,
         "assert_close": {"passed": fig.assert_close_pass},
-        "nonfinite": fig.nonfinite,
     }
+    if fig.nonfinite is not None:
+        out["nonfinite"] = fig.nonfinite
+    return out

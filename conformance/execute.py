@@ -91,10 +91,12 @@ class Checker:
     def case_fields(case: Case) -> dict[str, Any]:
         """The record's description of a case's structure (the same for all its value sets)."""
         fields = {
-            "case_family": case.family, "kink": case.kink, "shapes": case.shapes,
-            "cotangent_shape": list(case.cotangent.shape), "params": json_params(case.params), "seed": case.seed,
-            "scale": case.scale, "distribution": case.distribution,
+            "case_family": case.family, "shapes": case.shapes, "cotangent_shape": list(case.cotangent.shape),
+            "params": json_params(case.params), "seed": case.seed, "scale": case.scale,
+            "distribution": case.distribution,
         }
+        if case.kink is not None:
+            fields["kink"] = case.kink
         if case.meta.get("special"):
             fields["special"] = case.meta["special"]
             fields["oracle_holds"] = case.meta.get("holds")
@@ -112,14 +114,14 @@ class Checker:
         with np.errstate(all="ignore"):  # special values: the oracle evaluates them with IEEE semantics
             ref = self.spec.reference_vjp(**case.oracle_inputs(), dz=case.cotangent.astype(np.float64), **case.params)
         t1 = time.perf_counter()
-        rec["oracle_s"] = t1 - t0
+        rec["oracle_s"] = seconds(t1 - t0)
         target = self.target
         try:
             try:
                 got = self.adapter.vjp(self.spec, dict(case.inputs), dict(case.params), case.cotangent,
                                        dtype=target.dtype, device=target.device)
             finally:
-                rec["adapter_s"] = time.perf_counter() - t1  # the framework's call alone
+                rec["adapter_s"] = seconds(time.perf_counter() - t1)  # the framework's call alone
         except Unsupported as e:
             rec.update(status="unsupported", message=str(e))
         except Exception as e:  # the framework raised: recorded, the run goes on
@@ -230,9 +232,15 @@ def structure_record(rec: dict[str, Any], k: int, statuses: list[str], calls: li
     rec["values_per_case"] = k
     rec["value_set"] = rec.get("value_set", 0)
     rec["value_statuses"] = counts
-    for k in ("oracle_s", "adapter_s"):
-        rec[k] = sum(c.rec.get(k) or 0.0 for c in calls)
+    for key in ("oracle_s", "adapter_s"):
+        rec[key] = seconds(sum(c.rec.get(key) or 0.0 for c in calls))
     return rec
+
+
+def seconds(s: float) -> float:
+    """A duration for a record: to a tenth of a microsecond (finer is timer noise, and bytes in
+    every record)."""
+    return round(s, 7)
 
 
 def attach_repro(rec: dict[str, Any], case: Case) -> None:
