@@ -18,7 +18,7 @@ torch's VJP calls running 10x slower). Per run:
   value sets' time) over the framework calls; for the accuracy family alone too, where JAX's
   compile per new structure is shared by its K value sets;
 - suite / framework: the items' wall time over the framework's own time (the overhead ratio);
-- the worker's peak RSS, and the results files' bytes per example (structure or fixed case).
+- the largest worker's peak RSS, and the results files' bytes per example (structure or fixed case).
 
 Written to benchmarks/results/values-<stamp>.json and printed as a table.
 """
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -48,6 +49,9 @@ def child(framework: str, k: int, dtypes: list[str], seed: int, max_examples: in
     t0 = time.perf_counter()
     fig = suite_figures([framework], dtypes, max_examples, None, seed=seed, values_per_case=k, workers=1)[framework]
     fig["process_s"] = time.perf_counter() - t0
+    # every worker this process started and reaped, the one a witness's abort killed too (it never
+    # wrote its stats to run.json): the largest one's peak resident memory
+    fig["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     return fig
 
 
