@@ -251,6 +251,8 @@ def test_failing_value_sets_each_get_a_record_that_reproduces_them(tmp_path) -> 
     assert sum(cell["counts"].values()) == cell["examples"] == len(counted)
 
     extra = next(e for e in extras if e["phase"] != "shrink")
+    page = (res.run_dir / "index.html").read_text()  # listed with the failures, counted once
+    assert extra["record_id"] in page and f"{len(counted)} examples, {8 * len(counted)} value sets" in page
     printed = cli("repro", extra["record_id"], "--out", str(tmp_path / "runs"))
     assert printed.code == 0, printed.err
     script = tmp_path / "repro.py"
