@@ -203,6 +203,12 @@ class StructureExample:
     kink_dtype: str | None
     first: Case
 
+    def __repr__(self) -> str:  # what a failing test prints: the structure, not every array
+        return f"StructureExample({self.first.summary()})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # Hypothesis's own printer
+        printer.text(repr(self))
+
     def case(self, value_set: int) -> Case:
         if value_set == 0:
             return self.first
