@@ -161,9 +161,11 @@ class _ItemTime:
 
 
 def suite_figures(frameworks: list[str], dtypes: list[str], examples: int | None, ops: list[str] | None,
-                  seed: int = 3) -> dict:
-    """The real suite in this process (pytest.main, every case family, one worker) per framework:
-    the items' wall time against the framework's own VJP time from the records (adapter_s)."""
+                  seed: int = 3, values_per_case: int | None = None, workers: int = 0) -> dict:
+    """The real suite (pytest.main, every case family) per framework, in this process or, with
+    ``workers``, in that many xdist workers (where a framework that aborts costs one example, not
+    the measurement): the items' wall time against the framework's own VJP time from the records
+    (adapter_s; a structure's own record holds all its value sets' time)."""
     import pytest
 
     out = {}
@@ -176,19 +178,35 @@ def suite_figures(frameworks: list[str], dtypes: list[str], examples: int | None
                 args += ["--vjp-max-examples", str(examples)]
             if ops:
                 args += ["--vjp-ops", ",".join(ops)]
+            if values_per_case:
+                args += ["--vjp-values-per-case", str(values_per_case)]
+            if workers:
+                args += ["-n", str(workers)]
             timer = _ItemTime()
             t0 = time.perf_counter()
             pytest.main(args, plugins=[timer])
             wall = time.perf_counter() - t0
             run = next(Path(tmp).iterdir())
-            recs = [json.loads(x) for x in (run / "results.jsonl").read_text().splitlines() if x]
+            summary = json.loads((run / "summary.json").read_text())
+            peaks = [w["peak_rss_mib"] for w in json.loads((run / "run.json").read_text()).get("workers", [])]
+            recs = [json.loads(x) for f in ("results.jsonl", "witnesses.jsonl") if (run / f).exists()
+                    for x in (run / f).read_text().splitlines() if x]
+            size = sum((run / f).stat().st_size for f in ("results.jsonl", "witnesses.jsonl") if (run / f).exists())
         ran = [r for r in recs if r.get("adapter_s") is not None]
         floor = sum(r["adapter_s"] for r in ran)
         oracle = sum(r.get("oracle_s") or 0 for r in ran)
-        out[fw] = {"wall_s": wall, "items": timer.items, "examples": len(recs), "framework_calls": len(ran),
+        calls = sum(int(r.get("values_per_case") or 1) for r in ran)
+        accuracy = [r for r in ran if r.get("case_family") == "accuracy" and not r.get("value_set_of")]
+        out[fw] = {"wall_s": wall, "items": timer.items, "records": len(recs), "examples": summary["examples"],
+                   "value_sets": summary.get("value_sets", summary["examples"]), "framework_calls": calls,
                    "suite_s": timer.seconds, "floor_s": floor, "oracle_s": oracle,
-                   "suite_ms_per_example": 1e3 * timer.seconds / max(len(recs), 1),
-                   "floor_ms_per_example": 1e3 * floor / max(len(ran), 1),
+                   "suite_ms_per_value_set": 1e3 * timer.seconds / max(calls, 1),
+                   "floor_ms_per_value_set": 1e3 * floor / max(calls, 1),
+                   "accuracy_floor_ms_per_value_set": 1e3 * sum(r["adapter_s"] for r in accuracy)
+                   / max(sum(int(r.get("values_per_case") or 1) for r in accuracy), 1),
+                   "value_sets_per_s": summary.get("value_sets", summary["examples"]) / max(timer.seconds, 1e-9),
+                   "results_bytes_per_example": size / max(summary["examples"], 1),
+                   "peak_rss_mib": max(peaks, default=None),
                    "overhead_ratio": timer.seconds / max(floor, 1e-9)}
     return out
 
@@ -334,6 +352,8 @@ def main() -> int:
                    help="dtypes of the in-process suite runs (default: all four, the default run's)")
     p.add_argument("--suite-examples", type=int, default=None,
                    help="examples per target in the suite runs (default: the dev profile's, as a default run)")
+    p.add_argument("--suite-values-per-case", type=int, default=None,
+                   help="value sets per structure in the suite runs (default: the profile's)")
     p.add_argument("--only", choices=["stages", "suite", "sizes", "parallel"], action="append")
     a = p.parse_args()
     fws = a.frameworks.split(",")
@@ -345,7 +365,8 @@ def main() -> int:
         results["stages"] = stage_figures(fws, dtypes, a.examples, ops)
         results["stages"]["hypothesis_alone"] = hypothesis_floor(a.examples)
     if "suite" in parts:
-        results["suite"] = suite_figures(fws, a.suite_dtypes.split(","), a.suite_examples, ops)
+        results["suite"] = suite_figures(fws, a.suite_dtypes.split(","), a.suite_examples, ops,
+                                         values_per_case=a.suite_values_per_case)
     if "sizes" in parts:
         results["sizes"] = size_figures(fws)
     if "parallel" in parts:

@@ -32,6 +32,9 @@ class Case:
     family: str = "accuracy"
     kink: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # which value set of its structure example this is (0: the one Hypothesis's draws alone make;
+    # j > 0: from conformance.strategies.value_set_rng(seed, j))
+    value_set: int = 0
 
     @property
     def shapes(self) -> dict[str, list[int]]:
@@ -48,5 +51,6 @@ class Case:
         ct = f"{self.cotangent.dtype}{list(self.cotangent.shape)}"
         return (
             f"{self.op}({args}) dz: {ct} params {self.params} "
-            f"[seed={self.seed}, scale={self.scale:g}, {self.distribution}]"
+            f"[seed={self.seed}, scale={self.scale:g}, {self.distribution}"
+            + (f", value set {self.value_set}" if self.value_set else "") + "]"
         )

@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("merge", help="merge run directories into one report")
     m.add_argument("run_dirs", nargs="+", help="run directories (or merged ones)")
     m.add_argument("--out", required=True, help="directory for the merged records, summary and index.html")
+    m.add_argument("--allow-partial", action="store_true",
+                   help="merge shards (run --shard i/N) even when some of a run's shards are missing or repeated")
     d = sub.add_parser("diff", help="what got better or worse between two runs (exit 1 on regression)")
     d.add_argument("old", help="run directory, merged directory or summary.json")
     d.add_argument("new", help="run directory, merged directory or summary.json")
@@ -128,7 +130,7 @@ def cmd_run(a: argparse.Namespace) -> int:
             frameworks=a.frameworks or ",".join(n for n, v in frameworks.items() if v.available) or None,
             devices=a.devices, ops=a.ops, dtypes=a.dtypes, precision=a.precision, profile=a.profile,
             max_examples=a.max_examples, seed=a.seed, known_frameworks=list(frameworks), families=a.families,
-            cpu_precision=a.cpu_precision,
+            cpu_precision=a.cpu_precision, values_per_case=a.values_per_case, shard=a.shard,
         )
         n_cells = len(targets(sel, resolve_devices(sel, frameworks)))
         parse_timeout(a.timeout)  # refused here, before anything is written

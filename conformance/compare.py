@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +126,40 @@ def compare(
     return fig
 
 
+def screen(gots: Sequence[Mapping[str, np.ndarray]], refs: Sequence[Mapping[str, Grad]], dtype: DType,
+           budget_of) -> list[tuple[float, float]] | None:
+    """``(bound_ratio, budget)`` of each of several value sets of one structure (same shapes), as
+    :func:`compare` gives them, from one pass over their gradients stacked on a leading axis
+    (the element arithmetic is compare's, so the figures are the same to the bit); None when any
+    value is non-finite or a magnitude undefined, where compare takes its general route.
+
+    Enough to give each value set its verdict and pick the worst; compare itself then gives the
+    full figures of the value sets whose records are written."""
+    k = len(refs)
+    best = np.full(k, -1.0)
+    ratio_of = np.zeros(k)
+    budget_at = np.full(k, math.inf)
+    for name in refs[0]:
+        if refs[0][name].value.size == 0:
+            continue  # no element: no headline (as in compare)
+        want = np.stack([r[name].value for r in refs])
+        gv = np.stack([g[name] for g in gots]).astype(np.float64)
+        magnitude = np.stack([r[name].magnitude for r in refs])
+        with np.errstate(over="ignore", invalid="ignore"):
+            want_rounded = want.astype(dtype.numpy).astype(np.float64)
+        if not (np.isfinite(gv).all() and np.isfinite(want_rounded).all() and not np.isnan(magnitude).any()):
+            return None
+        tiny = np.stack([np.broadcast_to(r[name].tiny, want.shape[1:]) for r in refs])
+        ratio = (np.abs(gv - want) / (dtype.unit_roundoff * magnitude + dtype.smallest_normal * tiny)).reshape(k, -1)
+        worst = ratio.max(axis=1)
+        budget = np.array([float(budget_of(name, r[name])) for r in refs])
+        further = worst / budget > best  # the headline: the input furthest over (or nearest to) its budget
+        best = np.where(further, worst / budget, best)
+        ratio_of = np.where(further, worst, ratio_of)
+        budget_at = np.where(further, budget, budget_at)
+    return [(float(r), 0.0 if b == math.inf else float(b)) for r, b in zip(ratio_of, budget_at)]
+
+
 def _finite_figures(gv: np.ndarray, want: np.ndarray, want_rounded: np.ndarray, g: Grad, dtype: DType):
     """Error arrays where both sides are finite everywhere and the magnitude is defined: the
     common case, in about half the array passes of :func:`_general_figures` (same figures)."""
@@ -177,7 +211,8 @@ def verdict(fig: Figures) -> str:
 
 
 def figures_json(fig: Figures) -> dict[str, Any]:
-    return {
+    """The figures as record fields (``nonfinite`` only where there is a non-finite disagreement)."""
+    out = {
         "max_abs_err": _finite_json(fig.max_abs_err),
         "max_rel_err": _finite_json(fig.max_rel_err),
         "max_ulp": _finite_json(fig.max_ulp),
@@ -186,5 +221,7 @@ def figures_json(fig: Figures) -> dict[str, Any]:
         "worst": fig.worst,
         "per_input": fig.per_input,
         "assert_close": {"passed": fig.assert_close_pass},
-        "nonfinite": fig.nonfinite,
     }
+    if fig.nonfinite is not None:
+        out["nonfinite"] = fig.nonfinite
+    return out

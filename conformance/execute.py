@@ -12,10 +12,10 @@ import numpy as np
 
 from conformance.adapters.base import Unsupported
 from conformance.case import Case
-from conformance.compare import check_output, compare, figures_json, verdict
+from conformance.compare import check_output, compare, figures_json, screen, verdict
 from conformance.dtypes import get_dtype
 from conformance.opspec import OpSpec
-from conformance.outcome import FAILING
+from conformance.outcome import CELL_ORDER, FAILING
 from conformance.records import SCHEMA_VERSION, encode_array
 from conformance.tolerances import Tolerances
 
@@ -23,6 +23,7 @@ from conformance.tolerances import Tolerances
 INLINE_PASS_ELEMENTS = 256
 # Non-pass records always carry their inputs, up to this many elements.
 INLINE_MAX_ELEMENTS = 200_000
+STATUS_RANK = {s: i for i, s in enumerate(CELL_ORDER)}
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,127 @@ def base_record(target: Target, *, run_id: str, framework_version: str, spec: Op
     }
 
 
+class Checker:
+    """Runs cases of one target: the oracle, the adapter, the comparison, the record.
+
+    What every case of the target shares (the record's fixed fields, the dtype, the budget) is
+    worked out once, here, not per value set.
+    """
+
+    def __init__(self, target: Target, spec: OpSpec, adapter: Any, tolerances: Tolerances, *, run_id: str,
+                 framework_version: str) -> None:
+        self.target, self.spec, self.adapter = target, spec, adapter
+        self.dtype = get_dtype(target.dtype)
+        self.budget = tolerances.budget(target.op, target.framework, target.device, target.dtype, target.precision)
+        self.base = base_record(target, run_id=run_id, framework_version=framework_version, spec=spec)
+        self.claim: Any = None  # the unsupported claim a probed target runs under (the suite sets it)
+
+    def budget_of(self, name: str, grad: Any) -> float:
+        return self.budget.for_terms(grad.terms)
+
+    @staticmethod
+    def case_fields(case: Case) -> dict[str, Any]:
+        """The record's description of a case's structure (the same for all its value sets)."""
+        fields = {
+            "case_family": case.family, "shapes": case.shapes, "cotangent_shape": list(case.cotangent.shape),
+            "params": json_params(case.params), "seed": case.seed, "scale": case.scale,
+            "distribution": case.distribution,
+        }
+        if case.kink is not None:
+            fields["kink"] = case.kink
+        if case.meta.get("special"):
+            fields["special"] = case.meta["special"]
+            fields["oracle_holds"] = case.meta.get("holds")
+        return fields
+
+    def call(self, case: Case, fields: dict[str, Any] | None = None) -> Call:
+        """The oracle and the adapter on ``case``: the record so far (with its verdict already when
+        the framework raised or answered malformed) and both gradients when they are to be compared.
+        ``fields`` are the case's :meth:`case_fields` when the caller has them (every value set of a
+        structure shares them)."""
+        rec = {**self.base, **(fields if fields is not None else self.case_fields(case))}
+        if case.value_set:
+            rec["value_set"] = case.value_set
+        t0 = time.perf_counter()
+        with np.errstate(all="ignore"):  # special values: the oracle evaluates them with IEEE semantics
+            ref = self.spec.reference_vjp(**case.oracle_inputs(), dz=case.cotangent.astype(np.float64), **case.params)
+        t1 = time.perf_counter()
+        rec["oracle_s"] = seconds(t1 - t0)
+        target = self.target
+        try:
+            try:
+                got = self.adapter.vjp(self.spec, dict(case.inputs), dict(case.params), case.cotangent,
+                                       dtype=target.dtype, device=target.device)
+            finally:
+                rec["adapter_s"] = seconds(time.perf_counter() - t1)  # the framework's call alone
+        except Unsupported as e:
+            rec.update(status="unsupported", message=str(e))
+        except Exception as e:  # the framework raised: recorded, the run goes on
+            tb = traceback.format_exception(type(e), e, e.__traceback__, limit=-3)
+            rec.update(status="error", error_type=type(e).__name__, message=f"{type(e).__name__}: {e}",
+                       traceback="".join(tb)[-2000:])
+        else:
+            problem = check_output(got, ref, self.dtype)
+            if problem:
+                rec.update(status="bad-output", message=problem)
+            else:
+                return Call(rec, got, ref)
+        return Call(rec)
+
+    def judge(self, call: Call, outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The call's record, complete: the comparison's figures and verdict where there are
+        gradients to compare (see :func:`attach_repro` for its inputs)."""
+        rec = call.rec
+        if call.got is not None and not call.judged:
+            if outputs is not None:
+                outputs.update(got=call.got, ref=call.ref)
+            with np.errstate(all="ignore"):
+                fig = compare(call.got, call.ref, self.dtype, self.budget_of)
+            rec.update(figures_json(fig))
+            rec["assert_close"].update(rtol=self.dtype.rtol, atol=self.dtype.atol)
+            rec["status"] = verdict(fig)
+            call.judged = True
+        rec.setdefault("message", None)
+        for k in ("max_abs_err", "max_rel_err", "max_ulp", "bound_ratio"):
+            rec.setdefault(k, None)
+        return rec
+
+    def run(self, case: Case, fields: dict[str, Any] | None = None,
+            outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The record of ``case`` without its inputs (see :func:`attach_repro`)."""
+        return self.judge(self.call(case, fields), outputs)
+
+    def verdicts(self, calls: list[Call]) -> list[tuple[str, float]]:
+        """(verdict, ratio to budget) of each of a structure's value sets, the comparison's own:
+        the value sets that reached a comparison are screened together (:func:`compare.screen`, one
+        pass over their stacked gradients); where it cannot (a non-finite value), each is judged."""
+        out: list[tuple[str, float] | None] = [None] * len(calls)
+        open_ = [j for j, c in enumerate(calls) if c.got is not None and not c.judged]
+        screened = None
+        if len(open_) > 1:
+            with np.errstate(all="ignore"):
+                screened = screen([calls[j].got for j in open_], [calls[j].ref for j in open_], self.dtype,
+                                  self.budget_of)
+        if screened is not None:
+            for j, (ratio, budget) in zip(open_, screened):
+                out[j] = ("fail" if ratio > budget else "pass", min(ratio / budget if budget else ratio, 1e6))
+        for j, c in enumerate(calls):
+            if out[j] is None:
+                rec = self.judge(c)
+                out[j] = (rec["status"], ratio_to_budget(rec))
+        return out  # type: ignore[return-value]
+
+
+@dataclass
+class Call:
+    """One case through the oracle and the adapter, before the comparison (Checker.call)."""
+
+    rec: dict[str, Any]
+    got: Any = None  # the framework's gradients, when well-formed: still to be compared
+    ref: Any = None  # the oracle's
+    judged: bool = False
+
+
 def run_example(
     target: Target,
     spec: OpSpec,
@@ -80,65 +202,46 @@ def run_example(
     framework_version: str,
     outputs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run the oracle and the adapter on ``case`` and return its Outcome record.
+    """Run the oracle and the adapter on ``case`` and return its Outcome record, inputs attached
+    where it needs them to be reproduced.
 
     ``outputs``, when given, receives the framework's gradients (``got``) and the oracle's
     (``ref``) for callers that need more than the record (the convention probe).
     """
-    dtype = get_dtype(target.dtype)
-    rec = base_record(target, run_id=run_id, framework_version=framework_version, spec=spec)
-    rec.update(
-        case_family=case.family,
-        kink=case.kink,
-        shapes=case.shapes,
-        cotangent_shape=list(case.cotangent.shape),
-        params=json_params(case.params),
-        seed=case.seed,
-        scale=case.scale,
-        distribution=case.distribution,
-    )
-    if case.meta.get("special"):
-        rec["special"] = case.meta["special"]
-        rec["oracle_holds"] = case.meta.get("holds")
-    t0 = time.perf_counter()
-    with np.errstate(all="ignore"):  # special values: the oracle evaluates them with IEEE semantics
-        ref = spec.reference_vjp(**case.oracle_inputs(), dz=case.cotangent.astype(np.float64), **case.params)
-    t1 = time.perf_counter()
-    rec["oracle_s"] = t1 - t0
-    try:
-        try:
-            got = adapter.vjp(
-                spec, dict(case.inputs), dict(case.params), case.cotangent, dtype=target.dtype, device=target.device
-            )
-        finally:
-            rec["adapter_s"] = time.perf_counter() - t1  # the framework's call alone
-    except Unsupported as e:
-        rec.update(status="unsupported", message=str(e))
-    except Exception as e:  # the framework raised: recorded, the run goes on
-        tb = traceback.format_exception(type(e), e, e.__traceback__, limit=-3)
-        rec.update(status="error", error_type=type(e).__name__, message=f"{type(e).__name__}: {e}",
-                   traceback="".join(tb)[-2000:])
-    else:
-        problem = check_output(got, ref, dtype)
-        if problem:
-            rec.update(status="bad-output", message=problem)
-        else:
-            def budget_of(name, grad):
-                return tolerances.budget(target.op, target.framework, target.device, target.dtype,
-                                         target.precision).for_terms(grad.terms)
-
-            if outputs is not None:
-                outputs.update(got=got, ref=ref)
-            with np.errstate(all="ignore"):
-                fig = compare(got, ref, dtype, budget_of)
-            rec.update(figures_json(fig))
-            rec["assert_close"].update(rtol=dtype.rtol, atol=dtype.atol)
-            rec["status"] = verdict(fig)
-    rec.setdefault("message", None)
-    for k in ("max_abs_err", "max_rel_err", "max_ulp", "bound_ratio"):
-        rec.setdefault(k, None)
+    checker = Checker(target, spec, adapter, tolerances, run_id=run_id, framework_version=framework_version)
+    rec = checker.run(case, outputs=outputs)
     attach_repro(rec, case)
     return rec
+
+
+# Of a structure's value sets, the record that speaks for it: the worst verdict (in the cells'
+# order), then the largest ratio to budget, then the first.
+def worst_value_set(records: list[dict[str, Any]]) -> int:
+    """Index of the value set whose record stands for the structure example (see above)."""
+    return min(range(len(records)), key=lambda j: (STATUS_RANK.get(records[j]["status"], len(STATUS_RANK)),
+                                                   -ratio_to_budget(records[j]), j))
+
+
+def structure_record(rec: dict[str, Any], k: int, statuses: list[str], calls: list[Call]) -> dict[str, Any]:
+    """The record of a structure example of K value sets: the worst value set's own record
+    (figures, verdict, inputs), with K, the verdict of every value set that ran counted (all K but
+    after a timeout), and the framework's and the oracle's time over them (the other value sets'
+    records that are written leave theirs out)."""
+    counts: dict[str, int] = {}
+    for s in statuses:
+        counts[s] = counts.get(s, 0) + 1
+    rec["values_per_case"] = k
+    rec["value_set"] = rec.get("value_set", 0)
+    rec["value_statuses"] = counts
+    for key in ("oracle_s", "adapter_s"):
+        rec[key] = seconds(sum(c.rec.get(key) or 0.0 for c in calls))
+    return rec
+
+
+def seconds(s: float) -> float:
+    """A duration for a record: to a tenth of a microsecond (finer is timer noise, and bytes in
+    every record)."""
+    return round(s, 7)
 
 
 def attach_repro(rec: dict[str, Any], case: Case) -> None:

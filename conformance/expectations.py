@@ -207,7 +207,9 @@ def entry_states(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -
         else:
             state = "changed"
         out.append({**raw, "state": state, "witness_records": len(pins), "reproduced": len(reproduced),
-                    "examples": len(under), "known": known,
+                    # examples: structures and fixed cases (a structure's other value sets are
+                    # records of their own, counted under known but not as examples again)
+                    "examples": sum(1 for r in under if not r.get("value_set_of")), "known": known,
                     "pinned": "witness" if e.witnesses else ("fixed cases" if e.pinned_by_fixed_families else "none"),
                     **({"why": e.inactive} if e.inactive else {})})
     return out

@@ -9,7 +9,10 @@ explained in the output and in the merged report (``summary.json["merge"]``):
 - a record id seen before with different content: both are kept, and the output says so;
 - a conflict (the same op x framework x device x dtype x precision cell from different framework
   versions): the matrix shows the cell's records together, flagged, and the merge notes give
-  each version's status, counts and worst bound ratio.
+  each version's status, counts and worst bound ratio;
+- shards (``run --shard i/N``): the shards of one selection (the same ``shard.selection`` digest
+  in their run.json) must all be there, once each; a missing or repeated shard is an error that
+  names its index, unless ``--allow-partial`` (then the merge notes say what is missing).
 
 The merged directory holds results.jsonl, summary.json, run.json (the merge's own manifest),
 runs/<run-id>/run.json (each source's manifest, for ``repro``) and index.html.
@@ -49,6 +52,53 @@ def _manifests(run_dir: Path) -> dict[str, dict[str, Any]]:
 
 def _union(lists: list[list[Any]]) -> list[Any]:
     return list(dict.fromkeys(x for lst in lists for x in lst))
+
+
+class ShardError(ValueError):
+    """The shards given do not make the whole run: the message names the missing or repeated ones."""
+
+
+def shard_sets(manifests: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The shards among ``manifests``, one entry per selection: what is there, missing, repeated."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in manifests.values():
+        if m.get("shard"):
+            groups[str(m["shard"].get("selection"))].append(m)
+    out = []
+    for digest, ms in sorted(groups.items()):
+        counts = sorted({int(m["shard"]["count"]) for m in ms})
+        n = counts[-1]
+        runs: dict[int, list[str]] = defaultdict(list)
+        for m in ms:
+            runs[int(m["shard"]["index"])].append(str(m.get("run_id")))
+        targets = sum(int(m["shard"].get("targets", 0)) for m in ms)
+        out.append({
+            "selection": digest, "count": n, "counts_given": counts,
+            "present": sorted(runs), "missing": [i for i in range(1, n + 1) if i not in runs],
+            "repeated": {str(i): sorted(r) for i, r in sorted(runs.items()) if len(r) > 1},
+            "targets": targets, "of_targets": max(int(m["shard"].get("of_targets", 0)) for m in ms),
+        })
+    return out
+
+
+def shard_problems(sets: list[dict[str, Any]]) -> list[str]:
+    """What keeps the shards of each selection from being one whole run, in words."""
+    problems = []
+    for s in sets:
+        what = f"the {s['count']} shards of selection {s['selection']}"
+        if len(s["counts_given"]) > 1:
+            problems.append(f"{what}: runs say N = {', '.join(map(str, s['counts_given']))}; "
+                            "the shards of one run share one N")
+        n = s["count"]
+        if s["missing"]:
+            missing = ", ".join(f"{i}/{n}" for i in s["missing"])
+            problems.append(f"{what}: shard {missing} missing (given: {', '.join(map(str, s['present'])) or 'none'})")
+        for i, runs in s["repeated"].items():
+            problems.append(f"{what}: shard {i}/{n} given {len(runs)} times (runs {', '.join(runs)}); "
+                            "merge each shard once")
+        if not s["missing"] and not s["repeated"] and s["targets"] != s["of_targets"]:
+            problems.append(f"{what}: they cover {s['targets']} targets of the selection's {s['of_targets']}")
+    return problems
 
 
 class Merger:
@@ -173,9 +223,14 @@ class Merger:
             "merge_sources": self.sources,
         }
 
-    def write(self, out: Path) -> dict[str, Any]:
+    def write(self, out: Path, allow_partial: bool = False) -> dict[str, Any]:
         if any(out.resolve() == p for p in self.paths):
             raise ValueError(f"--out {out} is one of the inputs")
+        shards = shard_sets(self.manifests)
+        problems = shard_problems(shards)
+        if problems and not allow_partial:
+            raise ShardError("the shards given are not a whole run (nothing written; --allow-partial merges "
+                             "them anyway):\n  " + "\n  ".join(problems))
         out.mkdir(parents=True, exist_ok=True)
         run_id = "merge-" + new_run_id()
         conflicts = self.conflicts()
@@ -193,6 +248,9 @@ class Merger:
                 json.loads(e) for e in _union([[json.dumps(e, sort_keys=True) for e in self.old_states]])]
         summary["merge"] = {"sources": self.sources, "duplicates": self.duplicates, "conflicts": conflicts,
                             "generated": utc_stamp()}
+        if shards:
+            summary["merge"]["shards"] = shards
+            summary["merge"]["partial"] = problems
         runs = out / "runs"
         if runs.exists():
             shutil.rmtree(runs)
@@ -205,14 +263,15 @@ class Merger:
         return summary
 
 
-def merge_runs(run_dirs: list[Path], out: Path) -> dict[str, Any]:
-    """Merge ``run_dirs`` into ``out`` (records, summary, manifests, index.html); return the summary."""
+def merge_runs(run_dirs: list[Path], out: Path, allow_partial: bool = False) -> dict[str, Any]:
+    """Merge ``run_dirs`` into ``out`` (records, summary, manifests, index.html); return the summary.
+    Shards that do not make a whole run raise ShardError unless ``allow_partial``."""
     from conformance.report import render_run
 
     merger = Merger()
     for d in run_dirs:
         merger.add(Path(d))
-    summary = merger.write(Path(out))
+    summary = merger.write(Path(out), allow_partial)
     render_run(Path(out))
     return summary
 
@@ -223,13 +282,15 @@ def explain(summary: dict[str, Any], out: Path) -> list[str]:
     lines += [f"  {s['path']}: run {s['run_id']}, {s['records']} of {s['read']} records kept" for s in m["sources"]]
     lines += [f"duplicate: {d['message']}" for d in m["duplicates"]]
     lines += [f"conflict: {c['message']}" for c in m["conflicts"]]
+    lines += [f"shards: {len(s['present'])} of {s['count']} of selection {s['selection']}" for s in m.get("shards", [])]
+    lines += [f"partial (--allow-partial): {p}" for p in m.get("partial", [])]
     lines.append(f"report: {Path(out) / 'index.html'}")
     return lines
 
 
 def main(args: argparse.Namespace) -> int:
     try:
-        summary = merge_runs([Path(d) for d in args.run_dirs], Path(args.out))
+        summary = merge_runs([Path(d) for d in args.run_dirs], Path(args.out), args.allow_partial)
     except ValueError as e:
         print(f"vjp-conformance: error: {e}", file=sys.stderr)
         return 2

@@ -2,7 +2,7 @@
 built from this table, and the command line forwards each option it was given to the suite.
 
 Values are validated in one place too (``selection.parse_selection``, ``parse_seed``,
-``parse_timeout``), where the suite's session starts, so a bad value is refused with the same
+``parse_shard``, ``parse_timeout``), where the suite's session starts, so a bad value is refused with the same
 message whichever way the suite was started.
 """
 
@@ -61,7 +61,13 @@ RUN_OPTIONS = (
                             "(the CPU has no TF32: gpu-check runs it once, in default)"),
     Option("families", f"case families: {', '.join(FAMILIES)} (default: all)"),
     Option("profile", f"Hypothesis profile: {', '.join(PROFILES)} (default: dev)", "dev"),
-    Option("max-examples", "examples per target (overrides the profile)", kind="int"),
+    Option("max-examples", "structure examples per target (overrides the profile)", kind="int"),
+    Option("values-per-case", "value sets (inputs and cotangent) checked per structure example, through the "
+                              "same compiled program (overrides the profile: "
+                              + ", ".join(f"{n} {p.values_per_case}" for n, p in PROFILES.items()) + ")",
+           kind="int"),
+    Option("shard", "i/N: run only the i-th of N shards of the selected targets (for a CI matrix; "
+                    "vjp-conformance merge checks that the N shards make the whole run)"),
     Option("seed", "an integer, or 'random' for fresh cases (default: 0, so the same command on the same "
                    "versions draws the same cases; recorded in run.json and the report)"),
     Option("adapter", "extra adapter package.module:attr (repeatable)", kind="repeat"),

@@ -26,9 +26,9 @@ from conformance.selection import PROFILES, SelectionError
 # by the suite's own per-example time limit (--timeout) instead. Health checks stay on, except
 # differing_executors: each target runs its own nested @given function (same code, a different
 # closure per target), which that check would take for one test called from several executors.
-for _name, (_n, _doc) in PROFILES.items():
+for _name, _profile in PROFILES.items():
     settings.register_profile(
-        f"vjp-{_name}", max_examples=_n, deadline=None, database=None, print_blob=True,
+        f"vjp-{_name}", max_examples=_profile.max_examples, deadline=None, database=None, print_blob=True,
         suppress_health_check=(HealthCheck.differing_executors,),
     )
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from conformance.dtypes import DTYPES, dtype_name
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: value sets per structure (values_per_case, value_set...), shards
 SCHEMA_MAJOR = 1
 
 

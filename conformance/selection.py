@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from conformance.adapters import Availability
 from conformance.dtypes import DTYPES
 from conformance.execute import Target
 from conformance.registry import all_ops
 
+
+class Profile(NamedTuple):
+    max_examples: int  # structure examples per target (Hypothesis's examples)
+    values_per_case: int  # value sets checked per structure example
+    description: str
+
+
 PROFILES = {
-    # name: (max_examples, description)
-    "dev": (8, "quick look while developing"),
-    "ci": (25, "per-commit CI"),
-    "nightly": (150, "nightly runs, GPU runners included"),
+    "dev": Profile(8, 4, "quick look while developing"),
+    "ci": Profile(25, 8, "per-commit CI"),
+    "nightly": Profile(150, 32, "nightly runs, GPU runners included"),
 }
+# more value sets than this per structure is a typo, not a run (each is a framework call)
+VALUES_PER_CASE_MAX = 4096
 PRECISIONS = ("default", "strict")
 # The same command on the same versions draws the same cases: a fixed seed unless asked otherwise
 # (``--seed random`` explores fresh ones; the nightly workflow does).
@@ -73,6 +84,19 @@ def parse_seed(value: str | int | None) -> tuple[int, str]:
     return seed, "given"
 
 
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    """``i/N`` (1 <= i <= N): run only the i-th of N shards of the selected targets."""
+    if value is None or value == "":
+        return None
+    try:
+        i, n = (int(x) for x in str(value).split("/"))
+    except ValueError:
+        raise SelectionError(f"--shard must be i/N with 1 <= i <= N (e.g. 2/3), got {value!r}") from None
+    if not 1 <= i <= n:
+        raise SelectionError(f"--shard must be i/N with 1 <= i <= N (e.g. 2/3), got {value!r}")
+    return i, n
+
+
 def parse_timeout(value: float | str | None) -> float:
     """The per-example time limit in seconds; 0 turns it off (no limit)."""
     try:
@@ -98,9 +122,20 @@ class Selection:
     families: list[str] = field(default_factory=lambda: list(FAMILIES))
     cpu_precisions: list[str] | None = None  # None: the same as precisions
     probe_unsupported: bool = False  # run the targets an unsupported claim covers (conformance/claims.py)
+    values_per_case: int | None = None  # None: the profile's
+    shard: tuple[int, int] | None = None  # (i, N): the i-th of N shards of the targets (1-based)
 
     def precisions_on(self, device: str) -> list[str]:
         return self.cpu_precisions if device == "cpu" and self.cpu_precisions else self.precisions
+
+    def __post_init__(self) -> None:
+        if self.shard is not None:  # a list, when the selection comes back from JSON (workers)
+            self.shard = (int(self.shard[0]), int(self.shard[1]))
+
+    @property
+    def values_per_structure(self) -> int:
+        """K: value sets checked per structure example (``--values-per-case``, else the profile's)."""
+        return self.values_per_case or PROFILES[self.profile].values_per_case
 
 
 def parse_selection(
@@ -118,6 +153,8 @@ def parse_selection(
     cpu_precision: str | None = None,
     seed_source: str | None = None,
     probe_unsupported: bool = False,
+    values_per_case: int | None = None,
+    shard: str | None = None,
 ) -> Selection:
     """Validate every choice before anything runs or is written."""
     op_names = list(all_ops())
@@ -130,6 +167,8 @@ def parse_selection(
     check_choices("profile", [prof], PROFILES)
     if max_examples is not None and max_examples < 1:
         raise SelectionError(f"--max-examples must be at least 1, got {max_examples}")
+    if values_per_case is not None and not 1 <= values_per_case <= VALUES_PER_CASE_MAX:
+        raise SelectionError(f"--values-per-case must be from 1 to {VALUES_PER_CASE_MAX}, got {values_per_case}")
     sel_dev = split(devices) or None
     if sel_dev is not None:
         for d in sel_dev:
@@ -140,7 +179,8 @@ def parse_selection(
         no_repeats("device", sel_dev)
     seed_value, source = parse_seed(seed)
     return Selection(sel_fw, sel_dev, sel_ops, sel_dtypes, sel_prec, prof, max_examples, seed_value,
-                     seed_source or source, sel_fam, cpu_prec, bool(probe_unsupported))
+                     seed_source or source, sel_fam, cpu_prec, bool(probe_unsupported), values_per_case,
+                     parse_shard(shard))
 
 
 def resolve_devices(sel: Selection, frameworks: dict[str, Availability]) -> dict[str, list[str]]:
@@ -170,7 +210,9 @@ def resolve_devices(sel: Selection, frameworks: dict[str, Availability]) -> dict
     return per_fw
 
 
-def targets(sel: Selection, devices: dict[str, list[str]]) -> list[Target]:
+def targets(sel: Selection, devices: dict[str, list[str]], *, whole: bool = False) -> list[Target]:
+    """The targets this run covers: the selection's, or its shard's (``--shard i/N``) unless
+    ``whole``."""
     ops = all_ops()
     out = []
     for op in sel.ops:
@@ -181,4 +223,24 @@ def targets(sel: Selection, devices: dict[str, list[str]]) -> list[Target]:
                         continue
                     for prec in sel.precisions_on(dev):
                         out.append(Target(op, fw, dev, dt, prec))
+    if sel.shard is not None and not whole:
+        return shard_of(out, *sel.shard)
     return out
+
+
+def shard_of(all_targets: list[Target], index: int, count: int) -> list[Target]:
+    """Shard ``index`` of ``count`` (1-based): every ``count``-th target in the order of their
+    ids, starting at the ``index``-th. Each target falls in exactly one shard, shards differ in
+    size by one at most, and the split depends on the selection alone. The shard keeps the
+    selection's own order."""
+    chosen = {t.id for t in sorted(all_targets, key=lambda t: t.id)[index - 1::count]}
+    return [t for t in all_targets if t.id in chosen]
+
+
+def selection_digest(sel: Selection, all_targets: list[Target]) -> str:
+    """What shards of one run share: the whole selection's targets and everything that decides
+    their cases (seed, profile, examples, value sets, families). ``merge`` groups shards by it."""
+    key = {"targets": sorted(t.id for t in all_targets), "seed": sel.seed, "profile": sel.profile,
+           "max_examples": sel.max_examples, "values_per_case": sel.values_per_structure,
+           "families": sorted(sel.families)}
+    return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]

@@ -26,7 +26,14 @@ from conformance.expectations import Expectations
 from conformance.gpuinfo import nvidia_gpus
 from conformance.records import SCHEMA_VERSION, RecordWriter, make_run_dir, merge_parts, utc_stamp
 from conformance.registry import get_op
-from conformance.selection import Selection, parse_selection, parse_timeout, resolve_devices, targets
+from conformance.selection import (
+    Selection,
+    parse_selection,
+    parse_timeout,
+    resolve_devices,
+    selection_digest,
+    targets,
+)
 from conformance.specials import specials_of
 from conformance.tolerances import Tolerances
 from conformance.witness import witness_case
@@ -81,13 +88,14 @@ class Session:
             max_examples=opts.get("max_examples"), seed=opts.get("seed"), known_frameworks=list(frameworks),
             families=opts.get("families"), cpu_precision=opts.get("cpu_precision"),
             probe_unsupported=bool(opts.get("probe_unsupported")),
+            values_per_case=opts.get("values_per_case"), shard=opts.get("shard"),
         )
 
     @classmethod
     def create(cls, config: Any) -> Session:
         opts = {k: config.getoption(f"vjp_{k}") for k in
                 ("frameworks", "devices", "ops", "dtypes", "precision", "profile", "max_examples", "families",
-                 "cpu_precision", "seed", "probe_unsupported")}
+                 "cpu_precision", "seed", "probe_unsupported", "values_per_case", "shard")}
         adapters = list(config.getoption("vjp_adapter") or [])
         from conformance.selection import split
 
@@ -309,7 +317,7 @@ class Session:
             "schema": SCHEMA_VERSION, "run_id": self.run_id, "started": utc_stamp(), "finished": None,
             "selection": sel, "devices": self.devices, "adapters": self.adapters,
             "hypothesis_profile": self.selection.profile, "seed": self.selection.seed,
-            "seed_source": self.selection.seed_source,
+            "seed_source": self.selection.seed_source, "values_per_case": self.selection.values_per_structure,
             "precision_modes": list(dict.fromkeys(self.selection.precisions + (self.selection.cpu_precisions or []))),
             "targets": [t.key() for t in self.targets], "environment": self.environment(),
             "expectations": self.expectations.to_json(),
@@ -322,7 +330,18 @@ class Session:
             "unavailable": {n: a.reason for n, a in self.frameworks.items()
                             if n in self.selection.frameworks and not a.available},
         }
+        if self.selection.shard is not None:
+            manifest["shard"] = self.shard_manifest()
         (self.run_dir / "run.json").write_text(json.dumps(manifest, indent=1, allow_nan=False))
+
+    def shard_manifest(self) -> dict[str, Any]:
+        """Which shard this run is, of what: ``merge`` checks that the shards of one selection
+        (the same ``selection`` digest) are all there, once each."""
+        assert self.selection.shard is not None
+        whole = targets(self.selection, self.devices, whole=True)
+        index, count = self.selection.shard
+        return {"index": index, "count": count, "targets": len(self.targets), "of_targets": len(whole),
+                "selection": selection_digest(self.selection, whole)}
 
     def finish(self, exitstatus: int) -> None:
         from conformance.summary import write_summary

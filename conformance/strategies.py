@@ -8,6 +8,7 @@ dims, smaller sides, scale 1, seed 0) while values come in bulk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -151,21 +152,86 @@ def _to_dtype(values: np.ndarray, dtype: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).astype(get_dtype(dtype).numpy)
 
 
-@st.composite
-def cases(draw, spec: OpSpec, dtype: str, scales: tuple[float, ...] | None = None,
-          kink_dtype: str | None = None) -> Case:
-    """A Case for ``spec`` in ``dtype``: structure from the op, values from a seeded generator.
+class _RecordingDraw:
+    """Hypothesis's ``draw``, keeping what it returned so later value sets can replay it."""
 
-    ``kink_dtype`` widens the distance kept from kinks to that dtype's margin (the oracle's
-    finite-difference tests use float16's, far wider than their step).
-    """
-    seed = draw(SEEDS)
-    rng = np.random.default_rng(seed)
-    structure: Structure = spec.structure(draw, rng)
-    if scales is None:
-        scales = LOW_PRECISION_SCALES if dtype in ("float16", "bfloat16") else SCALES
-    scale = choice(draw, scales)
-    distribution = choice(draw, DISTRIBUTIONS)
+    def __init__(self, draw: Callable[..., Any]) -> None:
+        self.draw = draw
+        self.results: list[Any] = []
+
+    def __call__(self, strategy: st.SearchStrategy, label: Any = None) -> Any:
+        value = self.draw(strategy) if label is None else self.draw(strategy, label)
+        self.results.append(value)
+        return value
+
+
+class _ReplayDraw:
+    """A ``draw`` that answers with a recorded sequence: the op's structure function runs again
+    with the same shapes and params, only its own generator (``rng``) new."""
+
+    def __init__(self, op: str, results: tuple[Any, ...]) -> None:
+        self.op, self.results, self.used = op, results, 0
+
+    def __call__(self, strategy: st.SearchStrategy, label: Any = None) -> Any:
+        if self.used >= len(self.results):
+            raise ValueError(f"op {self.op!r}: its structure function draws more on a replay than it did first "
+                             "(which Hypothesis draws it makes must not depend on its rng's values)")
+        self.used += 1
+        return self.results[self.used - 1]
+
+
+def value_set_rng(seed: int, value_set: int) -> np.random.Generator:
+    """The generator of value set ``value_set`` > 0 of a structure drawn with ``seed`` (value set 0
+    continues the structure's own generator, so one value set is exactly a plain case)."""
+    return np.random.default_rng([seed, value_set])
+
+
+@dataclass
+class StructureExample:
+    """One Hypothesis example of an op: its structure (shapes, params, scale, distribution,
+    cotangent scale, seed) drawn once, and value sets (inputs and cotangent) derived from the
+    seed on demand. Value set 0 is the case :func:`cases` draws; value set j > 0 comes from
+    ``value_set_rng(seed, j)`` alone, with the op's own choices (``Structure.values``: indices,
+    labels, well-conditioned matrices) made again from that generator and the op's ``avoid``
+    applied, so every value set is a valid case of the same structure."""
+
+    spec: OpSpec
+    dtype: str
+    structure: Structure
+    draws: tuple[Any, ...]  # what the structure function drew from Hypothesis, for its replays
+    ct_scale: float
+    kink_dtype: str | None
+    first: Case
+
+    def __repr__(self) -> str:  # what a failing test prints: the structure, not every array
+        return f"StructureExample({self.first.summary()})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # Hypothesis's own printer
+        printer.text(repr(self))
+
+    def case(self, value_set: int) -> Case:
+        if value_set == 0:
+            return self.first
+        first, spec = self.first, self.spec
+        rng = value_set_rng(first.seed, value_set)
+        structure = self.structure
+        if structure.values:  # the op chooses some inputs itself: it chooses them again, from rng
+            replay = _ReplayDraw(spec.name, self.draws)
+            structure = spec.structure(replay, rng)
+            if replay.used != len(self.draws) or structure.shapes != self.structure.shapes \
+                    or structure.params != self.structure.params:
+                raise ValueError(f"op {spec.name!r}: its structure function gave another structure on a replay "
+                                 "(its shapes and params must follow from its Hypothesis draws alone)")
+        inputs = _inputs(spec, structure, rng, first.scale, first.distribution, self.dtype, self.kink_dtype)
+        cotangent = _to_dtype(rng.standard_normal(first.cotangent.shape) * self.ct_scale, self.dtype)
+        return Case(spec.name, self.dtype, inputs, first.params, cotangent, first.seed, first.scale,
+                    first.distribution, value_set=value_set)
+
+
+def _inputs(spec: OpSpec, structure: Structure, rng: np.random.Generator, scale: float, distribution: str,
+            dtype: str, kink_dtype: str | None) -> dict[str, np.ndarray]:
+    """One value set's inputs in the test dtype: the op's own choices, else drawn in bulk; kept
+    off the kinks."""
     raw: dict[str, np.ndarray] = {}
     for inp in spec.inputs:
         if inp.name in structure.values:
@@ -174,9 +240,35 @@ def cases(draw, spec: OpSpec, dtype: str, scales: tuple[float, ...] | None = Non
             raw[inp.name] = draw_values(rng, structure.shapes[inp.name], inp.domain, scale, distribution)
     if spec.avoid is not None:
         raw = spec.avoid(raw, structure.params, get_dtype(kink_dtype or dtype))
-    inputs = {name: _to_dtype(values, dtype) for name, values in raw.items()}
+    return {name: _to_dtype(values, dtype) for name, values in raw.items()}
+
+
+@st.composite
+def structures(draw, spec: OpSpec, dtype: str, scales: tuple[float, ...] | None = None,
+               kink_dtype: str | None = None) -> StructureExample:
+    """A StructureExample for ``spec`` in ``dtype``: structure from the op, values from a seeded
+    generator (see :func:`cases`)."""
+    seed = draw(SEEDS)
+    rng = np.random.default_rng(seed)
+    recording = _RecordingDraw(draw)
+    structure: Structure = spec.structure(recording, rng)
+    if scales is None:
+        scales = LOW_PRECISION_SCALES if dtype in ("float16", "bfloat16") else SCALES
+    scale = choice(draw, scales)
+    distribution = choice(draw, DISTRIBUTIONS)
+    inputs = _inputs(spec, structure, rng, scale, distribution, dtype, kink_dtype)
     case = Case(spec.name, dtype, inputs, structure.params, np.empty(0), seed, scale, distribution)
     out = np.asarray(spec.reference(**case.oracle_inputs(), **case.params))
     ct_scale = choice(draw, (1.0, 1e-2, 1e2) if scales is SCALES else (1.0,))
     case.cotangent = _to_dtype(rng.standard_normal(out.shape) * ct_scale, dtype)
-    return case
+    return StructureExample(spec, dtype, structure, tuple(recording.results), ct_scale, kink_dtype, case)
+
+
+def cases(spec: OpSpec, dtype: str, scales: tuple[float, ...] | None = None,
+          kink_dtype: str | None = None) -> st.SearchStrategy[Case]:
+    """A Case for ``spec`` in ``dtype``: structure from the op, values from a seeded generator.
+
+    ``kink_dtype`` widens the distance kept from kinks to that dtype's margin (the oracle's
+    finite-difference tests use float16's, far wider than their step).
+    """
+    return structures(spec, dtype, scales, kink_dtype).map(lambda example: example.first)

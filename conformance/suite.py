@@ -1,7 +1,11 @@
 """The conformance suite: generic tests over op x framework x device x dtype x precision.
 
-- ``test_vjp``: accuracy cases drawn by Hypothesis, steered by ``target()`` toward the worst
-  bound ratio, shrunk to a minimal case on failure.
+- ``test_vjp``: accuracy cases: Hypothesis draws a structure (shapes, params, scale, distribution,
+  seed), then K value sets (inputs and cotangent from seeds derived from it; K is the profile's or
+  ``--values-per-case``) run through the same adapter call, so a compiled program and its kernels
+  serve all K. One record per structure carries the worst value set's figures and inputs; every
+  other value set that does not pass gets its own. ``target()`` steers toward the worst bound
+  ratio; a failure shrinks to a minimal structure, its failing value set reproducible from the seed.
 - ``test_special_values``: the special-values family (±0, ±inf, NaN, subnormals, near overflow).
 - ``test_witness``: the exact cases that pin each known failure (``[[expect.witness]]``).
 - ``test_convention``: each declared kink, evaluated exactly there; records the subgradient the
@@ -24,27 +28,30 @@ from conformance.case import Case
 from conformance.claims import Claim, claim_record
 from conformance.compare import json_number
 from conformance.execute import (
+    Call,
+    Checker,
     Target,
     attach_repro,
     base_record,
     failure_message,
     json_params,
     ratio_to_budget,
-    run_example,
+    structure_record,
+    worst_value_set,
 )
 from conformance.opspec import OpSpec
 from conformance.outcome import FAILING, PASSING, VerdictFailure
 from conformance.registry import get_op
 from conformance.session import Session
 from conformance.specials import exact_case, special_case
-from conformance.strategies import cases
+from conformance.strategies import StructureExample, structures
 from conformance.timeouts import ExampleTimeout, time_limit
 from conformance.witness import witness_case
 
 
-def _ready(sess: Session, t: Target) -> tuple[OpSpec, Any, str, Claim | None]:
-    """The op, the adapter, its version and the unsupported claim the target is probed under
-    (``--probe-unsupported``; else None); skips (recording why) when the target cannot run."""
+def _ready(sess: Session, t: Target) -> Checker:
+    """The target's checker (op, adapter, version, and the unsupported claim it is probed under with
+    ``--probe-unsupported``); skips (recording why) when the target cannot run."""
     av = sess.adapter_for(t)
     if not av.available:
         pytest.skip(f"not run: {t.framework} unavailable ({av.reason})")
@@ -62,40 +69,94 @@ def _ready(sess: Session, t: Target) -> tuple[OpSpec, Any, str, Claim | None]:
         sess.write(rec)
         pytest.skip(f"unsupported: {reason}")
     sess.prepare(t)
-    return spec, av.adapter, version, claim
+    checker = Checker(t, spec, av.adapter, sess.tolerances, run_id=sess.run_id, framework_version=version)
+    checker.claim = claim
+    return checker
 
 
-def _run(sess: Session, t: Target, spec: OpSpec, adapter: Any, version: str, case: Case, phase: str,
-         outputs: dict[str, Any] | None = None, claim: Claim | None = None) -> dict[str, Any]:
-    """One example and its record. Under a probed claim the record names the claim, and an
-    example the framework raises on is ``unsupported`` with the framework's own message."""
-    inflight: dict[str, Any] = {"nodeid": t.id, "shapes": case.shapes, "params": json_params(case.params),
-                                "seed": case.seed, "phase": phase, "case_family": case.family}
-    if case.meta.get("witness"):
-        inflight["witness"] = case.meta["witness"]  # a crash of the witness is the entry's to claim
-    if claim is not None:
-        inflight["claim"] = claim_record(claim, probed=True)  # a crash under the probe says so
+def _under_claim(checker: Checker, rec: dict[str, Any]) -> dict[str, Any]:
+    """A record of a target probed under its claim names the claim, and an example the framework
+    raised on is ``unsupported`` with the framework's own message (the claim holds)."""
+    if checker.claim is not None:
+        rec["claim"] = claim_record(checker.claim, probed=True)
+        if rec["status"] == "error":
+            rec["status"] = "unsupported"
+    return rec
+
+
+def _call(sess: Session, checker: Checker, case: Case, inflight: dict[str, Any],
+          fields: dict[str, Any] | None = None) -> Call:
+    """The oracle and the adapter on ``case`` under the time limit (the comparison comes after)."""
+    if checker.claim is not None:
+        inflight["claim"] = claim_record(checker.claim, probed=True)  # a crash under the probe says so
     sess.writer.mark_inflight(inflight)
     try:
         with time_limit(sess.timeout):
-            rec = run_example(t, spec, case, adapter, sess.tolerances, run_id=sess.run_id,
-                              framework_version=version, outputs=outputs)
+            return checker.call(case, fields)
     except ExampleTimeout as e:
-        rec = base_record(t, run_id=sess.run_id, framework_version=version, spec=spec)
-        rec.update(status="timeout", message=str(e), shapes=case.shapes, params=json_params(case.params),
-                   cotangent_shape=list(case.cotangent.shape), seed=case.seed, scale=case.scale,
-                   distribution=case.distribution, case_family=case.family, max_abs_err=None,
-                   max_rel_err=None, bound_ratio=None, max_ulp=None)
-        attach_repro(rec, case)
+        rec = {**checker.base, **(fields if fields is not None else checker.case_fields(case))}
+        rec.update(status="timeout", message=str(e), max_abs_err=None, max_rel_err=None, bound_ratio=None,
+                   max_ulp=None)
+        if case.value_set:
+            rec["value_set"] = case.value_set
+        return Call(rec)
+
+
+def _run(sess: Session, checker: Checker, case: Case, phase: str,
+         outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One fixed case (special, witness, convention): its complete record, expectations applied."""
+    t = checker.target
+    inflight = {"nodeid": t.id, "shapes": case.shapes, "params": json_params(case.params),
+                "seed": case.seed, "phase": phase, "case_family": case.family}
+    if case.meta.get("witness"):
+        inflight["witness"] = case.meta["witness"]  # a crash of the witness is the entry's to claim
+    rec = checker.judge(_call(sess, checker, case, inflight), outputs)
+    attach_repro(rec, case)
     rec["phase"] = phase
     if case.meta.get("witness"):
         rec["witness"] = case.meta["witness"]
-    if claim is not None:
-        rec["claim"] = claim_record(claim, probed=True)
-        if rec["status"] == "error":  # the claim holds: the framework raised, as it says
-            rec["status"] = "unsupported"
-    sess.expectations.apply(rec)
+    sess.expectations.apply(_under_claim(checker, rec))
     return rec
+
+
+def _value_sets(sess: Session, checker: Checker, example: StructureExample, k: int,
+                phase: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """K value sets of one structure example through the target's adapter: the structure's own
+    record (its worst value set's, inputs attached) and the records of its other value sets that
+    did not pass (inputs attached, their time left to the structure's record)."""
+    first = example.first
+    # the same for every value set: the record's description of the structure, the in-flight note
+    fields = checker.case_fields(first)
+    inflight = {"nodeid": checker.target.id, "shapes": fields["shapes"], "params": fields["params"],
+                "seed": first.seed, "phase": phase, "case_family": first.family, "values_per_case": k}
+    cases, calls = [], []
+    for j in range(k):  # K value sets through the same adapter call: one program, one kernel choice
+        cases.append(example.case(j))
+        inflight["value_set"] = j
+        calls.append(_call(sess, checker, cases[-1], inflight, fields))
+        if calls[-1].rec.get("status") == "timeout":
+            break  # a hung framework: the next value sets would each hang for the whole limit too
+    verdicts = checker.verdicts(calls)
+    # a record for every value set that did not pass, else for the one nearest its budget
+    written = [j for j, (status, _) in enumerate(verdicts) if status != "pass"] or [
+        min(range(len(calls)), key=lambda j: (-verdicts[j][1], j))]
+    recs = []
+    for j in written:
+        rec = checker.judge(calls[j])
+        rec["phase"] = phase
+        recs.append(sess.expectations.apply(_under_claim(checker, rec)))
+        attach_repro(rec, cases[j])
+    statuses = [status for status, _ in verdicts]
+    for j, rec in zip(written, recs):
+        statuses[j] = rec["status"]  # an expected failure is known
+    worst = worst_value_set(recs)
+    head = structure_record(recs[worst], k, statuses, calls)
+    others = [rec for rec in recs if rec is not head]
+    for rec in others:
+        rec["value_set"] = rec.get("value_set", 0)
+        for key in ("oracle_s", "adapter_s"):  # counted in the structure's record
+            rec.pop(key, None)
+    return head, others
 
 
 def _raise_if_failing(sess: Session, rec: dict[str, Any]) -> None:
@@ -107,27 +168,31 @@ def test_vjp(vjp_target: Target, vjp_session: Session) -> None:
     sess = vjp_session
     if "accuracy" not in sess.selection.families:
         pytest.skip("accuracy family not selected")
-    spec, adapter, version, claim = _ready(sess, vjp_target)
+    checker = _ready(sess, vjp_target)
     state = {"failed": False, "n": 0}
     sel = sess.selection
+    k = sel.values_per_structure
 
     @settings(settings.get_profile(f"vjp-{sel.profile}"),
               **({"max_examples": sel.max_examples} if sel.max_examples else {}))
     # the seed leaves out framework, device and precision: every framework, the CPU and the GPU,
     # strict and default precision start from the same cases (target() may steer them apart)
     @seed(zlib.crc32(f"{sel.seed}:{vjp_target.op}:{vjp_target.dtype}".encode()))
-    @given(case=cases(spec, vjp_target.dtype))
-    def check(case: Case) -> None:
+    @given(example=structures(checker.spec, vjp_target.dtype))
+    def check(example: StructureExample) -> None:
         phase = "final" if current_build_context().is_final else ("shrink" if state["failed"] else "generate")
-        rec = _run(sess, vjp_target, spec, adapter, version, case, phase, claim=claim)
-        rec["example"] = state["n"]
-        rec["targeted"] = True  # every accuracy example is steered by target() below
+        head, others = _value_sets(sess, checker, example, k, phase)
+        head["example"] = state["n"]
+        head["targeted"] = True  # every accuracy example is steered by target() below
         state["n"] += 1
-        sess.write(rec)
-        target(ratio_to_budget(rec), label="bound_ratio / budget")
-        if rec["status"] in FAILING:
+        sess.write(head)
+        for rec in others:  # every other value set that did not pass: its own record
+            rec.update(example=head["example"], values_per_case=k, value_set_of=head["record_id"])
+            sess.write(rec)
+        target(ratio_to_budget(head), label="bound_ratio / budget")
+        if head["status"] in FAILING:
             state["failed"] = True
-        _raise_if_failing(sess, rec)
+        _raise_if_failing(sess, head)
 
     check()
 
@@ -135,8 +200,8 @@ def test_vjp(vjp_target: Target, vjp_session: Session) -> None:
 def test_special_values(vjp_special: tuple[Target, Any], vjp_session: Session) -> None:
     t, special = vjp_special
     sess = vjp_session
-    spec, adapter, version, claim = _ready(sess, t)
-    rec = _run(sess, t, spec, adapter, version, special_case(spec, special, t.dtype), "generate", claim=claim)
+    checker = _ready(sess, t)
+    rec = _run(sess, checker, special_case(checker.spec, special, t.dtype), "generate")
     sess.write(rec)
     _raise_if_failing(sess, rec)
 
@@ -145,12 +210,12 @@ def test_witness(vjp_witness: tuple[Target, Any], vjp_session: Session) -> None:
     """The exact case that pins a known failure: the entry's state comes from here."""
     t, witness = vjp_witness
     sess = vjp_session
-    spec, adapter, version, claim = _ready(sess, t)
-    case = witness_case(spec, witness)
+    checker = _ready(sess, t)
+    case = witness_case(checker.spec, witness)
     attempts = 0
     while True:  # a fault that shows only some of the time: up to `repeat` attempts, until it does
         attempts += 1
-        rec = _run(sess, t, spec, adapter, version, case, "generate", claim=claim)
+        rec = _run(sess, checker, case, "generate")
         if rec["status"] not in PASSING or attempts >= witness.repeat:
             break
     rec["witness_attempts"] = attempts
@@ -163,10 +228,10 @@ def test_witness(vjp_witness: tuple[Target, Any], vjp_session: Session) -> None:
 def test_convention(vjp_kink: tuple[Target, Any], vjp_session: Session) -> None:
     t, kink = vjp_kink
     sess = vjp_session
-    spec, adapter, version, claim = _ready(sess, t)
-    case = kink_case(spec, kink, t.dtype)
+    checker = _ready(sess, t)
+    case = kink_case(checker.spec, kink, t.dtype)
     outputs: dict[str, Any] = {}
-    rec = _run(sess, t, spec, adapter, version, case, "generate", outputs, claim)
+    rec = _run(sess, checker, case, "generate", outputs)
     rec["kink"] = kink.name
     rec["kink_description"] = kink.description
     if "got" in outputs:

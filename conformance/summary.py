@@ -16,7 +16,7 @@ from conformance.records import SCHEMA_VERSION, read_run, utc_stamp
 
 CELL_KEYS = ("op", "framework", "device", "dtype", "precision")
 # the parts of a run's selection that decide which cases it draws
-CASE_DECIDING = ("profile", "max_examples", "families", "ops", "dtypes")
+CASE_DECIDING = ("profile", "max_examples", "values_per_case", "families", "ops", "dtypes")
 
 
 def cell_key(rec: dict[str, Any]) -> tuple[str, ...]:
@@ -24,9 +24,24 @@ def cell_key(rec: dict[str, Any]) -> tuple[str, ...]:
     return tuple(str(rec.get(k) or ("default" if k == "precision" else "")) for k in CELL_KEYS)
 
 
-def counted(rec: dict[str, Any]) -> bool:
-    """Shrink-phase examples (Hypothesis minimising a failure) are kept but not counted twice."""
+def listed(rec: dict[str, Any]) -> bool:
+    """Every record but a shrink step's (Hypothesis minimising a failure: kept, not counted twice)."""
     return rec.get("phase") != "shrink"
+
+
+def counted(rec: dict[str, Any]) -> bool:
+    """A record that counts as one example: a structure example's own record (its verdict the
+    worst of its value sets) or a fixed case's. The records of a structure's other value sets
+    that did not pass (``value_set_of``) are listed with the failures but not counted again."""
+    return rec.get("phase") != "shrink" and not rec.get("value_set_of")
+
+
+def value_sets(rec: dict[str, Any]) -> int:
+    """How many value sets a counted record gave a verdict for: a structure example's K, each
+    counted in ``value_statuses``; one for a fixed case, or a structure whose worker died
+    (``crashed``: the in-flight note says which value set it was running)."""
+    statuses = rec.get("value_statuses")
+    return sum(statuses.values()) if statuses else 1
 
 
 def convention_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -54,14 +69,15 @@ def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None
         key = cell_key(rec)
         cell = cells.get(key)
         if cell is None:
-            cell = cells[key] = {**dict(zip(CELL_KEYS, key)), "examples": 0, "shrink_steps": 0,
+            cell = cells[key] = {**dict(zip(CELL_KEYS, key)), "examples": 0, "value_sets": 0, "shrink_steps": 0,
                                  "counts": Counter(), "worst_bound_ratio": None, "budget": None,
                                  "max_abs_err": None, "max_rel_err": None, "max_ulp": None,
                                  "worst_record_id": None, "framework_version": rec.get("framework_version")}
         if not counted(rec):
-            cell["shrink_steps"] += 1
+            cell["shrink_steps"] += not listed(rec)
             continue
         cell["examples"] += 1
+        cell["value_sets"] += value_sets(rec)
         status = rec.get("status", "error")
         cell["counts"][status] += 1
         totals[status] += 1
@@ -101,7 +117,9 @@ def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None
         "selection": {k: sel.get(k) for k in CASE_DECIDING if k in sel},
         "generated": utc_stamp(),
         "records": n,
+        # examples: structure examples and fixed cases; value_sets: what was checked (K per structure)
         "examples": sum(c["examples"] for c in out_cells),
+        "value_sets": sum(c["value_sets"] for c in out_cells),
         "damaged_lines": damaged,
         "totals": dict(totals),
         "cells": out_cells,
@@ -150,8 +168,9 @@ def table_lines(summary: dict[str, Any]) -> list[str]:
                "given": "given with --seed", "random": "drawn by --seed random"}.get(summary.get("seed_source") or "",
                                                                                    "")
         lines.append(f"seed {summary['seed']}" + (f" ({how})" if how else ""))
+    checked = f" ({summary['value_sets']} value sets)" if summary.get("value_sets") else ""
     lines.append(
-        f"{summary['examples']} examples in {len(summary['cells'])} cells; totals {summary['totals']}; "
+        f"{summary['examples']} examples{checked} in {len(summary['cells'])} cells; totals {summary['totals']}; "
         f"{len(fails)} failing cell(s); {len(summary.get('not_run', []))} not run"
     )
     return lines

@@ -113,3 +113,16 @@ class SupportsRaises(TinyGradAdapter):
         if op.name == "softmax":
             raise KeyError("adapter bug: no table row for softmax")
         return super().supports(op, dtype, device)
+
+
+class WrongOnSomeValues(TinyGradAdapter):
+    """sigmoid's gradient off by 1% where the cotangent's first element is negative: a fault that
+    only some value sets of a structure reach."""
+
+    name = "tinygrad-some-values"
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device):
+        grads = super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device)
+        if op.name == "sigmoid" and cotangent.size and float(cotangent.flat[0]) < 0:
+            return {k: (v * 1.01).astype(v.dtype) for k, v in grads.items()}
+        return grads

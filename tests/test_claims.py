@@ -163,7 +163,9 @@ def test_probe_reports_a_false_claim_stale_and_a_true_one_holding(tmp_path: Path
     assert det and all(r["status"] == "unsupported" and r["claim"]["id"] == "true-det" and r["claim"]["probed"]
                        for r in det)
     assert all(r["message"].startswith("NotImplementedError: \"lu_cpu\" not implemented for 'Half'") for r in det)
-    assert len(det) == 3  # every example was tried: each raised
+    # every example was tried, each of its value sets raised and has its own record
+    structures = [r for r in det if "value_set_of" not in r]
+    assert len(structures) == 3 and len(det) == 3 * structures[0]["values_per_case"]
     unclaimed = [r for r in recs if (r["op"], r["dtype"]) in (("neg", "float16"), ("det", "float32"))]
     assert unclaimed and not any("claim" in r for r in unclaimed)
     manifest = json.loads((res.run_dir / "run.json").read_text())

@@ -72,5 +72,7 @@ def test_run_writes_run_json_results_and_summary(tmp_path):
                       "dtype", "status", "shapes", "params", "max_abs_err", "max_rel_err", "bound_ratio", "seed"):
             assert field in r, field
     summary = res.summary()
-    assert summary["examples"] == 8 and summary["totals"] == {"pass": 8}
-    assert "tinygrad" in res.out and "8 examples in 2 cells" in res.out
+    k = manifest["values_per_case"]  # the dev profile's value sets per structure example
+    assert k > 1 and all(r["values_per_case"] == k and r["value_statuses"] == {"pass": k} for r in recs)
+    assert summary["examples"] == 8 and summary["value_sets"] == 8 * k and summary["totals"] == {"pass": 8}
+    assert "tinygrad" in res.out and f"8 examples ({8 * k} value sets) in 2 cells" in res.out

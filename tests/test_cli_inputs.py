@@ -22,6 +22,11 @@ TINY_RUN = ("run", "--adapter", TINY, "--frameworks", "tinygrad", "--max-example
     (("--devices", "cpu,cpu"), "device 'cpu' given more than once"),
     (("--seed", "tomorrow"), "'random'"),
     (("--seed", "-3"), "from 0 to"),
+    (("--values-per-case", "0"), "--values-per-case must be from 1 to"),
+    (("--values-per-case", "99999"), "--values-per-case must be from 1 to"),
+    (("--shard", "4/3"), "--shard must be i/N with 1 <= i <= N"),
+    (("--shard", "0/3"), "--shard must be i/N with 1 <= i <= N"),
+    (("--shard", "half"), "--shard must be i/N with 1 <= i <= N"),
 ])
 def test_bad_values_exit_2_naming_the_problem_and_write_nothing(tmp_path: Path, args: tuple[str, ...],
                                                                 msg: str) -> None:

@@ -71,6 +71,11 @@ def test_hanging_adapter_times_out_and_run_goes_on(tmp_path):
         by_op.setdefault(r["op"], set()).add(r["status"])
     assert "timeout" in by_op["matmul"]
     assert by_op["sigmoid"] == {"pass"} and by_op["softmax"] == {"pass"}
+    # a hung framework would hang on every value set, each for the whole limit: a structure's
+    # remaining value sets are not run after a timeout, and its record counts the one that ran
+    timeouts = [r for r in res.records() if r["status"] == "timeout"]
+    assert all(r["value_statuses"] == {"timeout": 1} and r["value_set"] == 0 and r["values_per_case"] > 1
+               for r in timeouts)
     page = (res.run_dir / "index.html").read_text()  # the report renders a run with timeouts
     assert "timeout" in page and "matmul" in page
 

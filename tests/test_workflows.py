@@ -45,3 +45,16 @@ def test_cpu_workflow_runs_ci_script_tox_matrix_and_merge():
     text = (ROOT / ".github" / "workflows" / "cpu.yml").read_text()
     assert "bash .ci/run" in text and "tox -e ${{ matrix.framework }}" in text
     assert "vjp-conformance merge" in text
+
+
+def test_cpu_workflow_shards_each_framework_and_merges_only_whole_runs():
+    import re
+
+    text = (ROOT / ".github" / "workflows" / "cpu.yml").read_text()
+    shards = re.search(r"shard: \[([0-9, ]+)\]", text)
+    assert shards, "no shard axis in the conformance matrix"
+    n = len(shards.group(1).split(","))
+    assert n >= 2 and f"--shard ${{{{ matrix.shard }}}}/{n}" in text
+    assert "name: report-${{ matrix.framework }}-shard${{ matrix.shard }}" in text  # one artifact per shard
+    merge = next(line for line in text.splitlines() if "vjp-conformance merge" in line)
+    assert "--allow-partial" not in merge  # a missing shard fails the merge job, by name

@@ -16,7 +16,7 @@ from conformance.dtypes import DTYPES
 from conformance.outcome import FAILING
 from conformance.records import check_schema, read_run
 from conformance.summary import cell_key as summary_cell_key
-from conformance.summary import counted, summarize
+from conformance.summary import listed, summarize
 
 Column = tuple[str, str, str, str]  # framework, device, dtype, precision
 NON_PASS_ORDER = ("crashed", "error", "timeout", "bad-output", "nonfinite", "fail", "known", "convention",
@@ -120,8 +120,9 @@ def registry_ops() -> dict[str, Any]:
 
 
 def non_pass(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Counted records that did not pass, worst first (status order, then ratio to budget)."""
-    out = [r for r in records if counted(r) and r.get("status") != "pass"]
+    """Listed records (every value set's, no shrink step) that did not pass, worst first (status
+    order, then ratio to budget)."""
+    out = [r for r in records if listed(r) and r.get("status") != "pass"]
     out.sort(key=lambda r: (_rank(list(NON_PASS_ORDER), str(r.get("status")))[0], -(record_ratio(r) or 0.0)))
     return out
 

@@ -11,7 +11,7 @@ from conformance.report.data import column_of, non_pass, record_ratio
 from conformance.report.matrix import col_attrs
 from conformance.report.page import attrs, esc, link, num
 from conformance.report.svg import histogram
-from conformance.summary import counted
+from conformance.summary import counted, listed, value_sets
 
 # Embed a repro script in the page only for records this small (inputs + cotangent elements),
 # and stop embedding once the page holds this many bytes of scripts; the command is always shown.
@@ -149,17 +149,20 @@ def op_section(op: str, recs: list[dict[str, Any]], spec: Any, snippet: Snippet,
         s = record_ratio(r)
         if s is not None and r.get("case_family", "accuracy") == "accuracy":
             series.setdefault(str(r.get("framework")), []).append(s)
-    bad = non_pass(counted_recs)
+    bad = non_pass(recs)
     shown = bad[:MAX_CASES_PER_OP]
     cases = "".join(case_html(r, snippet, command_of(r)) for r in shown)
     more = (f'<p class="muted">… and {len(bad) - len(shown)} more non-pass records in results.jsonl</p>'
             if len(bad) > len(shown) else "")
-    shrink = len(recs) - len(counted_recs)
+    shrink = sum(not listed(r) for r in recs)
+    checked = sum(value_sets(r) for r in counted_recs)
+    checked_note = f", {checked} value sets" if checked != len(counted_recs) else ""
     shrink_note = f' <span class="muted">({shrink} shrink steps not listed)</span>' if shrink else ""
     cases_html = (f"<h4>Non-pass cases ({len(bad)}){shrink_note}</h4>{cases}{more}" if bad
                   else f'<p class="ok">Every example passed.{shrink_note}</p>')
     return (f'<section{attrs(class_="op", id=f"op-{op}", data_op=op, data_q=f"{op} {family}".lower())}>'
-            f'<h3>{esc(op)} <small>{esc(family)}</small> <small class="muted">{len(counted_recs)} examples</small></h3>'
+            f'<h3>{esc(op)} <small>{esc(family)}</small> '
+            f'<small class="muted">{len(counted_recs)} examples{checked_note}</small></h3>'
             f'{about}<div class="opgrid"><div><h4>Error distribution</h4>'
             f'{histogram(series, f"{op}: bound_ratio / budget per framework")}</div>'
             f'<div><h4>Worst case</h4>{worst_html(counted_recs)}</div></div>{cases_html}</section>')

@@ -9,7 +9,7 @@ from typing import Any
 
 from conformance.report.data import RunData
 from conformance.report.page import attrs, esc, link, num, table
-from conformance.summary import counted
+from conformance.summary import counted, listed
 
 
 def header_html(run: RunData) -> str:
@@ -20,7 +20,8 @@ def header_html(run: RunData) -> str:
              ("directory", f"<code>{esc(run.path)}</code>"),
              ("when", esc(f"started {m.get('started') or '?'}, finished {m.get('finished') or 'not finished'}; "
                           f"summary {s.get('generated', '?')}")),
-             ("records", esc(f"{s.get('records', len(run.records))} records, {s.get('examples', 0)} examples, "
+             ("records", esc(f"{s.get('records', len(run.records))} records, {s.get('examples', 0)} examples"
+                             + (f" ({s['value_sets']} value sets)" if s.get("value_sets") else "") + ", "
                              f"{len(s.get('cells', []))} cells, {len(s.get('not_run', []))} not run"))]
     if sel:
         bits = [f"{len(sel['ops'])} ops" if sel.get("ops") else ""]
@@ -126,7 +127,7 @@ def _field(entry: dict[str, Any], key: str) -> str:
 def expectations_html(summary: dict[str, Any], records: list[dict[str, Any]]) -> str:
     """Entries of the expectations file (known, stale, fixed) and the known records they explain."""
     entries = [dict(e) for e in summary.get("expectations") or []]
-    known = [r for r in records if r.get("status") == "known" and counted(r)]
+    known = [r for r in records if r.get("status") == "known" and listed(r)]
     if not entries and not known:
         return ""
     ids = {e.get("id") for e in entries if e.get("id")}
