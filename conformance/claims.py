@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
 
 from conformance.dtypes import DTYPES
-from conformance.matching import allowed
+from conformance.matching import allowed, version_in
 
 DEFAULT_FILE = Path(__file__).with_name("unsupported.toml")
 # the frameworks a claim may name: the built-in adapters (conformance.adapters.BUILTIN)
@@ -59,12 +58,7 @@ class Claim:
 
     def covers_version(self, version: str) -> bool:
         """Whether ``version`` (its local part, ``+cpu``, left out) is in the claim's range."""
-        if not self.versions:
-            return True
-        try:
-            return Version(str(version).split("+")[0]) in SpecifierSet(self.versions)
-        except InvalidVersion:
-            return False
+        return version_in(version, self.versions)
 
     def covers(self, framework: str, op: str, dtype: str, device: str, version: str) -> bool:
         return (framework == self.framework and op in self.ops and dtype in self.dtypes

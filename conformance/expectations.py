@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
 
-from conformance.matching import allowed, field_matches
+from conformance.matching import allowed, field_matches, version_in
 from conformance.outcome import EXPECTABLE, EXPECTED_BY_DEFAULT, PASSING
 from conformance.witness import FIXED_FAMILIES, Witness, parse_witnesses
 
 DEFAULT_FILE = Path(__file__).with_name("expectations.toml")
-MATCH_KEYS = ("framework", "op", "dtype", "device", "precision", "family", "special", "kink")
+MATCH_KEYS = ("framework", "op", "dtype", "device", "precision", "mode", "family", "special", "kink")
 # what else an entry may say: ``cpu_features`` (the host's oneDNN may use them all: run.json's
 # cpu.effective_features), ``tf_onednn`` (TensorFlow's oneDNN kernels on or off in the run),
 # ``inactive`` (set by for_host, carried in run.json)
@@ -51,12 +50,7 @@ class Expectation:
         return bool(fams) and all(f in FIXED_FAMILIES for f in fams)
 
     def covers_version(self, version: str) -> bool:
-        if not self.versions:
-            return True
-        try:
-            return Version(str(version).split("+")[0]) in SpecifierSet(self.versions)
-        except InvalidVersion:
-            return False
+        return version_in(version, self.versions)
 
     def matches_cell(self, rec: dict[str, Any]) -> bool:
         """Same framework/op/dtype/... (ignoring the example's status). A witness record is
@@ -136,10 +130,13 @@ class Expectations:
             out.append(dataclasses.replace(e, inactive="; ".join(why)))
         return Expectations(out)
 
-    def witnesses_for(self, framework: str, op: str, dtype: str, device: str, version: str) -> list[Witness]:
-        """The witnesses a target runs: its cell, where the entry covers the framework's version."""
-        return [w for e in self.entries if not e.inactive and e.covers_version(version) for w in e.witnesses
-                if w.applies_to(framework, op, dtype, device)]
+    def witnesses_for(self, framework: str, op: str, dtype: str, device: str, version: str,
+                      mode: str | None = None) -> list[Witness]:
+        """The witnesses a target runs: its cell, where the entry covers the framework's version
+        (and its execution mode, where the entry names modes)."""
+        return [w for e in self.entries if not e.inactive and e.covers_version(version)
+                and (mode is None or "mode" not in e.match or field_matches("mode", mode, e.match["mode"]))
+                for w in e.witnesses if w.applies_to(framework, op, dtype, device)]
 
     @classmethod
     def load(cls, path: Path = DEFAULT_FILE) -> Expectations:
