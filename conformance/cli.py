@@ -103,9 +103,11 @@ def cmd_run(a: argparse.Namespace) -> int:
     from conformance.records import make_run_dir
     from conformance.selection import (
         SelectionError,
+        declared_modes,
         parse_selection,
         parse_timeout,
         resolve_devices,
+        resolve_modes,
         split,
         targets,
     )
@@ -130,9 +132,10 @@ def cmd_run(a: argparse.Namespace) -> int:
             frameworks=a.frameworks or ",".join(n for n, v in frameworks.items() if v.available) or None,
             devices=a.devices, ops=a.ops, dtypes=a.dtypes, precision=a.precision, profile=a.profile,
             max_examples=a.max_examples, seed=a.seed, known_frameworks=list(frameworks), families=a.families,
-            cpu_precision=a.cpu_precision, values_per_case=a.values_per_case, shard=a.shard,
+            cpu_precision=a.cpu_precision, values_per_case=a.values_per_case, shard=a.shard, modes=a.modes,
+            known_modes=declared_modes(frameworks),
         )
-        n_cells = len(targets(sel, resolve_devices(sel, frameworks)))
+        n_cells = len(targets(sel, resolve_devices(sel, frameworks), resolve_modes(sel, frameworks)))
         parse_timeout(a.timeout)  # refused here, before anything is written
     except SelectionError as e:
         raise UsageError(str(e)) from None
@@ -238,7 +241,10 @@ def cmd_frameworks(a: argparse.Namespace) -> int:
     for name, av in discover(tuple(a.adapter)).items():
         row: dict[str, Any] = {"name": name, "available": av.available, "source": av.source}
         if av.available:
-            row.update(version=str(av.adapter.version()), devices=av.adapter.devices())
+            from conformance.modes import modes_of
+
+            row.update(version=str(av.adapter.version()), devices=av.adapter.devices(),
+                       modes=list(modes_of(av.adapter, name)))
         else:
             row["reason"] = av.reason
         # the shipped unsupported claims on it, and whether each covers the installed version
@@ -252,7 +258,7 @@ def cmd_frameworks(a: argparse.Namespace) -> int:
     else:
         for r in rows:
             if r["available"]:
-                print(f"{r['name']:<14}{r['version']:<16}{', '.join(r['devices'])}")
+                print(f"{r['name']:<14}{r['version']:<16}{', '.join(r['devices'])}  modes {', '.join(r['modes'])}")
             else:
                 print(f"{r['name']:<14}unavailable: {r['reason']}")
             if r.get("claims"):

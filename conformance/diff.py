@@ -21,7 +21,7 @@ from conformance.outcome import FAILING, NOT_RUN, PASSING
 from conformance.records import read_run
 from conformance.report.data import cell_key, cell_ratio, read_json
 from conformance.report.page import esc, num, page, table
-from conformance.summary import CELL_KEYS, summarize
+from conformance.summary import CELL_KEYS, cell_label, summarize
 
 KINDS = ("regression", "worse", "better", "changed", "added", "removed")
 
@@ -46,7 +46,7 @@ class Change:
     def line(self) -> str:
         ratios = f"ratio {num(cell_ratio(self.old) if self.old else None, 2)} -> " \
                  f"{num(cell_ratio(self.new) if self.new else None, 2)}"
-        return f"{self.kind:<10} {' '.join(self.key)}: {self.old_status} -> {self.new_status}, {ratios}; " \
+        return f"{self.kind:<10} {cell_label(self.key)}: {self.old_status} -> {self.new_status}, {ratios}; " \
                + "; ".join(self.reasons)
 
 

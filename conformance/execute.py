@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from conformance.adapters.base import Unsupported
+from conformance.adapters.base import CompileFailed, Unsupported
 from conformance.case import Case
 from conformance.compare import check_output, compare, figures_json, screen, verdict
 from conformance.dtypes import get_dtype
+from conformance.modes import default_mode
 from conformance.opspec import OpSpec
 from conformance.outcome import CELL_ORDER, FAILING
 from conformance.records import SCHEMA_VERSION, encode_array
@@ -24,26 +25,39 @@ INLINE_PASS_ELEMENTS = 256
 # Non-pass records always carry their inputs, up to this many elements.
 INLINE_MAX_ELEMENTS = 200_000
 STATUS_RANK = {s: i for i, s in enumerate(CELL_ORDER)}
+# the record's phase for an error the framework's compiler raised (the suite keeps it over
+# generate/final; a shrink step stays a shrink step)
+COMPILE_PHASE = "compile"
+CALL_STATS = ("compiles",)
 
 
 @dataclass(frozen=True)
 class Target:
-    """One cell of the matrix: op x framework x device x dtype x precision mode."""
+    """One cell of the matrix: op x framework x device x dtype x precision mode x execution mode.
+
+    ``mode`` "" is the framework's default mode (conformance/modes.py); the id names the mode only
+    where it is not the default, so a default run's ids are those of before modes existed."""
 
     op: str
     framework: str
     device: str
     dtype: str
     precision: str = "default"
+    mode: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.mode:
+            object.__setattr__(self, "mode", default_mode(self.framework))
 
     @property
     def id(self) -> str:
-        return f"{self.op}-{self.framework}-{self.device}-{self.dtype}-{self.precision}"
+        tail = "" if self.mode == default_mode(self.framework) else f"-{self.mode}"
+        return f"{self.op}-{self.framework}-{self.device}-{self.dtype}-{self.precision}{tail}"
 
     def key(self) -> dict[str, str]:
         return {
             "op": self.op, "framework": self.framework, "device": self.device,
-            "dtype": self.dtype, "precision": self.precision,
+            "dtype": self.dtype, "precision": self.precision, "mode": self.mode,
         }
 
 
@@ -84,6 +98,8 @@ class Checker:
         self.budget = tolerances.budget(target.op, target.framework, target.device, target.dtype, target.precision)
         self.base = base_record(target, run_id=run_id, framework_version=framework_version, spec=spec)
         self.claim: Any = None  # the unsupported claim a probed target runs under (the suite sets it)
+        # an adapter that declares execution modes is told the target's (conformance/modes.py)
+        self.call_kwargs: dict[str, Any] = {"mode": target.mode} if getattr(adapter, "modes", None) else {}
 
     def budget_of(self, name: str, grad: Any) -> float:
         return self.budget.for_terms(grad.terms)
@@ -120,11 +136,18 @@ class Checker:
         try:
             try:
                 got = self.adapter.vjp(self.spec, dict(case.inputs), dict(case.params), case.cotangent,
-                                       dtype=target.dtype, device=target.device)
+                                       dtype=target.dtype, device=target.device, **self.call_kwargs)
             finally:
                 rec["adapter_s"] = seconds(time.perf_counter() - t1)  # the framework's call alone
+                self._call_stats(rec)
         except Unsupported as e:
             rec.update(status="unsupported", message=str(e))
+        except CompileFailed as e:  # the framework's compiler raised: a finding, recorded in phase 'compile'
+            cause = e.__cause__ or e
+            tb = traceback.format_exception(type(cause), cause, cause.__traceback__, limit=-3)
+            rec.update(status="error", error_type=type(cause).__name__, phase=COMPILE_PHASE,
+                       message=f"compile ({target.mode}): {type(cause).__name__}: {cause}",
+                       traceback="".join(tb)[-2000:])
         except Exception as e:  # the framework raised: recorded, the run goes on
             tb = traceback.format_exception(type(e), e, e.__traceback__, limit=-3)
             rec.update(status="error", error_type=type(e).__name__, message=f"{type(e).__name__}: {e}",
@@ -136,6 +159,17 @@ class Checker:
             else:
                 return Call(rec, got, ref)
         return Call(rec)
+
+    def _call_stats(self, rec: dict[str, Any]) -> None:
+        """What the adapter says of its last call (``call_stats()``, optional): ``compiles``, the
+        programs a compiled mode built for it (0: a cached one served)."""
+        stats = getattr(self.adapter, "call_stats", None)
+        if stats is None or not self.call_kwargs:
+            return
+        try:
+            rec.update({k: v for k, v in stats().items() if k in CALL_STATS})
+        except Exception:  # best effort: a statistic never fails an example
+            pass
 
     def judge(self, call: Call, outputs: dict[str, Any] | None = None) -> dict[str, Any]:
         """The call's record, complete: the comparison's figures and verdict where there are
@@ -235,6 +269,8 @@ def structure_record(rec: dict[str, Any], k: int, statuses: list[str], calls: li
     rec["value_statuses"] = counts
     for key in ("oracle_s", "adapter_s"):
         rec[key] = seconds(sum(c.rec.get(key) or 0.0 for c in calls))
+    if any("compiles" in c.rec for c in calls):  # the programs compiled for the whole structure
+        rec["compiles"] = sum(int(c.rec.get("compiles") or 0) for c in calls)
     return rec
 
 
@@ -267,7 +303,8 @@ def failure_message(rec: dict[str, Any], repro_hint: str = "") -> str:
     """A failure that explains itself: where, what shapes and params, the worst element."""
     head = (
         f"{rec['op']} on {rec['framework']} {rec.get('framework_version', '')} "
-        f"device={rec['device']} dtype={rec['dtype']} precision={rec['precision']}: {rec['status']}"
+        f"device={rec['device']} dtype={rec['dtype']} precision={rec['precision']}"
+        f"{' mode=' + str(rec['mode']) if rec.get('mode') else ''}: {rec['status']}"
     )
     lines = [head, f"  shapes {rec.get('shapes')} cotangent {rec.get('cotangent_shape')} params {rec.get('params')}"]
     if rec.get("message"):

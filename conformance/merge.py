@@ -31,7 +31,7 @@ from typing import Any
 
 from conformance.records import SCHEMA_VERSION, new_run_id, read_run, utc_stamp, write_records
 from conformance.report.data import cell_key, read_json
-from conformance.summary import CELL_KEYS, summarize
+from conformance.summary import CELL_KEYS, cell_label, summarize
 
 
 def _digest(rec: dict[str, Any]) -> str:
@@ -175,7 +175,7 @@ class Merger:
                 rows.append({"framework_version": version, "run_ids": sorted({str(r.get("run_id")) for r in recs}),
                              "status": cell["status"], "examples": cell["examples"], "counts": cell["counts"],
                              "worst_bound_ratio": cell["worst_bound_ratio"], "budget": cell["budget"]})
-            where = " ".join(key)
+            where = cell_label(key)
             detail = "; ".join(f"{r['framework_version']} ({', '.join(r['run_ids'])}): {r['status']}" for r in rows)
             out.append({"cell": dict(zip(CELL_KEYS, key)), "versions": rows, "message": (
                 f"{where}: records from {len(rows)} framework versions, shown together in the matrix: {detail}")})
@@ -187,7 +187,7 @@ class Merger:
         out, listed = [], set()
         for m in self.manifests.values():
             for t in m.get("targets", []):
-                key = tuple(str(t.get(k, "")) for k in CELL_KEYS)
+                key = cell_key(t)
                 if key not in seen and key not in listed:
                     listed.add(key)
                     reason = (m.get("unavailable") or {}).get(t.get("framework"), "no example finished")
@@ -238,7 +238,7 @@ class Merger:
                                            "claims": self.claims(),
                                            "probe_unsupported": any(m.get("probe_unsupported")
                                                                     for m in self.manifests.values())})
-        flagged = {tuple(c["cell"][k] for k in CELL_KEYS) for c in conflicts}
+        flagged = {cell_key(c["cell"]) for c in conflicts}
         for cell in summary["cells"]:
             if cell_key(cell) in flagged:
                 cell["conflict"] = True

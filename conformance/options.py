@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.modes import BUILTIN_MODES
 from conformance.selection import FAMILIES, PRECISIONS, PROFILES
 
 
@@ -59,6 +60,9 @@ RUN_OPTIONS = (
     Option("precision", f"comma list of precision modes: {', '.join(PRECISIONS)} (default: default)"),
     Option("cpu-precision", "precision modes for CPU targets, where they should differ from --precision "
                             "(the CPU has no TF32: gpu-check runs it once, in default)"),
+    Option("modes", "comma list of execution modes: default (each framework's own: torch eager, tensorflow eager, "
+                    "jax jit), eager, compiled (every mode but eager), or a framework's mode ("
+                    + "; ".join(f"{fw} {'|'.join(m)}" for fw, m in BUILTIN_MODES.items()) + ") (default: default)"),
     Option("families", f"case families: {', '.join(FAMILIES)} (default: all)"),
     Option("profile", f"Hypothesis profile: {', '.join(PROFILES)} (default: dev)", "dev"),
     Option("max-examples", "structure examples per target (overrides the profile)", kind="int"),

@@ -49,7 +49,8 @@ class Progress:
                 except ValueError:
                     continue
                 self.current = f"{rec.get('op')} x {rec.get('framework')} ({rec.get('dtype')})"
-                self._targets.add(tuple(str(rec.get(k)) for k in ("op", "framework", "device", "dtype", "precision")))
+                self._targets.add(tuple(str(rec.get(k)) for k in ("op", "framework", "device", "dtype", "precision",
+                                                                  "mode")))
 
     def line(self) -> str:
         elapsed = time.monotonic() - self._start

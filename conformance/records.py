@@ -30,7 +30,8 @@ import numpy as np
 
 from conformance.dtypes import DTYPES, dtype_name
 
-SCHEMA_VERSION = "1.1"  # 1.1: value sets per structure (values_per_case, value_set...), shards
+# 1.1: value sets per structure (values_per_case, value_set...), shards; 1.2: execution modes (mode, compiles)
+SCHEMA_VERSION = "1.2"
 SCHEMA_MAJOR = 1
 
 

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from conformance.adapters import Availability
 from conformance.dtypes import DTYPES
 from conformance.execute import Target
+from conformance.modes import expand, modes_of, valid_names
 from conformance.registry import all_ops
 
 
@@ -124,6 +125,7 @@ class Selection:
     probe_unsupported: bool = False  # run the targets an unsupported claim covers (conformance/claims.py)
     values_per_case: int | None = None  # None: the profile's
     shard: tuple[int, int] | None = None  # (i, N): the i-th of N shards of the targets (1-based)
+    modes: list[str] = field(default_factory=lambda: ["default"])  # --modes as given (conformance/modes.py)
 
     def precisions_on(self, device: str) -> list[str]:
         return self.cpu_precisions if device == "cpu" and self.cpu_precisions else self.precisions
@@ -155,6 +157,8 @@ def parse_selection(
     probe_unsupported: bool = False,
     values_per_case: int | None = None,
     shard: str | None = None,
+    modes: str | None = None,
+    known_modes: dict[str, tuple[str, ...]] | None = None,
 ) -> Selection:
     """Validate every choice before anything runs or is written."""
     op_names = list(all_ops())
@@ -178,9 +182,27 @@ def parse_selection(
     if sel_dev is not None:
         no_repeats("device", sel_dev)
     seed_value, source = parse_seed(seed)
+    sel_modes = check_choices("mode", split(modes), valid_names(known_modes)) if modes else ["default"]
     return Selection(sel_fw, sel_dev, sel_ops, sel_dtypes, sel_prec, prof, max_examples, seed_value,
                      seed_source or source, sel_fam, cpu_prec, bool(probe_unsupported), values_per_case,
-                     parse_shard(shard))
+                     parse_shard(shard), sel_modes)
+
+
+def declared_modes(frameworks: dict[str, Availability]) -> dict[str, tuple[str, ...]]:
+    """Each framework's declared modes (the built-ins' known without importing them)."""
+    return {name: modes_of(av.adapter, name) for name, av in frameworks.items()}
+
+
+def resolve_modes(sel: Selection, frameworks: dict[str, Availability]) -> dict[str, list[str]]:
+    """The concrete modes per selected framework; a mode name no selected framework has is an error."""
+    declared = declared_modes(frameworks)
+    per_fw = {name: expand(sel.modes, declared[name]) for name in sel.frameworks}
+    for m in sel.modes:
+        if not any(expand([m], declared[name]) for name in sel.frameworks):
+            have = sorted({x for name in sel.frameworks for x in declared[name]})
+            raise SelectionError(f"mode {m!r} is not a mode of any selected framework "
+                                 f"({', '.join(sel.frameworks)}: {', '.join(have)})")
+    return per_fw
 
 
 def resolve_devices(sel: Selection, frameworks: dict[str, Availability]) -> dict[str, list[str]]:
@@ -210,9 +232,11 @@ def resolve_devices(sel: Selection, frameworks: dict[str, Availability]) -> dict
     return per_fw
 
 
-def targets(sel: Selection, devices: dict[str, list[str]], *, whole: bool = False) -> list[Target]:
+def targets(sel: Selection, devices: dict[str, list[str]], modes: dict[str, list[str]] | None = None, *,
+            whole: bool = False) -> list[Target]:
     """The targets this run covers: the selection's, or its shard's (``--shard i/N``) unless
-    ``whole``."""
+    ``whole``. ``modes``: the concrete modes per framework (``resolve_modes``); without it, each
+    framework's default mode."""
     ops = all_ops()
     out = []
     for op in sel.ops:
@@ -222,7 +246,9 @@ def targets(sel: Selection, devices: dict[str, list[str]], *, whole: bool = Fals
                     if dt not in ops[op].dtypes:
                         continue
                     for prec in sel.precisions_on(dev):
-                        out.append(Target(op, fw, dev, dt, prec))
+                        # a framework none of whose modes was asked for has no target
+                        for mode in (modes.get(fw, [""]) if modes is not None else [""]):
+                            out.append(Target(op, fw, dev, dt, prec, mode))
     if sel.shard is not None and not whole:
         return shard_of(out, *sel.shard)
     return out

@@ -28,9 +28,11 @@ from conformance.records import SCHEMA_VERSION, RecordWriter, make_run_dir, merg
 from conformance.registry import get_op
 from conformance.selection import (
     Selection,
+    declared_modes,
     parse_selection,
     parse_timeout,
     resolve_devices,
+    resolve_modes,
     selection_digest,
     targets,
 )
@@ -55,11 +57,13 @@ class Session:
         render: bool = True,
         expectations: str | None = None,
         claims: str | None = None,
+        modes: dict[str, list[str]] | None = None,
     ) -> None:
         self.selection = selection
         self.frameworks = frameworks
         self.devices = devices
-        self.targets: list[Target] = targets(selection, devices)
+        self.modes = modes if modes is not None else resolve_modes(selection, frameworks)
+        self.targets: list[Target] = targets(selection, devices, self.modes)
         self.run_id = run_id
         self.run_dir = Path(run_dir)
         self.adapters = adapters
@@ -88,14 +92,15 @@ class Session:
             max_examples=opts.get("max_examples"), seed=opts.get("seed"), known_frameworks=list(frameworks),
             families=opts.get("families"), cpu_precision=opts.get("cpu_precision"),
             probe_unsupported=bool(opts.get("probe_unsupported")),
-            values_per_case=opts.get("values_per_case"), shard=opts.get("shard"),
+            values_per_case=opts.get("values_per_case"), shard=opts.get("shard"), modes=opts.get("modes"),
+            known_modes=declared_modes(frameworks),
         )
 
     @classmethod
     def create(cls, config: Any) -> Session:
         opts = {k: config.getoption(f"vjp_{k}") for k in
                 ("frameworks", "devices", "ops", "dtypes", "precision", "profile", "max_examples", "families",
-                 "cpu_precision", "seed", "probe_unsupported", "values_per_case", "shard")}
+                 "cpu_precision", "seed", "probe_unsupported", "values_per_case", "shard", "modes")}
         adapters = list(config.getoption("vjp_adapter") or [])
         from conformance.selection import split
 
@@ -105,6 +110,7 @@ class Session:
             opts["frameworks"] = ",".join(n for n, a in frameworks.items() if a.available) or None
         selection = cls._selection(opts, frameworks)
         devices = resolve_devices(selection, frameworks)
+        modes = resolve_modes(selection, frameworks)
         timeout = parse_timeout(config.getoption("vjp_timeout"))
         # everything is validated: only now is anything written
         given = config.getoption("vjp_run_dir")
@@ -116,14 +122,14 @@ class Session:
             run_id, run_dir = make_run_dir(Path(config.getoption("vjp_out") or DEFAULT_OUT))
         sess = cls(selection, frameworks, devices, run_id, run_dir, adapters,
                    timeout, "main", not config.getoption("vjp_no_report"), config.getoption("vjp_expectations"),
-                   config.getoption("vjp_claims"))
+                   config.getoption("vjp_claims"), modes)
         sess.write_manifest()
         return sess
 
     def handoff(self) -> dict[str, Any]:
         return {
             "selection": asdict(self.selection), "run_id": self.run_id, "run_dir": str(self.run_dir),
-            "adapters": self.adapters, "timeout": self.timeout, "devices": self.devices,
+            "adapters": self.adapters, "timeout": self.timeout, "devices": self.devices, "modes": self.modes,
             "expectations": self.expectations_file, "claims": self.claims_file,
             "report_environment": self.probed_frameworks(),  # workers report what this process did not import
         }
@@ -138,7 +144,7 @@ class Session:
         frameworks = discover(tuple(data["adapters"]), selection.frameworks)
         sess = cls(selection, frameworks, data["devices"], data["run_id"], Path(data["run_dir"]),
                    data["adapters"], data["timeout"], worker, expectations=data.get("expectations"),
-                   claims=data.get("claims"))
+                   claims=data.get("claims"), modes=data.get("modes"))
         sess.report_environment = list(data.get("report_environment", []))
         return sess
 
@@ -157,7 +163,8 @@ class Session:
             if not av.available:
                 continue
             version = self.framework_version(t)
-            out += [(t, w) for w in self.expectations.witnesses_for(t.framework, t.op, t.dtype, t.device, version)]
+            out += [(t, w) for w in self.expectations.witnesses_for(t.framework, t.op, t.dtype, t.device, version,
+                                                                    t.mode)]
         return out
 
     def kink_targets(self) -> list[tuple[Target, Any]]:
@@ -319,6 +326,7 @@ class Session:
             "hypothesis_profile": self.selection.profile, "seed": self.selection.seed,
             "seed_source": self.selection.seed_source, "values_per_case": self.selection.values_per_structure,
             "precision_modes": list(dict.fromkeys(self.selection.precisions + (self.selection.cpu_precisions or []))),
+            "modes": self.modes,  # the execution modes per framework (conformance/modes.py)
             "targets": [t.key() for t in self.targets], "environment": self.environment(),
             "expectations": self.expectations.to_json(),
             "expectations_file": self.expectations_file or "conformance/expectations.toml (shipped)",
@@ -338,7 +346,7 @@ class Session:
         """Which shard this run is, of what: ``merge`` checks that the shards of one selection
         (the same ``selection`` digest) are all there, once each."""
         assert self.selection.shard is not None
-        whole = targets(self.selection, self.devices, whole=True)
+        whole = targets(self.selection, self.devices, self.modes, whole=True)
         index, count = self.selection.shard
         return {"index": index, "count": count, "targets": len(self.targets), "of_targets": len(whole),
                 "selection": selection_digest(self.selection, whole)}

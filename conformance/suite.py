@@ -28,6 +28,7 @@ from conformance.case import Case
 from conformance.claims import Claim, claim_record
 from conformance.compare import json_number
 from conformance.execute import (
+    COMPILE_PHASE,
     Call,
     Checker,
     Target,
@@ -112,7 +113,7 @@ def _run(sess: Session, checker: Checker, case: Case, phase: str,
         inflight["witness"] = case.meta["witness"]  # a crash of the witness is the entry's to claim
     rec = checker.judge(_call(sess, checker, case, inflight), outputs)
     attach_repro(rec, case)
-    rec["phase"] = phase
+    set_phase(rec, phase)
     if case.meta.get("witness"):
         rec["witness"] = case.meta["witness"]
     sess.expectations.apply(_under_claim(checker, rec))
@@ -143,7 +144,7 @@ def _value_sets(sess: Session, checker: Checker, example: StructureExample, k: i
     recs = []
     for j in written:
         rec = checker.judge(calls[j])
-        rec["phase"] = phase
+        set_phase(rec, phase)
         recs.append(sess.expectations.apply(_under_claim(checker, rec)))
         attach_repro(rec, cases[j])
     statuses = [status for status, _ in verdicts]
@@ -157,6 +158,14 @@ def _value_sets(sess: Session, checker: Checker, example: StructureExample, k: i
         for key in ("oracle_s", "adapter_s"):  # counted in the structure's record
             rec.pop(key, None)
     return head, others
+
+
+def set_phase(rec: dict[str, Any], phase: str) -> None:
+    """The record's phase: Hypothesis's (generate, shrink, final), but an error the framework's
+    compiler raised keeps ``compile`` outside shrinking."""
+    if rec.get("phase") == COMPILE_PHASE and phase != "shrink":
+        return
+    rec["phase"] = phase
 
 
 def _raise_if_failing(sess: Session, rec: dict[str, Any]) -> None:

@@ -11,17 +11,36 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from conformance.modes import default_mode
 from conformance.outcome import CELL_ORDER, FAILING, NOT_RUN
 from conformance.records import SCHEMA_VERSION, read_run, utc_stamp
 
-CELL_KEYS = ("op", "framework", "device", "dtype", "precision")
+CELL_KEYS = ("op", "framework", "device", "dtype", "precision", "mode")
 # the parts of a run's selection that decide which cases it draws
 CASE_DECIDING = ("profile", "max_examples", "values_per_case", "families", "ops", "dtypes")
 
 
 def cell_key(rec: dict[str, Any]) -> tuple[str, ...]:
-    """The cell a record or cell belongs to; a missing or null precision (older runs) is ``default``."""
-    return tuple(str(rec.get(k) or ("default" if k == "precision" else "")) for k in CELL_KEYS)
+    """The cell a record or cell belongs to; a missing or null precision (older runs) is ``default``,
+    a missing mode its framework's default mode (conformance/modes.py)."""
+    return tuple(str(rec.get(k) or _missing(k, rec)) for k in CELL_KEYS)
+
+
+def cell_label(key: tuple[str, ...]) -> str:
+    """A cell key as text: ``op framework device dtype precision``, and the mode where it is not
+    the framework's default."""
+    parts = list(key)
+    if len(parts) == len(CELL_KEYS) and parts[-1] == default_mode(parts[1]):
+        parts.pop()
+    return " ".join(parts)
+
+
+def _missing(key: str, rec: dict[str, Any]) -> str:
+    if key == "precision":
+        return "default"
+    if key == "mode":
+        return default_mode(str(rec.get("framework") or ""))
+    return ""
 
 
 def listed(rec: dict[str, Any]) -> bool:
@@ -49,7 +68,7 @@ def convention_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for r in records:
         if r.get("case_family") == "convention" and "kink" in r:
-            rows.append({k: r.get(k) for k in ("op", "kink", "framework", "device", "dtype", "precision",
+            rows.append({k: r.get(k) for k in ("op", "kink", "framework", "device", "dtype", "precision", "mode",
                                                "status", "choice", "oracle_choice", "kink_description")})
     rows.sort(key=lambda x: (x["op"], x["kink"], x["framework"], x["device"], x["dtype"]))
     return rows
@@ -102,10 +121,10 @@ def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None
     if manifest:
         seen = set(cells)
         for t in manifest.get("targets", []):
-            key = tuple(str(t.get(k, "")) for k in CELL_KEYS)
+            key = cell_key(t)
             if key not in seen:
                 reason = manifest.get("unavailable", {}).get(t["framework"], "no example finished")
-                not_run.append({**t, "reason": reason})
+                not_run.append({**t, "mode": key[-1], "reason": reason})
     sel = (manifest or {}).get("selection") or {}
     return {
         "schema": SCHEMA_VERSION,
@@ -147,20 +166,22 @@ def table_lines(summary: dict[str, Any]) -> list[str]:
     groups: dict[tuple[str, ...], Counter[str]] = {}
     worst: dict[tuple[str, ...], float] = {}
     for c in summary["cells"]:
-        key = (c["framework"], c["device"], c["dtype"], c["precision"])
+        key = (c["framework"], c["device"], c["dtype"], c["precision"], c.get("mode") or default_mode(c["framework"]))
         groups.setdefault(key, Counter()).update(c["counts"])
         if c["worst_bound_ratio"] is not None and c["budget"]:
             worst[key] = max(worst.get(key, 0.0), c["worst_bound_ratio"] / c["budget"])
-    lines = [f"{'framework':<16}{'device':<8}{'dtype':<10}{'precision':<10}{'examples':>9}  statuses"
+    lines = [f"{'framework':<16}{'device':<8}{'dtype':<10}{'precision':<10}{'mode':<10}{'examples':>9}  statuses"
              f"  worst ratio/budget"]
     for key in sorted(groups):
         counts = groups[key]
         statuses = " ".join(f"{s}={n}" for s, n in sorted(counts.items()))
         w = worst.get(key)
-        lines.append(f"{key[0]:<16}{key[1]:<8}{key[2]:<10}{key[3]:<10}{sum(counts.values()):>9}  {statuses}"
+        lines.append(f"{key[0]:<16}{key[1]:<8}{key[2]:<10}{key[3]:<10}{key[4]:<10}{sum(counts.values()):>9}  {statuses}"
                      + (f"  {w:.3f}" if w is not None else ""))
     for nr in summary.get("not_run", [])[:20]:
-        lines.append(f"not run: {nr['op']} {nr['framework']} {nr['device']} {nr['dtype']}: {nr['reason']}")
+        mode = nr.get("mode")
+        shown = f" {mode}" if mode and mode != default_mode(str(nr.get("framework"))) else ""
+        lines.append(f"not run: {nr['op']} {nr['framework']} {nr['device']} {nr['dtype']}{shown}: {nr['reason']}")
     lines += claim_lines(summary)
     fails = [c for c in summary["cells"] if c["status"] in FAILING]
     if summary.get("seed") is not None:
@@ -198,7 +219,7 @@ def claim_lines(summary: dict[str, Any]) -> list[str]:
 
 def failure_lines(run_dir: Path, summary: dict[str, Any], limit: int = 30) -> list[str]:
     """One line per failing cell: its minimal (or first) failing example and how to reproduce it."""
-    failing = {tuple(c[k] for k in CELL_KEYS) for c in summary["cells"] if c["status"] in FAILING}
+    failing = {cell_key(c) for c in summary["cells"] if c["status"] in FAILING}
     if not failing:
         return []
     best: dict[tuple[str, ...], dict[str, Any]] = {}

@@ -417,3 +417,55 @@ def test_repro_section_may_use_only_its_own_names_and_imports(tmp_path: Path,
     finally:
         copier.read_module.cache_clear()
         copier.adapter_section.cache_clear()
+
+
+COMPILED_RECORD = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    from conformance.adapters import BUILTIN, load
+    from conformance.case import Case
+    from conformance.execute import Target, run_example
+    from conformance.registry import get_op
+    from conformance.tolerances import Tolerances
+
+    fw, mode, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    adapter = load(BUILTIN[fw], fw, "builtin").adapter
+    rng = np.random.default_rng(11)
+    spec = get_op("sigmoid")
+    x = rng.standard_normal((3, 4))
+    case = Case("sigmoid", "float64", {"x": x}, {}, rng.standard_normal((3, 4)))
+    rec = run_example(Target("sigmoid", fw, "cpu", "float64", "default", mode), spec, case, adapter,
+                      Tolerances.load(), run_id="t", framework_version=adapter.version())
+    rec["record_id"] = "t/main/0"
+    with open(out, "w") as f:
+        f.write(json.dumps(rec) + "\\n")
+""")
+# after the script: what shows that its compiled path ran (torch: the graphs dynamo compiled)
+COMPILED_PROBE = {"torch": "from torch._dynamo.utils import counters\n"
+                           "print('graphs', counters['stats']['unique_graphs'])"}
+
+
+@pytest.mark.parametrize(("framework", "mode"), [("torch", "aot_eager"), ("jax", "eager"), ("tensorflow", "function")])
+def test_compiled_mode_record_script_runs_its_mode(framework: str, mode: str, tmp_path: Path) -> None:
+    """A record of a non-default execution mode carries it; its script sets MODE, passes it to the
+    adapter's framework_vjp and gives the record's figures (torch: through a graph dynamo compiled)."""
+    pytest.importorskip({"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}[framework])
+    results = tmp_path / "results.jsonl"
+    proc = subprocess.run([sys.executable, "-c", COMPILED_RECORD, framework, mode, str(results)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rec = json.loads(results.read_text())
+    assert rec["mode"] == mode and rec["status"] == "pass", rec
+    script = tmp_path / "repro.py"
+    assert main(["repro", str(results), "--index", "0", "--output", str(script)]) == 0
+    text = script.read_text()
+    assert f"MODE = {mode!r}" in text and "DIFFERENTIABLE, DEVICE, MODE)" in text
+    probe = COMPILED_PROBE.get(framework, "")
+    run = subprocess.run([sys.executable, "-c", f"import runpy; runpy.run_path({str(script)!r}, run_name='__main__')\n"
+                          + probe], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert f"mode {mode}" in run.stdout
+    assert_same_figures(run.stdout, rec)
+    if probe:
+        assert re.search(r"^graphs [1-9]", run.stdout, re.M), run.stdout[-2000:]

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
-from conformance.adapters.base import ADAPTER_API_VERSION, Adapter, Unsupported
+from conformance.adapters.base import ADAPTER_API_VERSION, Adapter, CompileFailed, Unsupported
 from conformance.adapters.probe import without_import
 
-__all__ = ["ADAPTER_API_VERSION", "Adapter", "Unsupported", "BUILTIN", "Availability", "load", "discover"]
+__all__ = ["ADAPTER_API_VERSION", "Adapter", "CompileFailed", "Unsupported", "BUILTIN", "Availability", "load",
+           "discover"]
 
 BUILTIN = {
     "torch": "conformance.adapters.torch_adapter:TorchAdapter",

@@ -22,7 +22,11 @@ An adapter is any object with these members (a class is instantiated without arg
 
 Optional: ``describe(op) -> dict`` (the call used, whether composite) for ``ops --json``;
 ``environment() -> dict`` for the run's environment record; ``precision_modes`` and
-``set_precision(mode)``.
+``set_precision(mode)``; ``modes`` (execution modes, the first the framework's default: see
+``conformance.modes``): an adapter that declares them gets ``vjp(..., mode=...)``, may raise
+:class:`CompileFailed` from its compiler's exception (recorded ``error`` in phase ``compile``) and
+may say what its last call compiled (``call_stats() -> {"compiles": n}``). Without ``modes`` an
+adapter has one mode, ``eager``, and ``vjp`` gets no ``mode``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,11 @@ ADAPTER_API_VERSION = 1
 
 class Unsupported(Exception):
     """Raised by an adapter for a case it cannot run; the record says ``unsupported``."""
+
+
+class CompileFailed(Exception):
+    """Raised by an adapter ``from`` the exception a framework's compiler raised (a compiled mode):
+    the record is an ``error`` in phase ``compile``, its ``error_type`` the compiler's exception's."""
 
 
 @runtime_checkable

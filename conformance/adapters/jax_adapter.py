@@ -41,9 +41,10 @@ def jax_device(device: str) -> jax.Device:
 
 
 def jitted_vjp(fn: Callable[..., jax.Array], params: dict[str, Any],
-               differentiable: Sequence[str]) -> Callable[..., tuple[jax.Array, ...]]:
-    """One jitted function of (arrays, cotangent): ``jax.vjp`` of ``fn(**arrays, **params)`` in the
-    ``differentiable`` arrays, its pullback applied to the cotangent."""
+               differentiable: Sequence[str], mode: str = "jit") -> Callable[..., tuple[jax.Array, ...]]:
+    """One function of (arrays, cotangent): ``jax.vjp`` of ``fn(**arrays, **params)`` in the
+    ``differentiable`` arrays, its pullback applied to the cotangent; jitted in mode ``jit``, op by
+    op (each primitive dispatched on its own) in mode ``eager``."""
 
     def vjp_of(arrays, cotangent):
         def f(*diff):
@@ -54,18 +55,18 @@ def jitted_vjp(fn: Callable[..., jax.Array], params: dict[str, Any],
         _, pullback = jax.vjp(f, *(arrays[n] for n in differentiable))
         return pullback(cotangent)
 
-    return jax.jit(vjp_of)
+    return jax.jit(vjp_of) if mode == "jit" else vjp_of
 
 
 def framework_vjp(fn: Callable[..., jax.Array], inputs: dict[str, np.ndarray], params: dict[str, Any],
-                  cotangent: np.ndarray, differentiable: Sequence[str], device: str,
+                  cotangent: np.ndarray, differentiable: Sequence[str], device: str, mode: str = "jit",
                   jitted: Callable[..., tuple[jax.Array, ...]] | None = None) -> dict[str, np.ndarray]:
     """The VJP of ``fn(**inputs, **params)`` in the ``differentiable`` inputs applied to
-    ``cotangent``, by ``jitted_vjp(fn, params, differentiable)`` (``jitted``: one made before for
-    the same fn and params): one gradient per differentiable input, as NumPy arrays."""
+    ``cotangent``, by ``jitted_vjp(fn, params, differentiable, mode)`` (``jitted``: one made before
+    for the same fn, params and mode): one gradient per differentiable input, as NumPy arrays."""
     dev = jax_device(device)
     arrays = {name: jax.device_put(value, dev) for name, value in inputs.items()}
-    vjp = jitted if jitted is not None else jitted_vjp(fn, params, differentiable)
+    vjp = jitted if jitted is not None else jitted_vjp(fn, params, differentiable, mode)
     grads = vjp(arrays, jax.device_put(cotangent, dev))
     return {name: np.asarray(g) for name, g in zip(differentiable, grads)}
 # -- end of repro section ----------------------------------------------------------------------------
@@ -98,11 +99,13 @@ from conformance.adapters.jax_ops import FAMILIES  # noqa: E402
 from conformance.adapters.mapping import MappedAdapter, collect  # noqa: E402
 
 PRECISION_MODES = ("strict", "default")
+MODES = ("jit", "eager")  # jit first: the default, as before modes existed
 
 
 class JaxAdapter(MappedAdapter):
     name = "jax"
     precision_modes = PRECISION_MODES
+    modes = MODES
 
     def __init__(self) -> None:
         self.ops = collect("conformance.adapters.jax_ops", FAMILIES)
@@ -111,7 +114,8 @@ class JaxAdapter(MappedAdapter):
         except RuntimeError:
             self._gpus = []
         self._defaults = precision_flags()
-        self._cache: dict[tuple[str, str], Any] = {}
+        self._cache: dict[tuple[str, str, str], Any] = {}
+        self._stats: dict[str, int] = {}
 
     def version(self) -> str:
         return jax.__version__
@@ -129,6 +133,7 @@ class JaxAdapter(MappedAdapter):
             "gpus": [{"device": f"cuda:{i}", "name": d.device_kind} for i, d in enumerate(self._gpus)],
             "precision_defaults": self._defaults,
             "compilation_cache": _CACHE_DIR,
+            "compiler": {"XLA_FLAGS": os.environ.get("XLA_FLAGS"), "jax_platforms": jax.config.jax_platforms},
         }
 
     def set_precision(self, mode: str) -> dict[str, Any]:
@@ -138,22 +143,35 @@ class JaxAdapter(MappedAdapter):
         self._cache.clear()  # compiled functions bake the precision in
         return set_precision_flags(STRICT_PRECISION if mode == "strict" else self._defaults)
 
-    def _compiled(self, op, params):
+    def _compiled(self, op, params, mode="jit"):
         """One jitted forward+pullback per op and params; jit itself caches per shape and dtype.
 
         Eager JAX compiles every primitive anew for each new shape and traces the VJP on every
-        call; one jitted function per op is how JAX is used in practice and far cheaper.
+        call; one jitted function per op is how JAX is used in practice and far cheaper (mode
+        ``eager`` is that op-by-op path, for comparison).
         """
-        key = (op.name, json.dumps(params, sort_keys=True, default=repr))
+        key = (op.name, json.dumps(params, sort_keys=True, default=repr), mode)
         fn = self._cache.get(key)
         if fn is None and self._cache and next(iter(self._cache))[0] != op.name:
             # a new op: drop the last op's executables, or a long run holds thousands of them
             self._cache.clear()
             jax.clear_caches()
         if fn is None:
-            fn = self._cache[key] = jitted_vjp(self.ops[op.name].fn, params, op.differentiable)
+            fn = self._cache[key] = jitted_vjp(self.ops[op.name].fn, params, op.differentiable, mode)
         return fn
 
-    def vjp(self, op, inputs, params, cotangent, *, dtype, device):
+    def call_stats(self) -> dict[str, int]:
+        """``compiles``: the programs jit compiled (traced anew) during the last call, in mode jit."""
+        return dict(self._stats)
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device, mode="jit"):
+        if mode not in MODES:
+            raise ValueError(f"unknown JAX mode {mode!r}; valid: {MODES}")
         fn = self.ops[op.name].fn
-        return framework_vjp(fn, inputs, params, cotangent, op.differentiable, device, self._compiled(op, params))
+        compiled = self._compiled(op, params, mode)
+        size = getattr(compiled, "_cache_size", None)
+        before = size() if size is not None else 0
+        try:
+            return framework_vjp(fn, inputs, params, cotangent, op.differentiable, device, mode, compiled)
+        finally:
+            self._stats = {"compiles": size() - before} if size is not None else {}

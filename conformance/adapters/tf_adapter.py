@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,12 +18,16 @@ from conformance.adapters.quiet import native_stderr_silenced  # noqa: E402
 with native_stderr_silenced():
     import tensorflow as tf  # noqa: E402
 
+from conformance.adapters.base import CompileFailed  # noqa: E402
 from conformance.adapters.mapping import MappedAdapter, collect  # noqa: E402
 from conformance.adapters.tf_ops import FAMILIES  # noqa: E402
 from conformance.adapters.tf_ops.conv import CPU_DEPENDENT_PATHS  # noqa: E402
 from conformance.adapters.tf_ops.onednn import onednn_state  # noqa: E402
 
 PRECISION_MODES = ("strict", "default")
+MODES = ("eager", "function", "xla")
+# words of an XLA compilation failure's message (mode xla compiles at the first call of a shape)
+XLA_COMPILE_WORDS = ("XLA compilation", "jit_compile", "Detected unsupported operations", "compile")
 
 # The adapter's own steps, which `vjp-conformance repro` copies verbatim into its scripts
 # (conformance/repro/copier.py): everything between the two markers uses only TensorFlow, NumPy,
@@ -51,33 +56,56 @@ def tf_device(device: str) -> str:
     return "/CPU:0" if device == "cpu" else "/GPU:" + device.split(":")[1]
 
 
-def framework_vjp(fn: Callable[..., tf.Tensor], inputs: dict[str, np.ndarray], params: dict[str, Any],
-                  cotangent: np.ndarray, differentiable: Sequence[str], device: str) -> dict[str, np.ndarray]:
-    """``tf.GradientTape().gradient`` of ``fn(**inputs, **params)`` with respect to the
-    ``differentiable`` inputs, ``output_gradients=cotangent``: one gradient per differentiable input
-    (zeros where the output does not depend on it), as NumPy arrays."""
-    with tf.device(tf_device(device)):
-        tensors = {name: tf.constant(value) for name, value in inputs.items()}
+def gradient_step(fn: Callable[..., tf.Tensor], params: dict[str, Any], differentiable: Sequence[str],
+                  mode: str = "eager") -> Callable[..., list[tf.Tensor]]:
+    """One function of (tensors, cotangent): ``tf.GradientTape().gradient`` of ``fn(**tensors,
+    **params)`` in the ``differentiable`` tensors, ``output_gradients=cotangent`` (zeros where the
+    output does not depend on one). Mode ``eager`` runs it as is; ``function`` as
+    ``tf.function(reduce_retracing=True)`` (a graph, traced once for shapes it relaxes to);
+    ``xla`` as ``tf.function(jit_compile=True, reduce_retracing=True)`` (XLA compiles it)."""
+
+    def step(tensors: dict[str, tf.Tensor], cotangent: tf.Tensor) -> list[tf.Tensor]:
         wrt = [tensors[name] for name in differentiable]
         with tf.GradientTape() as tape:
             for t in wrt:
                 tape.watch(t)
             out = fn(**tensors, **params)
-        grads = tape.gradient(out, wrt, output_gradients=tf.constant(cotangent))
-    return {name: np.asarray(tf.convert_to_tensor(tf.zeros_like(t) if g is None else g).numpy())
-            for name, t, g in zip(differentiable, wrt, grads)}
+        grads = tape.gradient(out, wrt, output_gradients=cotangent)
+        return [tf.convert_to_tensor(tf.zeros_like(t) if g is None else g) for t, g in zip(wrt, grads)]
+
+    if mode == "function":
+        return tf.function(step, reduce_retracing=True)
+    if mode == "xla":
+        return tf.function(step, jit_compile=True, reduce_retracing=True)
+    return step
+
+
+def framework_vjp(fn: Callable[..., tf.Tensor], inputs: dict[str, np.ndarray], params: dict[str, Any],
+                  cotangent: np.ndarray, differentiable: Sequence[str], device: str, mode: str = "eager",
+                  step: Callable[..., list[tf.Tensor]] | None = None) -> dict[str, np.ndarray]:
+    """The VJP of ``fn(**inputs, **params)`` in the ``differentiable`` inputs applied to
+    ``cotangent`` by ``gradient_step(fn, params, differentiable, mode)`` (``step``: one made
+    before for the same fn, params and mode): one gradient per differentiable input, as NumPy arrays."""
+    run = step if step is not None else gradient_step(fn, params, differentiable, mode)
+    with tf.device(tf_device(device)):
+        tensors = {name: tf.constant(value) for name, value in inputs.items()}
+        grads = run(tensors, tf.constant(cotangent))
+    return {name: np.asarray(g.numpy()) for name, g in zip(differentiable, grads)}
 # -- end of repro section ----------------------------------------------------------------------------
 
 
 class TensorFlowAdapter(MappedAdapter):
     name = "tensorflow"
     precision_modes = PRECISION_MODES
+    modes = MODES
 
     def __init__(self) -> None:
         self.ops = collect("conformance.adapters.tf_ops", FAMILIES)
         gpus = tf.config.list_physical_devices("GPU")
         self._devices = ["cpu"] + [f"cuda:{i}" for i in range(len(gpus))]
         self._defaults = precision_flags()
+        self._cache: dict[tuple[str, str, str, tuple[int, ...]], Any] = {}
+        self._stats: dict[str, int] = {}
 
     def version(self) -> str:
         return tf.__version__
@@ -94,6 +122,8 @@ class TensorFlowAdapter(MappedAdapter):
             # asked of TensorFlow (IsMklEnabled), with why: the env var's value or TensorFlow's default
             "onednn": onednn_state(),
             "precision_defaults": self._defaults,
+            "compiler": {"XLA_FLAGS": os.environ.get("XLA_FLAGS"), "TF_XLA_FLAGS": os.environ.get("TF_XLA_FLAGS"),
+                         "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS")},
         }
 
     def set_precision(self, mode: str) -> dict[str, Any]:
@@ -114,6 +144,45 @@ class TensorFlowAdapter(MappedAdapter):
             d["onednn"] = {"enabled": state["enabled"], "reason": state["reason"]}
         return d
 
-    def vjp(self, op, inputs, params, cotangent, *, dtype, device):
+    def _step(self, op: Any, params: dict[str, Any], mode: str, ranks: tuple[int, ...]) -> Any:
+        """One tf.function per op, params, mode and input ranks (reduce_retracing: new sizes of the
+        same ranks reuse its trace). Per rank, as a model's function sees one rank per input: across
+        ranks reduce_retracing relaxes to an unknown rank, which some of TensorFlow's own ops cannot
+        trace (``tf.nn.softmax`` with axis 0 raises TypeError: docs/findings.md)."""
+        key = (op.name, json.dumps(params, sort_keys=True, default=repr), mode, ranks)
+        step = self._cache.get(key)
+        if step is None and self._cache and next(iter(self._cache))[0] != op.name:
+            self._cache.clear()  # a new op: drop the last op's graphs
+        if step is None:
+            step = self._cache[key] = gradient_step(self.ops[op.name].fn, params, op.differentiable, mode)
+        return step
+
+    def call_stats(self) -> dict[str, int]:
+        """``compiles``: the traces tf.function made during the last call (XLA compiles per shape besides)."""
+        return dict(self._stats)
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device, mode="eager"):
+        if mode not in MODES:
+            raise ValueError(f"unknown TensorFlow mode {mode!r}; valid: {MODES}")
         inputs = {spec.name: inputs[spec.name] for spec in op.inputs}
-        return framework_vjp(self.ops[op.name].fn, inputs, params, cotangent, op.differentiable, device)
+        if mode == "eager":
+            self._stats = {}
+            return framework_vjp(self.ops[op.name].fn, inputs, params, cotangent, op.differentiable, device)
+        step = self._step(op, params, mode, tuple(np.ndim(inputs[n]) for n in sorted(inputs)))
+        before = step.experimental_get_tracing_count()
+        try:
+            with tf.device(tf_device(device)):
+                args = ({n: tf.constant(v) for n, v in inputs.items()}, tf.constant(cotangent))
+                try:
+                    step.get_concrete_function(*args)  # tracing: a failure is the graph builder's
+                except Exception as e:
+                    raise CompileFailed(str(e)) from e
+            try:
+                return framework_vjp(self.ops[op.name].fn, inputs, params, cotangent, op.differentiable, device,
+                                     mode, step)
+            except tf.errors.OpError as e:
+                if mode == "xla" and any(w in str(e) for w in XLA_COMPILE_WORDS):
+                    raise CompileFailed(str(e)) from e
+                raise
+        finally:
+            self._stats = {"compiles": int(step.experimental_get_tracing_count() - before)}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from conformance.adapters.base import CompileFailed
 from conformance.adapters.mapping import MappedAdapter, collect
 from conformance.adapters.torch_ops import FAMILIES
 
@@ -62,27 +64,67 @@ def to_numpy(t: torch.Tensor) -> np.ndarray:
     return t.numpy()
 
 
+# execution mode -> the torch.compile backend it runs under (eager: none)
+COMPILE_BACKENDS = {"compile": "inductor", "aot_eager": "aot_eager"}
+
+
+def forward_function(fn: Callable[..., torch.Tensor], params: dict[str, Any],
+                     mode: str = "eager") -> Callable[..., torch.Tensor]:
+    """``fn(**tensors, **params)`` as a function of the tensors, run in ``mode``: ``eager`` as is;
+    ``compile`` through ``torch.compile(backend="inductor", dynamic=True)``; ``aot_eager`` through
+    ``torch.compile(backend="aot_eager", dynamic=True)`` (AOTAutograd's tracing and decompositions
+    without inductor's code generation). ``torch.autograd.grad`` of its output runs the backward
+    the compiler built."""
+
+    def forward(**tensors: torch.Tensor) -> torch.Tensor:
+        return fn(**tensors, **params)
+
+    if mode == "eager":
+        return forward
+    return torch.compile(forward, backend=COMPILE_BACKENDS[mode], dynamic=True)
+
+
 def framework_vjp(fn: Callable[..., torch.Tensor], inputs: dict[str, np.ndarray], params: dict[str, Any],
-                  cotangent: np.ndarray, differentiable: Sequence[str], device: str) -> dict[str, np.ndarray]:
+                  cotangent: np.ndarray, differentiable: Sequence[str], device: str, mode: str = "eager",
+                  forward: Callable[..., torch.Tensor] | None = None) -> dict[str, np.ndarray]:
     """``torch.autograd.grad`` of ``fn(**inputs, **params)`` with respect to the ``differentiable``
-    inputs, ``grad_outputs=cotangent``: one gradient per differentiable input (zeros where the
-    output does not depend on it), as NumPy arrays."""
+    inputs, ``grad_outputs=cotangent``, in execution ``mode`` (``forward_function``; ``forward``:
+    one made before for the same fn, params and mode): one gradient per differentiable input
+    (zeros where the output does not depend on it), as NumPy arrays."""
     tensors = {name: to_tensor(value, device) for name, value in inputs.items()}
     wrt = [tensors[name].requires_grad_(True) for name in differentiable]
-    out = fn(**tensors, **params)
+    out = (forward if forward is not None else forward_function(fn, params, mode))(**tensors)
     grads = torch.autograd.grad(out, wrt, grad_outputs=to_tensor(cotangent, device), allow_unused=True)
     return {name: to_numpy(torch.zeros_like(t) if g is None else g) for name, t, g in zip(differentiable, wrt, grads)}
 # -- end of repro section ----------------------------------------------------------------------------
 
 
+MODES = ("eager", "compile", "aot_eager")
+# modules whose exceptions are the compiler's (dynamo's tracing, AOTAutograd, inductor's lowering
+# and code generation): in a compiled mode, an error of theirs is recorded in phase 'compile'
+COMPILER_MODULES = ("torch._dynamo", "torch._inductor", "torch._functorch", "torch.fx", "torch._subclasses")
+# dynamo recompiles a function for each new guard failure (a new rank, a size-1 dimension it
+# specialises on) up to this many times, then silently runs it eagerly: raised from torch's 8 so
+# that a target's examples stay compiled (each example's record says how many graphs it compiled)
+RECOMPILE_LIMIT = 64
+
+
+def is_compile_error(e: BaseException) -> bool:
+    """Whether ``e`` comes from torch's compiler stack (``COMPILER_MODULES``)."""
+    return any(type(x).__module__.startswith(COMPILER_MODULES) for x in (e, e.__cause__) if x is not None)
+
+
 class TorchAdapter(MappedAdapter):
     name = "torch"
     precision_modes = PRECISION_MODES
+    modes = MODES
 
     def __init__(self) -> None:
         self.ops = collect("conformance.adapters.torch_ops", FAMILIES)
         self._devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
         self._defaults = precision_flags()
+        self._cache: dict[tuple[str, str, str], Callable[..., torch.Tensor]] = {}
+        self._stats: dict[str, int] = {}
 
     def version(self) -> str:
         return torch.__version__
@@ -107,6 +149,7 @@ class TorchAdapter(MappedAdapter):
         # CPU's features (both capped by scripts/as-cpu)
         env["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
         env["mkldnn"] = {"available": torch.backends.mkldnn.is_available(), "enabled": torch.backends.mkldnn.enabled}
+        env["compiler"] = compiler_stack()
         return env
 
     def set_precision(self, mode: str) -> dict[str, Any]:
@@ -115,6 +158,74 @@ class TorchAdapter(MappedAdapter):
             raise ValueError(f"unknown precision mode {mode!r}; valid: {PRECISION_MODES}")
         return set_precision_flags(STRICT_PRECISION if mode == "strict" else self._defaults)
 
-    def vjp(self, op, inputs, params, cotangent, *, dtype, device):
+    def _forward(self, op: Any, params: dict[str, Any], mode: str) -> Callable[..., torch.Tensor]:
+        """One compiled forward per op, params and mode (``dynamic=True``: new shapes reuse it)."""
+        key = (op.name, json.dumps(params, sort_keys=True, default=repr), mode)
+        fn = self._cache.get(key)
+        if fn is None and self._cache and next(iter(self._cache))[0] != op.name:
+            self._cache.clear()  # a new op: drop the last op's compiled graphs
+            torch._dynamo.reset()
+        if fn is None:
+            fn = self._cache[key] = forward_function(self.ops[op.name].fn, params, mode)
+        return fn
+
+    def call_stats(self) -> dict[str, int]:
+        """``compiles``: the graphs dynamo compiled during the last call (0: a cached one served)."""
+        return dict(self._stats)
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device, mode="eager"):
+        if mode not in MODES:
+            raise ValueError(f"unknown torch mode {mode!r}; valid: {MODES}")
         inputs = {spec.name: inputs[spec.name] for spec in op.inputs}
-        return framework_vjp(self.ops[op.name].fn, inputs, params, cotangent, op.differentiable, device)
+        if mode == "eager":
+            self._stats = {}
+            return framework_vjp(self.ops[op.name].fn, inputs, params, cotangent, op.differentiable, device)
+        from torch._dynamo.utils import counters
+
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
+        forward = self._forward(op, params, mode)  # (a new op resets dynamo first: before the count)
+        before = counters["stats"]["unique_graphs"]
+        try:
+            return framework_vjp(self.ops[op.name].fn, inputs, params, cotangent, op.differentiable, device, mode,
+                                 forward)
+        except Exception as e:
+            if is_compile_error(e):
+                raise CompileFailed(str(e)) from e
+            raise
+        finally:
+            self._stats = {"compiles": int(counters["stats"]["unique_graphs"] - before)}
+
+
+def compiler_stack() -> dict[str, Any]:
+    """What the compiled modes compile with: inductor's config that decides the CPU code, the C++
+    compiler, triton (GPU code), dynamo's recompile limits."""
+    import shutil
+
+    import torch._dynamo
+    import torch._inductor.config as inductor
+
+    out: dict[str, Any] = {
+        "inductor": {"cpp.simdlen": inductor.cpp.simdlen, "cpp.cxx": list(inductor.cpp.cxx),
+                     "fallback_random": inductor.fallback_random, "max_autotune": inductor.max_autotune,
+                     "freezing": inductor.freezing, "cpp_wrapper": inductor.cpp_wrapper},
+        "dynamo": {"recompile_limit": max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT),
+                   "accumulated_recompile_limit": getattr(torch._dynamo.config, "accumulated_recompile_limit", None)},
+    }
+    cxx = next((shutil.which(c) for c in inductor.cpp.cxx if c and shutil.which(c)), None) or shutil.which("gcc")
+    out["cxx"] = {"path": cxx, "version": _first_line([cxx, "--version"]) if cxx else None}
+    try:
+        import triton
+
+        out["triton"] = triton.__version__
+    except ImportError:
+        out["triton"] = None
+    return out
+
+
+def _first_line(cmd: list[str]) -> str | None:
+    import subprocess
+
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return None

@@ -36,15 +36,15 @@ def _checks(dim: str, label: str, values: list[str]) -> str:
     return f'<fieldset><legend>{esc(label)}</legend>{boxes}</fieldset>'
 
 
-def filters_html(run: RunData, cols: list[tuple[str, str, str, str]]) -> str:
-    dims = [list(dict.fromkeys(c[i] for c in cols)) for i in range(4)]
+def filters_html(run: RunData, cols: list[tuple[str, str, str, str, str]]) -> str:
+    dims = [list(dict.fromkeys(c[i] for c in cols)) for i in range(5)]
     statuses = set(run.summary.get("totals", {})) | {r.get("status") for r in run.records if r.get("status")}
     if run.summary.get("not_run"):
         statuses.add("not-run")
     ordered = [s for s in SHORT if s in statuses] + sorted(str(s) for s in statuses - set(SHORT))
     return (f'<form id="filters" class="filters">'
             f'{_checks("fw", "framework", dims[0])}{_checks("dev", "device", dims[1])}'
-            f'{_checks("dt", "dtype", dims[2])}{_checks("pr", "precision", dims[3])}'
+            f'{_checks("dt", "dtype", dims[2])}{_checks("pr", "precision", dims[3])}{_checks("md", "mode", dims[4])}'
             f'{_checks("st", "status", ordered)}'
             f'<fieldset><legend>search</legend><input type="search" id="q" placeholder="op, message, record id…">'
             f'<button type="button" id="reset">reset</button></fieldset>'

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from conformance.dtypes import DTYPES
+from conformance.modes import default_mode, modes_of
 from conformance.outcome import FAILING
 from conformance.records import check_schema, read_run
 from conformance.summary import cell_key as summary_cell_key
 from conformance.summary import listed, summarize
 
-Column = tuple[str, str, str, str]  # framework, device, dtype, precision
+Column = tuple[str, str, str, str, str]  # framework, device, dtype, precision, mode
 NON_PASS_ORDER = ("crashed", "error", "timeout", "bad-output", "nonfinite", "fail", "known", "convention",
                   "unsupported")
 
@@ -58,8 +59,9 @@ def load_run(run_dir: Path) -> RunData:
 
 
 def column_of(item: dict[str, Any]) -> Column:
-    return (str(item.get("framework", "")), str(item.get("device", "")), str(item.get("dtype", "")),
-            str(item.get("precision") or "default"))
+    fw = str(item.get("framework", ""))
+    return (fw, str(item.get("device", "")), str(item.get("dtype", "")), str(item.get("precision") or "default"),
+            str(item.get("mode") or default_mode(fw)))
 
 
 cell_key = summary_cell_key
@@ -86,8 +88,9 @@ def _rank(order: list[str], value: str) -> tuple[int, str]:
 
 
 def columns(summary: dict[str, Any], manifest: dict[str, Any]) -> list[Column]:
-    """Every (framework, device, dtype, precision) with a cell or a not-run target, ordered:
-    frameworks as selected, cpu before accelerators, dtypes narrow to wide, default precision first."""
+    """Every (framework, device, dtype, precision, mode) with a cell or a not-run target, ordered:
+    frameworks as selected, cpu before accelerators, dtypes narrow to wide, default precision first,
+    each framework's modes in its declared order (its default first)."""
     seen = {column_of(c) for c in summary.get("cells", [])} | {column_of(n) for n in summary.get("not_run", [])}
     fw_order = list((manifest.get("selection") or {}).get("frameworks") or [])
     for c in sorted(seen):
@@ -97,7 +100,8 @@ def columns(summary: dict[str, Any], manifest: dict[str, Any]) -> list[Column]:
     prec_order = ["default", "strict"]
 
     def key(c: Column) -> tuple[Any, ...]:
-        return (_rank(fw_order, c[0]), (c[1] != "cpu", c[1]), _rank(dtype_order, c[2]), _rank(prec_order, c[3]))
+        return (_rank(fw_order, c[0]), (c[1] != "cpu", c[1]), _rank(dtype_order, c[2]), _rank(prec_order, c[3]),
+                _rank(list(modes_of(None, c[0])), c[4]))
 
     return sorted(seen, key=key)
 

@@ -1,4 +1,4 @@
-"""The matrix (op x framework/device/dtype/precision) and the framework x device totals."""
+"""The matrix (op x framework/device/dtype/precision/mode) and the framework x device totals."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def level(r: float | None) -> str:
 
 
 def col_attrs(col: Column) -> dict[str, str]:
-    return {"data_fw": col[0], "data_dev": col[1], "data_dt": col[2], "data_pr": col[3]}
+    return {"data_fw": col[0], "data_dev": col[1], "data_dt": col[2], "data_pr": col[3], "data_md": col[4]}
 
 
 def count_badges(counts: dict[str, int], not_run: int = 0) -> str:
@@ -53,7 +53,7 @@ def cell_html(op: str, col: Column, cell: dict[str, Any] | None, not_run: str | 
     figure = r is not None and status in ("pass", "fail", "convention", "known")
     main = num(r, 2) if figure else SHORT.get(status, status)
     lvl = level(r) if status in PASSING else ""
-    title = (f"{op} · {col[0]} {cell.get('framework_version') or ''} · {col[1]} · {col[2]} · {col[3]}\n"
+    title = (f"{op} · {col[0]} {cell.get('framework_version') or ''} · {col[1]} · {col[2]} · {col[3]} · {col[4]}\n"
              f"status {status}; {cell.get('examples', 0)} examples: {counts_text(counts)}\n"
              f"worst bound_ratio {num(cell.get('worst_bound_ratio'))} / budget {num(cell.get('budget'))}; "
              f"max_abs_err {num(cell.get('max_abs_err'))}, max_ulp {num(cell.get('max_ulp'))}")

@@ -109,7 +109,7 @@ def case_html(rec: dict[str, Any], snippet: Snippet, command: str) -> str:
                                                   "special", "message"))
     head = (f'<span class="st st-{esc(status)}">{esc(status)}</span> <b>{esc(col[0])}</b> '
             f'<span class="muted">{esc(rec.get("framework_version"))}</span> · {esc(col[1])} · {esc(col[2])} · '
-            f'{esc(col[3])} <span class="rid">{esc(rec.get("record_id"))}</span>')
+            f'{esc(col[3])} · {esc(col[4])} <span class="rid">{esc(rec.get("record_id"))}</span>')
     body = dl(facts(rec)) + repro_block(rec, snippet, command)
     a = attrs(class_="case fx fr", data_st=status, data_op=rec.get("op"), data_q=q.lower(), **col_attrs(col))
     return (f'<div{a}>'
@@ -123,7 +123,7 @@ def worst_html(recs: list[dict[str, Any]]) -> str:
         return '<p class="muted">no worst case: no accuracy example with figures</p>'
     _, rec = max(scored, key=lambda sr: sr[0])
     col = column_of(rec)
-    items = [("where", esc(f"{col[0]} {rec.get('framework_version', '')} · {col[1]} · {col[2]} · {col[3]}")),
+    items = [("where", esc(f"{col[0]} {rec.get('framework_version', '')} · {col[1]} · {col[2]} · {col[3]} · {col[4]}")),
              ("status", f'<span class="st st-{esc(rec.get("status"))}">{esc(rec.get("status"))}</span>'),
              ("record", f'<span class="rid">{esc(rec.get("record_id"))}</span>')]
     items += [f for f in facts(rec) if f[0] not in ("message", "traceback")]

@@ -3,7 +3,7 @@
   "use strict";
   var form = document.getElementById("filters");
   var q = document.getElementById("q");
-  var DIMS = ["fw", "dev", "dt", "pr"];
+  var DIMS = ["fw", "dev", "dt", "pr", "md"];
 
   function selected(dim) {
     var set = new Set(), all = true;

@@ -25,8 +25,8 @@ def header_html(run: RunData) -> str:
                              f"{len(s.get('cells', []))} cells, {len(s.get('not_run', []))} not run"))]
     if sel:
         bits = [f"{len(sel['ops'])} ops" if sel.get("ops") else ""]
-        bits += [f"{k} {', '.join(map(str, sel[k]))}" for k in ("frameworks", "dtypes", "precisions", "cpu_precisions")
-                 if sel.get(k)]
+        bits += [f"{k} {', '.join(map(str, sel[k]))}" for k in ("frameworks", "dtypes", "precisions", "cpu_precisions",
+                                                              "modes") if sel.get(k)]
         bits += [f"{k.replace('_', ' ')} {sel[k]}" for k in ("profile", "max_examples", "seed")
                  if sel.get(k) is not None]
         facts.append(("selection", esc("; ".join(b for b in bits if b))))
@@ -56,7 +56,8 @@ def not_run_html(summary: dict[str, Any]) -> str:
         by_reason[str(n.get("reason", ""))].append(n)
     rows = []
     for reason, group in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
-        where = ", ".join(" ".join(str(n.get(k, "")) for k in ("op", "framework", "device", "dtype", "precision"))
+        where = ", ".join(" ".join(str(n.get(k, "")) for k in ("op", "framework", "device", "dtype", "precision",
+                                                                "mode"))
                           for n in group[:40]) + (" …" if len(group) > 40 else "")
         rows.append(f'<tr><td class="num">{len(group)}</td><td>{esc(reason)}</td>'
                     f'<td class="small">{esc(where)}</td></tr>')

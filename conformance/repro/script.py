@@ -36,6 +36,7 @@ from conformance import __version__
 from conformance.adapters import BUILTIN, ENTRY_POINT_GROUP
 from conformance.case import Case
 from conformance.dtypes import get_dtype
+from conformance.modes import default_mode
 from conformance.records import decode_array
 from conformance.registry import get_op
 from conformance.repro.copier import OPS_PACKAGES, adapter_section, comparison_source, mapping_source
@@ -125,6 +126,7 @@ def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) ->
         raise ReproError(f"record {rid}: {e} (the record comes from another catalogue)") from None
     framework, dtype = str(rec["framework"]), get_dtype(str(rec["dtype"]))
     precision = str(rec.get("precision") or "default")
+    mode = str(rec.get("mode") or default_mode(framework))
     shapes = rec.get("shapes") or {}
     params = rec.get("params") or {}
     try:
@@ -169,7 +171,7 @@ def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) ->
         f'"""Reproduce vjp-conformance record {rid}.',
         "",
         f"{spec.name} on {framework} {rec.get('framework_version', '')}, device {rec['device']}, dtype {dtype.name}, "
-        f"precision {precision}: recorded status {rec.get('status')}.",
+        f"precision {precision}, mode {mode}: recorded status {rec.get('status')}.",
         f"VJP the oracle uses: {spec.formula}",
         "",
         f"Needs only {needs}. Inputs, params and cotangent are the record's exact values; the oracle's",
@@ -186,6 +188,7 @@ def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) ->
         f"DTYPE = {dtype_expr}",
         f"DEVICE = {str(rec['device'])!r}",
         f"PRECISION = {precision!r}",
+        f"MODE = {mode!r}",
     ]
     if rec.get("message"):
         out += ["", "# recorded message:", *(f"#   {m}" for m in str(rec["message"]).splitlines()[:20])]

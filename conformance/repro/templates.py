@@ -3,24 +3,26 @@ that prints this run's figures next to the recorded ones, and ``reproduce()``, t
 the suite ran it. A built-in framework's ``reproduce()`` calls the adapter's own code, copied from its
 repro section (conformance/repro/copier.py); a third-party adapter's loads that adapter.
 
-A compiled execution mode would be one more argument of the adapter's ``framework_vjp`` (the
-record's mode, like its device), passed here: its repro runs the compiled path.
+The record's execution mode (``MODE``: eager, compile, aot_eager, jit, function, xla) is an argument
+of the adapter's ``framework_vjp``, like its device: a compiled-mode record's script runs the
+compiled path.
 """
 
 # names the script itself defines: copied code must not redefine them
 RESERVED = frozenset({
     "np", "inf", "nan", "SimpleNamespace", "FRAMEWORK", "OP", "DTYPE", "DTYPE_NAME", "DTYPE_INFO", "DEVICE",
-    "PRECISION", "INPUTS", "PARAMS", "COTANGENT", "DIFFERENTIABLE", "ORACLE", "BUDGETS", "RECORDED",
+    "PRECISION", "MODE", "INPUTS", "PARAMS", "COTANGENT", "DIFFERENTIABLE", "ORACLE", "BUDGETS", "RECORDED",
     "RECORDED_MESSAGE", "ADAPTER", "op", "reproduce", "check_output", "report"})
 # lines a script runs before its imports, per framework (TensorFlow's import banners; no effect on numbers)
 BEFORE_IMPORTS = {"tensorflow": ["import os", "", 'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")']}
 BUILTIN_REPRODUCE = '''
 def reproduce():
     """The record's VJP as the suite ran it: the adapter's framework_vjp (above) on the record's
-    inputs, after the adapter's STRICT_PRECISION flags in precision mode 'strict'."""
+    inputs in its execution mode MODE, after the adapter's STRICT_PRECISION flags in precision mode
+    'strict'."""
     if PRECISION == "strict":
         print(f"precision flags: {set_precision_flags(STRICT_PRECISION)}")
-    return framework_vjp(op, INPUTS, PARAMS, COTANGENT, DIFFERENTIABLE, DEVICE)
+    return framework_vjp(op, INPUTS, PARAMS, COTANGENT, DIFFERENTIABLE, DEVICE, MODE)
 '''
 PLUGIN = '''
 def reproduce():
@@ -35,7 +37,9 @@ def reproduce():
         raise SystemExit(f"cannot load the adapter {ADAPTER}: {av.reason}")
     if hasattr(av.adapter, "set_precision"):
         av.adapter.set_precision(PRECISION)
-    return av.adapter.vjp(get_op(OP), dict(INPUTS), dict(PARAMS), COTANGENT, dtype=DTYPE_NAME, device=DEVICE)
+    mode = {"mode": MODE} if getattr(av.adapter, "modes", None) else {}
+    return av.adapter.vjp(get_op(OP), dict(INPUTS), dict(PARAMS), COTANGENT, dtype=DTYPE_NAME, device=DEVICE,
+                          **mode)
 '''
 MAIN = '''
 def check_output(got):
@@ -79,7 +83,7 @@ def report(got):
 
 
 if __name__ == "__main__":
-    print(f"{OP} on {FRAMEWORK}, device {DEVICE}, dtype {DTYPE_NAME}, precision {PRECISION}")
+    print(f"{OP} on {FRAMEWORK}, device {DEVICE}, dtype {DTYPE_NAME}, precision {PRECISION}, mode {MODE}")
     try:
         got = reproduce()
     except Exception as e:  # the framework raised: say so beside what the record says

@@ -12,7 +12,11 @@ def scaled_dot_product_attention(q, k, v, causal, scale):
     # TensorFlow has no fused attention op (Keras's MultiHeadAttention is a layer with its own weights)
     logits = tf.einsum("btnh,bsnh->bnts", q, k) * tf.constant(scale, dtype=q.dtype)
     if causal:
-        valid = np.tril(np.ones((q.shape[1], k.shape[1]), dtype=bool))
+        t, s = q.shape[1], k.shape[1]
+        if t is not None and s is not None:
+            valid = np.tril(np.ones((t, s), dtype=bool))
+        else:  # a tf.function traced with relaxed sizes: the same mask, from the dynamic shape
+            valid = tf.linalg.band_part(tf.ones([tf.shape(q)[1], tf.shape(k)[1]], tf.bool), -1, 0)
         logits = tf.where(valid, logits, tf.constant(-np.inf, dtype=q.dtype))
     return tf.einsum("bnts,bsnh->btnh", tf.nn.softmax(logits, axis=-1), v)
 

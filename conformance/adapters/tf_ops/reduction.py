@@ -19,7 +19,8 @@ def axes(axis):
 
 
 def group_size(x, axis):
-    """N, the number of elements reduced into each output."""
+    """N, the number of elements reduced into each output: a Python int where the shape is static
+    (always, eagerly), else a float64 tensor (a tf.function traced with relaxed sizes)."""
     shape = x.shape.as_list()
     if axis is None:
         picked = range(len(shape))
@@ -27,10 +28,20 @@ def group_size(x, axis):
         picked = [axis]
     else:
         picked = axis
+    dims = sorted({int(a) % len(shape) for a in picked})
+    if any(shape[a] is None for a in dims):
+        return tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), dims)), tf.float64)
     n = 1
-    for a in {int(a) % len(shape) for a in picked}:
+    for a in dims:
         n *= shape[a]
     return n
+
+
+def ddof_scale(n, ddof, dtype):
+    """N / (N - ddof) in the input's dtype, computed in float64 (a Python float or a float64 tensor)."""
+    if isinstance(n, int):
+        return tf.constant(n / (n - ddof), dtype=dtype)
+    return tf.cast(n / (n - ddof), dtype)
 
 
 @impl("tf.reduce_sum(x, axis, keepdims)")
@@ -68,7 +79,7 @@ def var(x, axis, keepdims, ddof):
     v = tf.math.reduce_variance(x, axis=axes(axis), keepdims=keepdims)
     if ddof:
         n = group_size(x, axis)
-        v = v * tf.constant(n / (n - ddof), dtype=x.dtype)
+        v = v * ddof_scale(n, ddof, x.dtype)
     return v
 
 
@@ -78,7 +89,7 @@ def std(x, axis, keepdims, ddof):
         return tf.math.reduce_std(x, axis=axes(axis), keepdims=keepdims)
     n = group_size(x, axis)
     return tf.sqrt(tf.math.reduce_variance(x, axis=axes(axis), keepdims=keepdims)
-                   * tf.constant(n / (n - ddof), dtype=x.dtype))
+                   * ddof_scale(n, ddof, x.dtype))
 
 
 @impl("tf.math.reduce_euclidean_norm(x, axis, keepdims)")
