@@ -340,11 +340,11 @@ def mapping_source(framework: str, op: str, taken: frozenset[str] = frozenset())
 
 @functools.cache
 def comparison_source(taken: frozenset[str] = frozenset()) -> tuple[tuple[str, ...], str, frozenset[str]]:
-    """(import lines, code, names defined) of the suite's own ``compare`` and ``verdict``; ``taken``
+    """(import lines, code, names defined) of the suite's own ``check_output``, ``compare`` and ``verdict``; ``taken``
     are names the script already defines."""
     copier = Copier()
     try:
-        for name in ("compare", "verdict"):
+        for name in ("check_output", "compare", "verdict"):
             copier.need("conformance.compare", name)
         copier.check(taken)
     except Unresolvable as e:  # a change in compare.py that this copier cannot follow

@@ -12,7 +12,7 @@ compiled path.
 RESERVED = frozenset({
     "np", "inf", "nan", "SimpleNamespace", "FRAMEWORK", "OP", "DTYPE", "DTYPE_NAME", "DTYPE_INFO", "DEVICE",
     "PRECISION", "MODE", "INPUTS", "PARAMS", "COTANGENT", "DIFFERENTIABLE", "ORACLE", "BUDGETS", "RECORDED",
-    "RECORDED_MESSAGE", "ADAPTER", "op", "reproduce", "check_output", "report"})
+    "RECORDED_MESSAGE", "ADAPTER", "op", "reproduce", "report"})
 # lines a script runs before its imports, per framework (TensorFlow's import banners; no effect on numbers)
 BEFORE_IMPORTS = {"tensorflow": ["import os", "", 'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")']}
 BUILTIN_REPRODUCE = '''
@@ -42,22 +42,9 @@ def reproduce():
                           **mode)
 '''
 MAIN = '''
-def check_output(got):
-    """Why the framework's answer is not one array per input, of its shape and dtype (None when it is)."""
-    for name, g in ORACLE.items():
-        arr = got.get(name) if isinstance(got, dict) else None
-        if not isinstance(arr, np.ndarray):
-            return f"gradient {name!r}: expected numpy.ndarray, got {type(arr).__name__}"
-        if arr.shape != g.value.shape:
-            return f"gradient {name!r}: expected shape {g.value.shape}, got {arr.shape}"
-        if arr.dtype != DTYPE_INFO.numpy:
-            return f"gradient {name!r}: expected dtype {DTYPE_NAME}, got {arr.dtype}"
-    return None
-
-
 def report(got):
     """Print the record's figures for this run next to the recorded ones; return the verdict."""
-    problem = check_output(got)
+    problem = check_output(got, ORACLE, DTYPE_INFO)  # the suite's own check (conformance/compare.py)
     if problem:
         print(f"bad-output: {problem}")
         print(f"recorded: {RECORDED['status']}")
