@@ -35,6 +35,8 @@ class Case:
     # which value set of its structure example this is (0: the one Hypothesis's draws alone make;
     # j > 0: from conformance.strategies.value_set_rng(seed, j))
     value_set: int = 0
+    # the size regime its structure was drawn in (conformance.regimes)
+    regime: str = "small"
 
     @property
     def shapes(self) -> dict[str, list[int]]:

@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import Any
 
 from conformance.dtypes import DTYPES
+from conformance.regimes import check_declared
 
 # Value domains an input may draw from (see conformance.strategies.draw_values).
 DOMAINS = (
@@ -90,6 +91,8 @@ class OpSpec:
                 rounded, so accuracy cases never sit on a kink. None when the op has no kinks.
     seed:       one of the four ops whose VJPs the seed derived by hand (sigmoid, softmax, matmul,
                 conv2d); they sit in their catalogue families like every other op.
+    regimes:    the size regimes its accuracy examples are drawn in (conformance.regimes), small
+                first; each family's module gives its default.
     """
 
     name: str
@@ -106,6 +109,7 @@ class OpSpec:
     specials: tuple[Special, ...] = ()
     notes: str = ""
     seed: bool = False
+    regimes: tuple[str, ...] = ("small",)
 
     def __post_init__(self) -> None:
         where = f"OpSpec {self.name!r}"
@@ -135,6 +139,7 @@ class OpSpec:
             raise ValueError(f"{where}: {self.reference_vjp.__name__} must take the cotangent as dz")
         if self.kinks and self.avoid is None:
             raise ValueError(f"{where}: declares kinks but no avoid() to keep accuracy cases off them")
+        check_declared(where, self.regimes)
         if not self.formula:
             raise ValueError(f"{where}: formula must state the VJP")
 
@@ -143,17 +148,19 @@ class OpSpec:
         return tuple(i.name for i in self.inputs if i.differentiable)
 
 
-def spec_factory(family: str, module: ModuleType) -> Callable[..., OpSpec]:
+def spec_factory(family: str, module: ModuleType, regimes: tuple[str, ...] = ("small",)) -> Callable[..., OpSpec]:
     """The OpSpec maker of one catalogue module: ``spec = spec_factory("shape", reference.shape)``
     then ``spec("reshape", (X,), _reshape, "dx = reshape(dz, x.shape)", params=("shape",))``.
 
     The oracle is the module's function of the op's name and its ``<name>_vjp``; ``reference="f"``
-    names another pair (``f`` and ``f_vjp``). Every other keyword is an OpSpec field.
+    names another pair (``f`` and ``f_vjp``). ``regimes`` is the family's default size regimes.
+    Every other keyword is an OpSpec field.
     """
 
     def make(name: str, inputs: tuple[InputSpec, ...], structure: Callable[..., Any], formula: str, *,
              reference: str | None = None, **fields: Any) -> OpSpec:
         fn = reference or name
+        fields.setdefault("regimes", regimes)
         return OpSpec(name=name, family=family, inputs=tuple(inputs), structure=structure,
                       reference=getattr(module, fn), reference_vjp=getattr(module, f"{fn}_vjp"),
                       formula=formula, **fields)

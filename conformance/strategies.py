@@ -17,6 +17,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from conformance import regimes
 from conformance.case import Case
 from conformance.dtypes import DType, get_dtype
 from conformance.opspec import OpSpec
@@ -62,25 +63,134 @@ def choice(draw, values) -> Any:
 
 
 def shape(draw, *, min_dims: int = 1, max_dims: int = 4, max_side: int = 5) -> tuple[int, ...]:
-    """A shape with size-1 and non-square sides included."""
+    """A shape with size-1 and non-square sides included; in a regime other than small (see
+    :mod:`conformance.regimes`) the first shape of the structure is that regime's."""
+    r = regimes.active()
+    if r is not None and r.name != "small" and (r.name != "scalar" or min_dims <= 1) and r.take():
+        return _regime_shape(draw, r, min_dims, max_dims)
     return draw(_array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side))
 
 
+def _small_sides(draw, n: int, hi: int) -> list[int]:
+    return [draw(st.integers(1, hi)) for _ in range(n)]
+
+
+def _regime_shape(draw, r: regimes.Active, min_dims: int, max_dims: int) -> tuple[int, ...]:
+    """A shape of regime ``r`` with a rank in [min_dims, max_dims] (at least 1 but for scalar)."""
+    if r.name == "scalar":
+        return ()
+    lo = max(min_dims, 1)
+    if r.name == "large":
+        ranks = [d for d in range(lo, max_dims + 1) if d in regimes.LARGE_SHAPES]
+        fits = [s for d in ranks for s in regimes.LARGE_SHAPES[d] if _size(s) <= r.max_elements]
+        if fits:
+            return choice(draw, fits)
+        return tuple(_small_sides(draw, draw(st.integers(lo, max_dims)), 5))
+    if r.name == "batch":
+        lo = max(lo, 2) if max_dims >= 2 else lo
+    if r.name == "long":
+        max_dims = max(lo, min(max_dims, 2))
+    ndim = draw(st.integers(lo, max(lo, max_dims)))
+    at = draw(st.integers(0, ndim - 1))
+    sides = _small_sides(draw, ndim, 5 if r.name == "empty" else 3)
+    if r.name == "empty":
+        sides[at] = 0
+    elif r.name == "tails":
+        sides[at] = choice(draw, regimes.TAIL_SIDES)
+    elif r.name == "long":
+        sides[at] = choice(draw, regimes.LONG_SIDES)
+        r.long_axis = at
+    elif r.name == "batch":
+        sides[0] = choice(draw, regimes.BATCH_SIDES)
+    return tuple(sides)
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def side(draw, lo: int = 1, hi: int = 5, *, of: int = 1) -> int:
+    """One spatial or matrix side in [lo, hi], of ``of`` sides the caller draws alike (2 for a
+    matrix, the rank for an image); in the tails regime the structure's first side is a tail side
+    (at least lo), in long a long one, in large each of the first ``of`` is just large enough that
+    ``of`` of them make more than 65,536 elements."""
+    r = regimes.active()
+    if r is not None and r.name == "tails" and r.take():
+        return choice(draw, [s for s in regimes.TAIL_SIDES if s >= lo])
+    if r is not None and r.name == "long" and r.take():
+        return choice(draw, [s for s in regimes.LONG_SIDES if s >= lo])
+    if r is not None and r.name == "large" and r.take(limit=of):
+        return max(lo, regimes.large_side(of))
+    return draw(st.integers(lo, hi))
+
+
+def batch_size(draw, lo: int = 1, hi: int = 2) -> int:
+    """A leading batch size in [lo, hi]; 8 to 33 in the batch regime, 0 in the empty one."""
+    r = regimes.active()
+    if r is not None and r.name == "batch" and r.take():
+        return choice(draw, regimes.BATCH_SIDES)
+    if r is not None and r.name == "empty" and r.take():
+        return 0
+    if r is not None and r.name == "large":
+        return lo  # the sides make it large; a batch on top would only multiply the cost
+    return draw(st.integers(lo, hi))
+
+
+def batch_dims(draw, max_dims: int = 2, hi: int = 3) -> tuple[int, ...]:
+    """Leading batch dimensions (none to ``max_dims``, sides 1..hi); in the batch regime one of 8
+    to 33, in the empty one a size-0 batch."""
+    r = regimes.active()
+    if r is not None and r.name in ("batch", "empty"):
+        return (batch_size(draw),)
+    return tuple(draw(st.lists(st.integers(1, hi), max_size=max_dims)))
+
+
 def broadcast_shapes(draw, n: int = 2, *, max_dims: int = 4, max_side: int = 5) -> tuple[tuple[int, ...], ...]:
-    """n mutually broadcastable shapes (size-1 dims and missing leading dims included)."""
+    """n mutually broadcastable shapes (size-1 dims and missing leading dims included); in a regime
+    other than small, shapes that broadcast to that regime's shape (the first one has it)."""
+    r = regimes.active()
+    if r is not None and r.name != "small" and r.take():
+        base = _regime_shape(draw, r, 0 if r.name == "scalar" else 1, max_dims)
+        out = [base]
+        for _ in range(n - 1):
+            lead = draw(st.integers(0, len(base)))  # leading dims left out
+            out.append(tuple(1 if draw(st.booleans()) else d for d in base[lead:]))
+        order = draw(st.permutations(range(n)))  # the full shape is not always the first input's
+        return tuple(out[i] for i in order)
     drawn = draw(_broadcastable(num_shapes=n, min_dims=0, max_dims=max_dims, max_side=max_side))
     return drawn.input_shapes
 
 
 def signature_shapes(draw, signature: str, *, max_dims: int = 2, max_side: int = 5):
-    """Shapes for a gufunc signature such as ``(m,k),(k,n)->(m,n)``, with broadcast batch dims."""
+    """Shapes for a gufunc signature such as ``(m,k),(k,n)->(m,n)``, with broadcast batch dims; in a
+    regime other than small the core sides come from :func:`side` and the batch from
+    :func:`batch_dims`."""
+    r = regimes.active()
+    if r is not None and r.name in ("tails", "large", "batch", "empty"):
+        ins = signature.split("->")[0]
+        cores = [tuple(c for c in group.split(",") if c) for group in ins.strip("()").split("),(")]
+        batch = batch_dims(draw, max_dims, 3)
+        sizes: dict[str, int] = {}
+        for names in cores:
+            for c in names:
+                if c not in sizes:
+                    sizes[c] = side(draw, 1, max_side, of=2)
+        return tuple(tuple(batch) + tuple(sizes[c] for c in names) for names in cores)
     drawn = draw(_broadcastable(signature=signature, max_dims=max_dims, max_side=max_side))
     return drawn.input_shapes
 
 
 def axis(draw, ndim: int) -> int:
-    """An axis of an array of rank ndim, negative or not."""
-    a = draw(st.integers(0, max(ndim - 1, 0)))
+    """An axis of an array of rank ndim, negative or not (0 or -1 of a 0-d array); the long axis
+    of the structure's long-regime shape when it has that rank."""
+    r = regimes.active()
+    if r is not None and r.long_axis is not None and r.long_axis < ndim:
+        a = r.long_axis
+        r.long_axis = None  # one axis: later ones are drawn as usual
+    else:
+        a = draw(st.integers(0, max(ndim - 1, 0)))
+    if ndim == 0:
+        return -1 if draw(st.booleans()) else 0
     return a - ndim if draw(st.booleans()) else a
 
 
@@ -128,7 +238,7 @@ def distinct_along(values: np.ndarray, axis, margin: float) -> np.ndarray:
     """Values with no two elements closer than ``margin`` (relative) along ``axis`` (an int, a
     tuple, or None for all): ties in max/min/sort become impossible, ranks are kept."""
     v = np.asarray(values, dtype=np.float64)
-    if v.size == 0:
+    if v.size == 0 or v.ndim == 0:
         return v.copy()
     axes = tuple(range(v.ndim)) if axis is None else tuple(np.atleast_1d(axis) % max(v.ndim, 1))
     moved = np.moveaxis(v, axes, tuple(range(v.ndim - len(axes), v.ndim)))
@@ -202,6 +312,8 @@ class StructureExample:
     ct_scale: float
     kink_dtype: str | None
     first: Case
+    regime: str = "small"
+    max_elements: int = regimes.LARGE_ELEMENTS * 2
 
     def __repr__(self) -> str:  # what a failing test prints: the structure, not every array
         return f"StructureExample({self.first.summary()})"
@@ -217,7 +329,8 @@ class StructureExample:
         structure = self.structure
         if structure.values:  # the op chooses some inputs itself: it chooses them again, from rng
             replay = _ReplayDraw(spec.name, self.draws)
-            structure = spec.structure(replay, rng)
+            with regimes.drawing(self.regime, self.max_elements):
+                structure = spec.structure(replay, rng)
             if replay.used != len(self.draws) or structure.shapes != self.structure.shapes \
                     or structure.params != self.structure.params:
                 raise ValueError(f"op {spec.name!r}: its structure function gave another structure on a replay "
@@ -225,7 +338,7 @@ class StructureExample:
         inputs = _inputs(spec, structure, rng, first.scale, first.distribution, self.dtype, self.kink_dtype)
         cotangent = _to_dtype(rng.standard_normal(first.cotangent.shape) * self.ct_scale, self.dtype)
         return Case(spec.name, self.dtype, inputs, first.params, cotangent, first.seed, first.scale,
-                    first.distribution, value_set=value_set)
+                    first.distribution, value_set=value_set, regime=first.regime)
 
 
 def _inputs(spec: OpSpec, structure: Structure, rng: np.random.Generator, scale: float, distribution: str,
@@ -243,32 +356,51 @@ def _inputs(spec: OpSpec, structure: Structure, rng: np.random.Generator, scale:
     return {name: _to_dtype(values, dtype) for name, values in raw.items()}
 
 
+def regime_strategy(spec: OpSpec) -> st.SearchStrategy[str]:
+    """The regime of one structure example: small half the time, else one of the op's other
+    declared regimes, evenly (shrinks to small)."""
+    others = spec.regimes[1:]
+    if not others:
+        return st.just("small")
+    key = ("regimes", *others)
+    strategy = _sampled.get(key)
+    if strategy is None:
+        strategy = _sampled[key] = st.integers(0, 2 * len(others) - 1).map(
+            lambda i: "small" if i < len(others) else others[i - len(others)])
+    return strategy
+
+
 @st.composite
 def structures(draw, spec: OpSpec, dtype: str, scales: tuple[float, ...] | None = None,
-               kink_dtype: str | None = None) -> StructureExample:
-    """A StructureExample for ``spec`` in ``dtype``: structure from the op, values from a seeded
-    generator (see :func:`cases`)."""
+               kink_dtype: str | None = None, max_elements: int = regimes.LARGE_ELEMENTS * 2,
+               regime: str | None = None) -> StructureExample:
+    """A StructureExample for ``spec`` in ``dtype``: a size regime (``regime``, else drawn from the
+    op's declared ones), structure from the op, values from a seeded generator (see
+    :func:`cases`). ``max_elements`` caps an input's elements in the large regime."""
+    regime = draw(regime_strategy(spec)) if regime is None else regime
     seed = draw(SEEDS)
     rng = np.random.default_rng(seed)
     recording = _RecordingDraw(draw)
-    structure: Structure = spec.structure(recording, rng)
+    with regimes.drawing(regime, max_elements):
+        structure: Structure = spec.structure(recording, rng)
     if scales is None:
         scales = LOW_PRECISION_SCALES if dtype in ("float16", "bfloat16") else SCALES
     scale = choice(draw, scales)
     distribution = choice(draw, DISTRIBUTIONS)
     inputs = _inputs(spec, structure, rng, scale, distribution, dtype, kink_dtype)
-    case = Case(spec.name, dtype, inputs, structure.params, np.empty(0), seed, scale, distribution)
+    case = Case(spec.name, dtype, inputs, structure.params, np.empty(0), seed, scale, distribution, regime=regime)
     out = np.asarray(spec.reference(**case.oracle_inputs(), **case.params))
     ct_scale = choice(draw, (1.0, 1e-2, 1e2) if scales is SCALES else (1.0,))
     case.cotangent = _to_dtype(rng.standard_normal(out.shape) * ct_scale, dtype)
-    return StructureExample(spec, dtype, structure, tuple(recording.results), ct_scale, kink_dtype, case)
+    return StructureExample(spec, dtype, structure, tuple(recording.results), ct_scale, kink_dtype, case,
+                            regime, max_elements)
 
 
 def cases(spec: OpSpec, dtype: str, scales: tuple[float, ...] | None = None,
-          kink_dtype: str | None = None) -> st.SearchStrategy[Case]:
+          kink_dtype: str | None = None, regime: str | None = None) -> st.SearchStrategy[Case]:
     """A Case for ``spec`` in ``dtype``: structure from the op, values from a seeded generator.
 
     ``kink_dtype`` widens the distance kept from kinks to that dtype's margin (the oracle's
     finite-difference tests use float16's, far wider than their step).
     """
-    return structures(spec, dtype, scales, kink_dtype).map(lambda example: example.first)
+    return structures(spec, dtype, scales, kink_dtype, regime=regime).map(lambda example: example.first)

@@ -156,18 +156,24 @@ def _check_reflect(n: int, before: int, after: int) -> None:
                          "torch, TensorFlow and JAX all refuse it")
 
 
-def _reflect_matrix(n: int, before: int, after: int) -> np.ndarray:
-    """(n, before + n + after) 0/1 matrix: column j is one-hot at the source of padded position j.
+def _reflect_sources(n: int, before: int, after: int) -> np.ndarray:
+    """The source index in x of every padded position -before .. n + after - 1.
 
     Reflect padding mirrors about the edge element without repeating it (numpy ``reflect``,
     TensorFlow ``REFLECT``): position -k takes x[k] and position n-1+k takes x[n-1-k].
     """
     _check_reflect(n, before, after)
     j = np.arange(-before, n + after)
-    src = np.where(j < 0, -j, np.where(j > n - 1, 2 * (n - 1) - j, j))
-    m = np.zeros((n, j.size))
-    m[src, np.arange(j.size)] = 1.0
-    return m
+    return np.where(j < 0, -j, np.where(j > n - 1, 2 * (n - 1) - j, j))
+
+
+def _scatter_back(g: np.ndarray, src: np.ndarray, n: int, axis: int) -> np.ndarray:
+    """out[i] = sum of g[j] over the positions j whose source is i, along ``axis`` (an index
+    scatter: linear in the size, where a dense source matrix would be quadratic)."""
+    moved = np.moveaxis(g, axis, 0)
+    out = np.zeros((n, *moved.shape[1:]))
+    np.add.at(out, src, moved)
+    return np.moveaxis(out, 0, axis)
 
 
 def pad_reflect(x: np.ndarray, paddings: Sequence[Sequence[int]]) -> np.ndarray:
@@ -188,7 +194,7 @@ def pad_reflect(x: np.ndarray, paddings: Sequence[Sequence[int]]) -> np.ndarray:
 
 def pad_reflect_vjp(x: np.ndarray, dz: np.ndarray, paddings: Sequence[Sequence[int]]) -> dict[str, Grad]:
     """dx = dz with every padded element's cotangent added back onto its mirror source, axis by
-    axis: dx = dz x_0 R_0^T x_1 R_1^T ..., R_d the (n_d, padded n_d) source matrix of axis d.
+    axis: each padded position's cotangent goes to its mirror source (an index scatter per axis).
 
     An element receives at most 3 cotangents per axis (itself, its mirror before, its mirror
     after); magnitude is the same accumulation of |dz|, terms the largest number of summands.
@@ -200,10 +206,9 @@ def pad_reflect_vjp(x: np.ndarray, dz: np.ndarray, paddings: Sequence[Sequence[i
         return {"x": _exact(dz.copy())}
     terms = 1
     for d, ((b, a), n) in enumerate(zip(paddings, np.shape(x))):
-        r = _reflect_matrix(n, int(b), int(a))
-        terms *= int(r.sum(axis=1).max(initial=1))
-        g = np.moveaxis(np.tensordot(g, r, axes=([d], [1])), -1, d)
-        m = np.moveaxis(np.tensordot(m, r, axes=([d], [1])), -1, d)
+        src = _reflect_sources(n, int(b), int(a))
+        terms *= int(np.bincount(src, minlength=1).max(initial=1))
+        g, m = _scatter_back(g, src, n, d), _scatter_back(m, src, n, d)
     return {"x": Grad(g, m, terms=terms)}
 
 

@@ -206,7 +206,8 @@ ATAN2_ORIGIN = Special(
 # ---------------------------------------------------------------------------------------------
 
 
-_spec = spec_factory("elementwise", E)
+REGIMES = ("small", "tails", "long", "large", "empty", "scalar")  # the family's size regimes (conformance.regimes)
+_spec = spec_factory("elementwise", E, REGIMES)
 
 
 def _u(name, formula, **kw) -> OpSpec:

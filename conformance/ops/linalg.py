@@ -25,10 +25,21 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.opspec import InputSpec, Kink, spec_factory
-from conformance.strategies import Structure, away_from, choice, distinct_along, kink_margin, signature_shapes
+from conformance.strategies import (
+    Structure,
+    away_from,
+    batch_dims,
+    batch_size,
+    choice,
+    distinct_along,
+    kink_margin,
+    side,
+    signature_shapes,
+)
 from reference import linalg as lm
 
-_spec = spec_factory("linalg", lm)
+REGIMES = ("small", "tails", "large", "batch", "empty")  # the family's size regimes (conformance.regimes)
+_spec = spec_factory("linalg", lm, REGIMES)
 
 X = InputSpec("x")
 MATRIX_SCALES = (1.0, 0.1, 10.0)
@@ -55,10 +66,6 @@ EINSUM_UNARY_EQUATIONS = (
 
 # ---------------------------------------------------------------------------------------------
 # matrix generators (float64, before rounding to the test dtype)
-
-
-def _batch(draw) -> tuple[int, ...]:
-    return tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
 
 
 def _orthogonal(rng, batch, n, k=None) -> np.ndarray:
@@ -115,31 +122,31 @@ def _matmul(draw, rng) -> Structure:
 def _einsum(draw, rng) -> Structure:
     eq = choice(draw, EINSUM_EQUATIONS)
     (a, b), _ = lm._parse(eq)
-    sizes = {c: draw(st.integers(1, 3 if c == "b" else 5)) for c in sorted(set(a + b))}
+    sizes = {c: batch_size(draw, 1, 3) if c == "b" else side(draw, 1, 5, of=2) for c in sorted(set(a + b))}
     return Structure({"x": tuple(sizes[c] for c in a), "y": tuple(sizes[c] for c in b)}, {"equation": eq})
 
 
 def _einsum_unary(draw, rng) -> Structure:
     eq = choice(draw, EINSUM_UNARY_EQUATIONS)
     (a,), _ = lm._parse(eq)
-    sizes = {c: draw(st.integers(1, 3 if c == "b" else 5)) for c in sorted(set(a))}
+    sizes = {c: batch_size(draw, 1, 3) if c == "b" else side(draw, 1, 5, of=2) for c in sorted(set(a))}
     return Structure({"x": tuple(sizes[c] for c in a)}, {"equation": eq})
 
 
 def _square(draw, rng) -> Structure:
-    batch, n = _batch(draw), draw(st.integers(1, 5))
+    batch, n = batch_dims(draw), side(draw, 1, 5, of=2)
     scale = choice(draw, MATRIX_SCALES)
     return Structure({"x": (*batch, n, n)}, values={"x": _general(rng, batch, n, scale)})
 
 
 def _solve(draw, rng) -> Structure:
-    batch, n, k = _batch(draw), draw(st.integers(1, 5)), draw(st.integers(1, 4))
+    batch, n, k = batch_dims(draw), side(draw, 1, 5, of=2), draw(st.integers(1, 4))
     scale = choice(draw, MATRIX_SCALES)
     return Structure({"a": (*batch, n, n), "b": (*batch, n, k)}, values={"a": _general(rng, batch, n, scale)})
 
 
 def _triangular_solve(draw, rng) -> Structure:
-    batch, n, k = _batch(draw), draw(st.integers(1, 5)), draw(st.integers(1, 4))
+    batch, n, k = batch_dims(draw), side(draw, 1, 5, of=2), draw(st.integers(1, 4))
     lower, transpose = draw(st.booleans()), draw(st.booleans())
     scale = choice(draw, MATRIX_SCALES)
     return Structure(
@@ -150,21 +157,21 @@ def _triangular_solve(draw, rng) -> Structure:
 
 
 def _spd(draw, rng) -> Structure:
-    batch, n = _batch(draw), draw(st.integers(1, 5))
+    batch, n = batch_dims(draw), side(draw, 1, 5, of=2)
     scale = choice(draw, MATRIX_SCALES)
     s = _log_uniform(rng, (*batch, n)) * scale
     return Structure({"x": (*batch, n, n)}, values={"x": _symmetric(rng, batch, n, s)})
 
 
 def _eigvalsh(draw, rng) -> Structure:
-    batch, n = _batch(draw), draw(st.integers(1, 5))
+    batch, n = batch_dims(draw), side(draw, 1, 5, of=2)
     scale = choice(draw, MATRIX_SCALES)
     w = rng.permuted(_grid(rng, batch, n, -2.0, 2.0), axis=-1) * scale
     return Structure({"x": (*batch, n, n)}, values={"x": _symmetric(rng, batch, n, w)})
 
 
 def _svdvals(draw, rng) -> Structure:
-    batch, m, n = _batch(draw), draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    batch, m, n = batch_dims(draw), side(draw, 1, 5, of=2), side(draw, 1, 5, of=2)
     scale = choice(draw, MATRIX_SCALES)
     k = min(m, n)
     s = rng.permuted(_grid(rng, batch, k, 0.5, 2.5), axis=-1) * scale

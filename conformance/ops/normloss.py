@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.opspec import InputSpec, Kink, spec_factory
-from conformance.strategies import Structure, away_from, choice, kink_margin, shape
+from conformance.strategies import Structure, away_from, batch_size, choice, kink_margin, shape, side
 from reference import normloss as N
 
 X, GAMMA, BETA = InputSpec("x"), InputSpec("gamma"), InputSpec("beta")
@@ -62,7 +62,7 @@ def _rms_norm(draw, rng) -> Structure:
 
 
 def _rows(draw) -> tuple[int, int]:
-    return draw(st.integers(1, 5)), draw(st.integers(1, 6))
+    return batch_size(draw, 1, 5), side(draw, 1, 6)
 
 
 def _softmax_ce(draw, rng) -> Structure:
@@ -103,7 +103,8 @@ def _huber_avoid(values, params, dtype):
     return {**values, "pred": target + d}
 
 
-_spec = spec_factory("normloss", N)
+REGIMES = ("small", "tails", "long", "large", "batch", "empty")  # the family's size regimes (conformance.regimes)
+_spec = spec_factory("normloss", N, REGIMES)
 
 
 NORM = ("r = 1/sqrt(var + eps), xhat = (x - mean) r, g = dz gamma")

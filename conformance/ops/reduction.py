@@ -19,7 +19,10 @@ PROD_MAX_GROUP = 12
 
 
 def _axis_param(draw, ndim: int):
-    """An int axis, a non-empty tuple of distinct axes (any order, some negative) or None."""
+    """An int axis, a non-empty tuple of distinct axes (any order, some negative) or None (the
+    only one of them for a 0-d input: TensorFlow and JAX refuse an axis of a 0-d array)."""
+    if ndim == 0:
+        return None
     kind = choice(draw, ("int", "tuple", "none"))
     if kind == "int":
         return axis(draw, ndim)
@@ -29,7 +32,10 @@ def _axis_param(draw, ndim: int):
     return tuple(a - ndim if draw(st.booleans()) else a for a in chosen)
 
 
-def _reduce(draw, rng, *, max_group: int | None = None, min_group: int = 1) -> Structure:
+def _reduce(draw, rng, *, max_group: int | None = None, min_group: int = 1, nonempty: bool = False) -> Structure:
+    """A reduction's structure: a shape and axes; ``max_group`` caps the elements reduced into one
+    output, ``min_group`` raises a non-empty group to that many, ``nonempty`` (max, min: no
+    identity) moves the reduction off a size-0 side."""
     s = list(shape(draw))
     ax = _axis_param(draw, len(s))
     axes = R.reduced_axes(ax, len(s))
@@ -37,14 +43,24 @@ def _reduce(draw, rng, *, max_group: int | None = None, min_group: int = 1) -> S
         left = max_group
         for a in axes:
             s[a] = min(s[a], left)
-            left //= s[a]
-    if R.group_size(tuple(s), axes) < min_group:
+            left //= max(s[a], 1)
+    if nonempty and axes and R.group_size(tuple(s), axes) == 0:  # an empty group has no max
+        sides = [i for i, n in enumerate(s) if n > 0]
+        if not sides:
+            s.append(1)
+            sides = [len(s) - 1]
+        ax, axes = sides[-1], (sides[-1],)
+    if axes and 0 < R.group_size(tuple(s), axes) < min_group:
         s[axes[0]] = min_group
     return Structure({"x": tuple(s)}, {"axis": ax, "keepdims": draw(st.booleans())})
 
 
 def _plain(draw, rng) -> Structure:
     return _reduce(draw, rng)
+
+
+def _chooser(draw, rng) -> Structure:
+    return _reduce(draw, rng, nonempty=True)
 
 
 def _prod(draw, rng) -> Structure:
@@ -90,6 +106,8 @@ def _std_avoid(values, params, dtype):
     0: below it the variance underflows float16). Deviations from the mean are scaled up where
     needed, the mean kept; typical groups are left as drawn."""
     x = np.asarray(values["x"], dtype=np.float64)
+    if x.size == 0:
+        return dict(values)
     axes = R.reduced_axes(params["axis"], x.ndim)
     m = x.mean(axis=axes, keepdims=True)
     c = x - m
@@ -129,7 +147,8 @@ def _chooser_kink(which: str) -> Kink:
     )
 
 
-_make = spec_factory("reduction", R)
+REGIMES = ("small", "tails", "long", "large", "empty", "scalar")  # the family's size regimes (conformance.regimes)
+_make = spec_factory("reduction", R, REGIMES)
 
 
 def _spec(name, structure, formula, *, params=PARAMS, **kw) -> OpSpec:
@@ -143,14 +162,16 @@ OPS = [
     _spec("mean", _plain, f"dx = dzb / N  ({DZB}, N elements per output)"),
     _spec(
         "prod", _prod, f"dx_i = dzb * prod_{{j != i}} x_j  ({DZB})",
+        # groups of at most PROD_MAX_GROUP elements: no long axis, no large group
+        regimes=("small", "tails", "empty", "scalar"),
         avoid=_prod_values,
         notes="Accuracy inputs are mapped to magnitudes in [0.6, 1.6] (sign kept) and at most "
               f"{PROD_MAX_GROUP} elements are reduced into one output, so products stay in range; "
               "zeros belong to the special-values family.",
     ),
-    _spec("max", _plain, f"dx = dzb where x is its group's maximum, else 0  ({DZB})",
+    _spec("max", _chooser, f"dx = dzb where x is its group's maximum, else 0  ({DZB})",
           kinks=(_chooser_kink("max"),), avoid=_distinct),
-    _spec("min", _plain, f"dx = dzb where x is its group's minimum, else 0  ({DZB})",
+    _spec("min", _chooser, f"dx = dzb where x is its group's minimum, else 0  ({DZB})",
           kinks=(_chooser_kink("min"),), avoid=_distinct),
     _spec("logsumexp", _plain, f"dx = dzb * softmax(x) over the reduced axes = dzb * exp(x - z)  ({DZB})"),
     _spec(
@@ -159,6 +180,7 @@ OPS = [
     ),
     _spec(
         "std", _std, f"dx = dzb * (x - mean) / ((N - ddof) * s),  s = std(x, ddof)  ({DZB})",
+        regimes=REGIMES[:-1],  # no 0-d: one element's std is the constant 0, probed as a kink
         params=(*PARAMS, "ddof"),
         kinks=(
             Kink(

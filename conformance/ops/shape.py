@@ -14,7 +14,8 @@ from conformance.opspec import InputSpec, Kink, Special, spec_factory
 from conformance.strategies import Structure, axis, broadcast_shapes, choice, distinct_along, kink_margin, shape
 from reference import shape as ref
 
-_spec = spec_factory("shape", ref)
+REGIMES = ("small", "tails", "long", "large", "empty", "scalar")  # the family's size regimes (conformance.regimes)
+_spec = spec_factory("shape", ref, REGIMES)
 
 X = InputSpec("x")
 Y = InputSpec("y")
@@ -38,6 +39,11 @@ def _reshape(draw, rng) -> Structure:
     size = int(np.prod(s))
     ndim = draw(st.integers(1, 4))
     target = [1] * ndim
+    if size == 0:  # an empty input: a size-0 side somewhere, the others as drawn (no -1: ambiguous)
+        target[draw(st.integers(0, ndim - 1))] = 0
+        for i in range(ndim):
+            target[i] = target[i] and draw(st.integers(1, 3))
+        return Structure({"x": s}, {"shape": target})
     for f in _prime_factors(size):
         target[draw(st.integers(0, ndim - 1))] *= f
     if draw(st.booleans()):
@@ -110,6 +116,8 @@ def _broadcast_to(draw, rng) -> Structure:
 
 def _indices(rng, n: int, idx_shape: tuple[int, ...], dtype, axis: int = 0) -> np.ndarray:
     """Random indices in [0, n) with at least one repeat along ``axis`` (where it has 2+)."""
+    if n == 0:  # (idx_shape is empty then)
+        return np.zeros(idx_shape, dtype=dtype)
     idx = rng.integers(0, n, size=idx_shape)
     if idx_shape[axis] >= 2:
         first = np.take(idx, [0], axis=axis)
@@ -123,6 +131,8 @@ def _gather(draw, rng) -> Structure:
     s = shape(draw, max_dims=3)
     ax = axis(draw, len(s))
     idx_shape = shape(draw, max_dims=2, max_side=6)
+    if s[ax] == 0:  # nothing to gather from: no indices
+        idx_shape = (0, *idx_shape[1:])
     dt = choice(draw, INDEX_DTYPES)
     idx = _indices(rng, s[ax], idx_shape, dt)
     return Structure({"x": s, "indices": idx_shape}, {"axis": ax}, {"indices": idx})
@@ -132,7 +142,7 @@ def _take_along_axis(draw, rng) -> Structure:
     s = shape(draw)
     ax = axis(draw, len(s))
     idx_shape = list(s)
-    idx_shape[ax] = draw(st.integers(1, 6))
+    idx_shape[ax] = draw(st.integers(1, 6)) if s[ax] else 0  # nothing to take from: no indices
     dt = choice(draw, INDEX_DTYPES)
     idx = _indices(rng, s[ax], tuple(idx_shape), dt, axis=ax)
     return Structure({"x": s, "indices": tuple(idx_shape)}, {"axis": ax}, {"indices": idx})
@@ -215,6 +225,7 @@ OPS = [
     ),
     _spec(
         name="concat",
+        regimes=REGIMES[:-1],  # no 0-d: concatenation needs an axis, and every framework refuses a 0-d input
         inputs=(X, Y),
         structure=_concat,
         formula="dx = dz[..., :nx, ...],  dy = dz[..., nx:, ...]  along axis",
@@ -248,6 +259,9 @@ OPS = [
     ),
     _spec(
         name="pad_reflect",
+        # no empty: mirroring a size-0 side is refused by all three, and a size-0 input padded elsewhere
+        # is refused by torch and TensorFlow
+        regimes=("small", "tails", "long", "large", "scalar"),
         inputs=(X,),
         structure=_pad_reflect,
         formula="dx = dz's centre plus the mirrored pads added back onto their sources, axis by axis",
@@ -271,6 +285,7 @@ OPS = [
     ),
     _spec(
         name="gather",
+        regimes=REGIMES[:-1],  # no 0-d: torch, TensorFlow and JAX disagree on an axis of a 0-d input
         inputs=(X, INDICES),
         structure=_gather,
         formula="dx[.., j, ..] = sum_{i: indices[i] = j} dz[.., i, ..]  (scatter-add)",
@@ -279,6 +294,7 @@ OPS = [
     ),
     _spec(
         name="take_along_axis",
+        regimes=REGIMES[:-1],  # no 0-d: torch, TensorFlow and JAX disagree on an axis of a 0-d input
         inputs=(X, INDICES),
         structure=_take_along_axis,
         formula="dx[a, j, b] = sum_{i: indices[a, i, b] = j} dz[a, i, b]  (scatter-add along axis)",
@@ -301,6 +317,8 @@ OPS = [
     ),
     _spec(
         name="cumprod",
+        # no tails, long or large: |x| in [0.32, 3.2] keeps products of at most 5 factors in range
+        regimes=("small", "empty", "scalar"),
         inputs=(X,),
         structure=_cumprod,
         formula="dx_k = sum_{i >= k} dz_i * prod_{j <= i, j != k} x_j  (= reverse_cumsum(dz * z)_k / x_k, x_k != 0)",
@@ -311,6 +329,7 @@ OPS = [
     ),
     _spec(
         name="sort",
+        regimes=REGIMES[:-1],  # no 0-d: torch sorts a 0-d input along axis 0 or -1, JAX and TensorFlow refuse the axis
         inputs=(X,),
         structure=_axis_only,
         formula="dx[argsort(x)[i]] = dz[i]  along axis",
@@ -321,6 +340,7 @@ OPS = [
     ),
     _spec(
         name="flip",
+        regimes=REGIMES[:-1],  # no 0-d: flip needs at least one axis
         inputs=(X,),
         structure=_flip,
         formula="dx = flip(dz, axes)",
@@ -328,6 +348,7 @@ OPS = [
     ),
     _spec(
         name="roll",
+        regimes=REGIMES[:-1],  # no 0-d: torch, TensorFlow and JAX all refuse to roll a 0-d input along an axis
         inputs=(X,),
         structure=_roll,
         formula="dx = roll(dz, -shift, axis)",
