@@ -112,6 +112,8 @@ class Checker:
             "params": json_params(case.params), "seed": case.seed, "scale": case.scale,
             "distribution": case.distribution,
         }
+        if case.family == "accuracy":
+            fields["regime"] = case.regime
         if case.kink is not None:
             fields["kink"] = case.kink
         if case.meta.get("special"):

@@ -256,6 +256,31 @@ def distinct_along(values: np.ndarray, axis, margin: float) -> np.ndarray:
     return np.moveaxis(out, tuple(range(v.ndim - len(axes), v.ndim)), axes)
 
 
+def extreme_apart(values: np.ndarray, axis, margin: float, largest: bool = True) -> np.ndarray:
+    """Values whose largest (``largest``) or smallest element of each group along ``axis`` (an int,
+    a tuple, or None for all) is at least ``4 * margin`` (relative to the group's largest |x|)
+    beyond the runner-up: the maximum (minimum) is unique with room, whatever the group's size,
+    where making every element distinct would need more distinct values than a half-precision
+    dtype has."""
+    v = np.array(values, dtype=np.float64, copy=True)
+    if v.size == 0 or v.ndim == 0:
+        return v
+    sign = 1.0 if largest else -1.0
+    axes = tuple(range(v.ndim)) if axis is None else tuple(np.atleast_1d(axis) % v.ndim)
+    moved = np.moveaxis(sign * v, axes, tuple(range(v.ndim - len(axes), v.ndim)))
+    flat = moved.reshape(*moved.shape[: v.ndim - len(axes)], -1)
+    if flat.shape[-1] < 2:
+        return v
+    top = np.argmax(flat, axis=-1)[..., None]
+    best = np.take_along_axis(flat, top, axis=-1)
+    rest = np.where(np.arange(flat.shape[-1]) == top, -np.inf, flat)
+    runner_up = rest.max(axis=-1, keepdims=True)
+    step = 4.0 * margin * np.maximum(np.abs(flat).max(axis=-1, keepdims=True), 1e-30)
+    np.put_along_axis(flat, top, np.maximum(best, runner_up + step), axis=-1)
+    out = flat.reshape(moved.shape)
+    return sign * np.moveaxis(out, tuple(range(v.ndim - len(axes), v.ndim)), axes)
+
+
 def _to_dtype(values: np.ndarray, dtype: str) -> np.ndarray:
     if values.dtype.kind in "iub":
         return values

@@ -33,9 +33,10 @@ FD_INFORMATIVE = 1e-3
 FD = settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 
 
-def _draw(data, name):
+def _draw(data, name, regime=None):
     spec = get_op(name)
-    case = data.draw(cases(spec, "float64", scales=(1.0, 0.1, 3.0), kink_dtype="float16"), label="case")
+    case = data.draw(cases(spec, "float64", scales=(1.0, 0.1, 3.0), kink_dtype="float16", regime=regime),
+                     label="case")
     inputs = case.oracle_inputs()
     dz = case.cotangent.astype(np.float64)
     return spec, inputs, case.params, dz
@@ -45,9 +46,27 @@ def _draw(data, name):
 @FD
 @given(data=st.data())
 def test_inner_product_identity(name, data):
-    spec, inputs, params, dz = _draw(data, name)
+    _inner_product_identity(name, data)
+
+
+# every op in every size regime it declares beyond small (those draw small half the time anyway)
+REGIME_CASES = [(name, r) for name in OPS for r in get_op(name).regimes[1:]]
+
+
+@pytest.mark.parametrize(("name", "regime"), REGIME_CASES)
+@settings(max_examples=examples(4), deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@given(data=st.data())
+def test_inner_product_identity_in_every_regime(name, regime, data):
+    _inner_product_identity(name, data, regime)
+
+
+def _inner_product_identity(name, data, regime=None):
+    spec, inputs, params, dz = _draw(data, name, regime)
     grads = spec.reference_vjp(**inputs, dz=dz, **params)
     assert sorted(grads) == sorted(spec.differentiable)
+    if all(inputs[n].size == 0 for n in spec.differentiable):  # empty inputs: empty gradients, nothing to move
+        assert all(grads[n].value.shape == inputs[n].shape for n in spec.differentiable)
+        return
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="direction seed"))
     direction = {n: rng.standard_normal(inputs[n].shape) * element_scale(inputs[n]) for n in spec.differentiable}
     fd = fd_dot(spec, inputs, params, direction, dz, sensitivity(inputs, grads))

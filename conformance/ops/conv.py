@@ -213,6 +213,9 @@ BASE = [
     ),
     _pool_spec(
         name="max_pool2d",
+        # no large: accuracy cases keep every (n, c) plane's values distinct (no tie in any window), and
+        # float16 has too few values for a plane of 64k of them
+        regimes=("small", "tails", "batch", "empty"),
         inputs=(X,),
         structure=_pool,
         formula="dx = dz routed to the maximum of each window (summed where windows overlap)",

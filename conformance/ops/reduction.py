@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.opspec import InputSpec, Kink, OpSpec, spec_factory
-from conformance.strategies import Structure, axis, choice, distinct_along, kink_margin, shape
+from conformance.strategies import Structure, axis, choice, distinct_along, extreme_apart, kink_margin, shape
 from reference import reduction as R
 
 X = InputSpec("x")
@@ -95,9 +95,14 @@ def _prod_values(values, params, dtype):
     return {**values, "x": np.where(x < 0, -1.0, 1.0) * (0.6 + a)}
 
 
-def _distinct(values, params, dtype):
-    """No ties along the reduced axes (max/min ties, zero variance for std)."""
-    return {**values, "x": distinct_along(values["x"], params["axis"], kink_margin(dtype))}
+def _unique_max(values, params, dtype):
+    """No tie for the maximum of a reduced group."""
+    return {**values, "x": extreme_apart(values["x"], params["axis"], kink_margin(dtype))}
+
+
+def _unique_min(values, params, dtype):
+    """No tie for the minimum of a reduced group."""
+    return {**values, "x": extreme_apart(values["x"], params["axis"], kink_margin(dtype), largest=False)}
 
 
 def _std_avoid(values, params, dtype):
@@ -170,9 +175,9 @@ OPS = [
               "zeros belong to the special-values family.",
     ),
     _spec("max", _chooser, f"dx = dzb where x is its group's maximum, else 0  ({DZB})",
-          kinks=(_chooser_kink("max"),), avoid=_distinct),
+          kinks=(_chooser_kink("max"),), avoid=_unique_max),
     _spec("min", _chooser, f"dx = dzb where x is its group's minimum, else 0  ({DZB})",
-          kinks=(_chooser_kink("min"),), avoid=_distinct),
+          kinks=(_chooser_kink("min"),), avoid=_unique_min),
     _spec("logsumexp", _plain, f"dx = dzb * softmax(x) over the reduced axes = dzb * exp(x - z)  ({DZB})"),
     _spec(
         "var", _var, f"dx = dzb * 2 (x - mean) / (N - ddof)  ({DZB})", params=(*PARAMS, "ddof"),

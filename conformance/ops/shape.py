@@ -329,7 +329,10 @@ OPS = [
     ),
     _spec(
         name="sort",
-        regimes=REGIMES[:-1],  # no 0-d: torch sorts a 0-d input along axis 0 or -1, JAX and TensorFlow refuse the axis
+        # no 0-d: torch sorts a 0-d input along axis 0 or -1, JAX and TensorFlow refuse the axis; no long
+        # or large: accuracy cases need every value distinct along the axis, with room, and float16
+        # has too few values for thousands of them
+        regimes=("small", "tails", "empty"),
         inputs=(X,),
         structure=_axis_only,
         formula="dx[argsort(x)[i]] = dz[i]  along axis",
