@@ -37,6 +37,9 @@ class Case:
     value_set: int = 0
     # the size regime its structure was drawn in (conformance.regimes)
     regime: str = "small"
+    # the memory layout drawn for its inputs (conformance.layouts; an adapter that cannot present
+    # it runs contiguous, and the record says which it got)
+    layout: str = "contiguous"
 
     @property
     def shapes(self) -> dict[str, list[int]]:

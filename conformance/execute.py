@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from conformance import layouts
 from conformance.adapters.base import CompileFailed, Unsupported
 from conformance.case import Case
 from conformance.compare import check_output, compare, figures_json, screen, verdict
@@ -100,6 +101,16 @@ class Checker:
         self.claim: Any = None  # the unsupported claim a probed target runs under (the suite sets it)
         # an adapter that declares execution modes is told the target's (conformance/modes.py)
         self.call_kwargs: dict[str, Any] = {"mode": target.mode} if getattr(adapter, "modes", None) else {}
+        # an adapter that declares memory layouts is told the case's where it applies (conformance/layouts.py)
+        self.layouts: tuple[str, ...] = tuple(getattr(adapter, "layouts", ()) or ())
+
+    def layout_of(self, case: Case) -> str:
+        """The layout the framework gets the case's inputs in: the case's, where the adapter can
+        present it and it applies to one of the inputs; else contiguous."""
+        if case.layout in self.layouts and any(layouts.applies(case.layout, v.ndim, v.size)
+                                               for v in case.inputs.values()):
+            return case.layout
+        return layouts.CONTIGUOUS
 
     def budget_of(self, name: str, grad: Any) -> float:
         return self.budget.for_terms(grad.terms)
@@ -129,6 +140,12 @@ class Checker:
         rec = {**self.base, **(fields if fields is not None else self.case_fields(case))}
         if case.value_set:
             rec["value_set"] = case.value_set
+        layout = self.layout_of(case)
+        kwargs = dict(self.call_kwargs)
+        if case.family == "accuracy":
+            rec["layout"] = layout
+        if layout != layouts.CONTIGUOUS:
+            kwargs["layout"] = layout
         t0 = time.perf_counter()
         with np.errstate(all="ignore"):  # special values: the oracle evaluates them with IEEE semantics
             ref = self.spec.reference_vjp(**case.oracle_inputs(), dz=case.cotangent.astype(np.float64), **case.params)
@@ -138,7 +155,7 @@ class Checker:
         try:
             try:
                 got = self.adapter.vjp(self.spec, dict(case.inputs), dict(case.params), case.cotangent,
-                                       dtype=target.dtype, device=target.device, **self.call_kwargs)
+                                       dtype=target.dtype, device=target.device, **kwargs)
             finally:
                 rec["adapter_s"] = seconds(time.perf_counter() - t1)  # the framework's call alone
                 self._call_stats(rec)

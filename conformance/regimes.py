@@ -99,6 +99,16 @@ def drawing(name: str, max_elements: int) -> Iterator[Active]:
         _ACTIVE.reset(token)
 
 
+def examples_per_regime(declared: Sequence[str], max_examples: int) -> list[tuple[str, int]]:
+    """How many structure examples a target draws in each regime an op declares: half of
+    ``max_examples`` (at least one) small, and every other declared regime its share of the rest,
+    at least one, so that every target of a run reaches every regime its op declares."""
+    others = [r for r in declared if r != "small"]
+    small = max(1, max_examples - max_examples // 2) if others else max_examples
+    share = max(1, (max_examples - small) // len(others)) if others else 0
+    return [("small", small)] + [(r, share) for r in others]
+
+
 def check_declared(where: str, regimes: Sequence[str]) -> None:
     """An op's declared regimes: known names, ``small`` first (the shrink target)."""
     unknown = [r for r in regimes if r not in REGIMES]
@@ -110,7 +120,8 @@ def check_declared(where: str, regimes: Sequence[str]) -> None:
         raise ValueError(f"{where}: regimes named twice: {list(regimes)}")
 
 
-def _elements(shape: Sequence[int]) -> int:
+def elements(shape: Sequence[int]) -> int:
+    """How many elements an array of ``shape`` holds."""
     n = 1
     for s in shape:
         n *= int(s)
@@ -136,7 +147,7 @@ def reached(shapes: Mapping[str, Sequence[int]], differentiable: Iterable[str],
             out.add("tails")
         if max(s) >= LONG_SIDES[0]:
             out.add("long")
-        if _elements(s) > LARGE_ELEMENTS:
+        if elements(s) > LARGE_ELEMENTS:
             out.add("large")
         if len(s) >= 2 and s[0] >= BATCH_SIDES[0]:
             out.add("batch")

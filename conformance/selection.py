@@ -19,12 +19,17 @@ class Profile(NamedTuple):
     max_examples: int  # structure examples per target (Hypothesis's examples)
     values_per_case: int  # value sets checked per structure example
     description: str
+    # the most elements one input of a large-regime example may hold (conformance/regimes.py)
+    max_elements: int
+    # the wall time a default run of the profile (whole catalogue, three frameworks, four dtypes,
+    # the CPU, -n 2 on a 2-core machine) is meant to stay within; a benchmark figure, not enforced
+    budget_s: int
 
 
 PROFILES = {
-    "dev": Profile(8, 4, "quick look while developing"),
-    "ci": Profile(25, 8, "per-commit CI"),
-    "nightly": Profile(150, 32, "nightly runs, GPU runners included"),
+    "dev": Profile(8, 4, "quick look while developing", 2**19, 600),
+    "ci": Profile(25, 8, "per-commit CI", 2**19, 2400),
+    "nightly": Profile(150, 32, "nightly runs, GPU runners included", 2**21, 6 * 3600),
 }
 # more value sets than this per structure is a typo, not a run (each is a framework call)
 VALUES_PER_CASE_MAX = 4096

@@ -17,7 +17,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from conformance import regimes
+from conformance import layouts, regimes
 from conformance.case import Case
 from conformance.dtypes import DType, get_dtype
 from conformance.opspec import OpSpec
@@ -82,7 +82,7 @@ def _regime_shape(draw, r: regimes.Active, min_dims: int, max_dims: int) -> tupl
     lo = max(min_dims, 1)
     if r.name == "large":
         ranks = [d for d in range(lo, max_dims + 1) if d in regimes.LARGE_SHAPES]
-        fits = [s for d in ranks for s in regimes.LARGE_SHAPES[d] if _size(s) <= r.max_elements]
+        fits = [s for d in ranks for s in regimes.LARGE_SHAPES[d] if regimes.elements(s) <= r.max_elements]
         if fits:
             return choice(draw, fits)
         return tuple(_small_sides(draw, draw(st.integers(lo, max_dims)), 5))
@@ -105,8 +105,15 @@ def _regime_shape(draw, r: regimes.Active, min_dims: int, max_dims: int) -> tupl
     return tuple(sides)
 
 
-def _size(shape) -> int:
-    return int(np.prod(shape, dtype=np.int64))
+def keep_large(sides: list[int], at: int = 0) -> list[int]:
+    """In the large regime, ``sides`` with ``sides[at]`` grown so the shape holds more than 65,536
+    elements again after a structure capped another side (channels, say); unchanged elsewhere."""
+    r = regimes.active()
+    if r is not None and r.name == "large":
+        rest = regimes.elements(sides[:at] + sides[at + 1:])
+        if rest and regimes.elements(sides) <= regimes.LARGE_ELEMENTS:
+            sides[at] = regimes.LARGE_ELEMENTS // rest + 1
+    return sides
 
 
 def side(draw, lo: int = 1, hi: int = 5, *, of: int = 1) -> int:
@@ -363,7 +370,7 @@ class StructureExample:
         inputs = _inputs(spec, structure, rng, first.scale, first.distribution, self.dtype, self.kink_dtype)
         cotangent = _to_dtype(rng.standard_normal(first.cotangent.shape) * self.ct_scale, self.dtype)
         return Case(spec.name, self.dtype, inputs, first.params, cotangent, first.seed, first.scale,
-                    first.distribution, value_set=value_set, regime=first.regime)
+                    first.distribution, value_set=value_set, regime=first.regime, layout=first.layout)
 
 
 def _inputs(spec: OpSpec, structure: Structure, rng: np.random.Generator, scale: float, distribution: str,
@@ -379,6 +386,12 @@ def _inputs(spec: OpSpec, structure: Structure, rng: np.random.Generator, scale:
     if spec.avoid is not None:
         raw = spec.avoid(raw, structure.params, get_dtype(kink_dtype or dtype))
     return {name: _to_dtype(values, dtype) for name, values in raw.items()}
+
+
+# contiguous half the time (and where shrinking ends), else one of the others evenly
+_OTHER_LAYOUTS = tuple(layouts.LAYOUTS)[1:]
+LAYOUT = st.integers(0, 2 * len(_OTHER_LAYOUTS) - 1).map(
+    lambda i: layouts.CONTIGUOUS if i < len(_OTHER_LAYOUTS) else _OTHER_LAYOUTS[i - len(_OTHER_LAYOUTS)])
 
 
 def regime_strategy(spec: OpSpec) -> st.SearchStrategy[str]:
@@ -417,6 +430,7 @@ def structures(draw, spec: OpSpec, dtype: str, scales: tuple[float, ...] | None 
     out = np.asarray(spec.reference(**case.oracle_inputs(), **case.params))
     ct_scale = choice(draw, (1.0, 1e-2, 1e2) if scales is SCALES else (1.0,))
     case.cotangent = _to_dtype(rng.standard_normal(out.shape) * ct_scale, dtype)
+    case.layout = draw(LAYOUT)  # the last draw: the structure is the same whichever layouts an adapter has
     return StructureExample(spec, dtype, structure, tuple(recording.results), ct_scale, kink_dtype, case,
                             regime, max_elements)
 

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import given, seed, settings, target
 from hypothesis.control import current_build_context
 
+from conformance import regimes
 from conformance.case import Case
 from conformance.claims import Claim, claim_record
 from conformance.compare import json_number
@@ -43,6 +44,7 @@ from conformance.execute import (
 from conformance.opspec import OpSpec
 from conformance.outcome import FAILING, PASSING, VerdictFailure
 from conformance.registry import get_op
+from conformance.selection import PROFILES
 from conformance.session import Session
 from conformance.specials import exact_case, special_case
 from conformance.strategies import StructureExample, structures
@@ -181,13 +183,31 @@ def test_vjp(vjp_target: Target, vjp_session: Session) -> None:
     state = {"failed": False, "n": 0}
     sel = sess.selection
     k = sel.values_per_structure
+    profile = PROFILES[sel.profile]
+    failures: list[BaseException] = []
+    # every size regime the op declares gets its own examples (regimes.examples_per_regime), so each
+    # is drawn in every target; a failing regime is reported after the others have run too
+    for regime, n in regimes.examples_per_regime(checker.spec.regimes, sel.max_examples or profile.max_examples):
+        state["failed"] = False
+        try:
+            _check_regime(sess, checker, state, regime, n, k, profile.max_elements)
+        except Exception as e:
+            failures.append(e)
+    if failures:
+        raise failures[0]
 
-    @settings(settings.get_profile(f"vjp-{sel.profile}"),
-              **({"max_examples": sel.max_examples} if sel.max_examples else {}))
+
+def _check_regime(sess: Session, checker: Checker, state: dict[str, Any], regime: str, n: int, k: int,
+                  max_elements: int) -> None:
+    """``n`` structure examples of the target in one size regime (Hypothesis's, shrinking within it)."""
+    sel, t = sess.selection, checker.target
     # the seed leaves out framework, device and precision: every framework, the CPU and the GPU,
     # strict and default precision start from the same cases (target() may steer them apart)
-    @seed(zlib.crc32(f"{sel.seed}:{vjp_target.op}:{vjp_target.dtype}".encode()))
-    @given(example=structures(checker.spec, vjp_target.dtype))
+    key = f"{sel.seed}:{t.op}:{t.dtype}" + ("" if regime == "small" else f":{regime}")
+
+    @settings(settings.get_profile(f"vjp-{sel.profile}"), max_examples=n)
+    @seed(zlib.crc32(key.encode()))
+    @given(example=structures(checker.spec, t.dtype, max_elements=max_elements, regime=regime))
     def check(example: StructureExample) -> None:
         phase = "final" if current_build_context().is_final else ("shrink" if state["failed"] else "generate")
         head, others = _value_sets(sess, checker, example, k, phase)

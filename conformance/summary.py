@@ -74,6 +74,52 @@ def convention_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def reach_table(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per op, what its accuracy examples exercised: the size regimes it declares and the ones its
+    cases reached (measured from shapes and cotangent shape, conformance.regimes.reached), per
+    framework; the regimes declared but never reached (``missing``); the layouts the adapters used;
+    the largest input; and the distinct values each parameter took."""
+    from conformance import regimes
+    from conformance.registry import all_ops
+
+    ops = all_ops()
+    rows: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        if not counted(rec) or rec.get("case_family", "accuracy") != "accuracy" or "shapes" not in rec:
+            continue
+        op = str(rec.get("op"))
+        spec = ops.get(op)
+        row = rows.get(op)
+        if row is None:
+            row = rows[op] = {"op": op, "declared": list(spec.regimes) if spec else [], "reached": {},
+                              "layouts": Counter(), "max_elements": 0, "params": {}, "examples": 0}
+        row["examples"] += 1
+        shapes = rec["shapes"]
+        names = spec.differentiable if spec else list(shapes)
+        for r in regimes.reached(shapes, names, rec.get("cotangent_shape")):
+            per = row["reached"].setdefault(r, Counter())
+            per[str(rec.get("framework"))] += 1
+        row["layouts"][str(rec.get("layout") or "contiguous")] += 1
+        for shape in shapes.values():
+            row["max_elements"] = max(row["max_elements"], regimes.elements(shape))
+        for name, value in (rec.get("params") or {}).items():
+            row["params"].setdefault(name, set()).add(json.dumps(value, sort_keys=True))
+    out = []
+    for op in sorted(rows):
+        row = rows[op]
+        row["reached"] = {r: dict(sorted(row["reached"][r].items())) for r in regimes.REGIMES if r in row["reached"]}
+        row["missing"] = [r for r in row["declared"] if r not in row["reached"]]
+        row["layouts"] = dict(sorted(row["layouts"].items()))
+        row["params"] = {name: sorted(values)[:PARAM_VALUES_SHOWN] + (
+            [f"... {len(values) - PARAM_VALUES_SHOWN} more"] if len(values) > PARAM_VALUES_SHOWN else [])
+            for name, values in sorted(row["params"].items())}
+        out.append(row)
+    return out
+
+
+PARAM_VALUES_SHOWN = 12  # distinct values of a parameter the reach table lists (then a count)
+
+
 def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None = None,
               damaged: int = 0) -> dict[str, Any]:
     from conformance.claims import claim_states
@@ -148,6 +194,7 @@ def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None
         "expectations": entry_states((manifest or {}).get("expectations", []), records),
         "probe_unsupported": bool((manifest or {}).get("probe_unsupported")),
         "claims": claim_states((manifest or {}).get("claims", []), records),
+        "reach": reach_table(records),
     }
 
 

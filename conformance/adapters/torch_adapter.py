@@ -44,14 +44,41 @@ def set_precision_flags(flags: dict[str, bool]) -> dict[str, bool]:
     return precision_flags()
 
 
-def to_tensor(a: np.ndarray, device: str) -> torch.Tensor:
-    """``a`` as a tensor on ``device`` (a device name such as ``cpu`` or ``cuda:0``), same dtype."""
+def to_tensor(a: np.ndarray, device: str, layout: str = "contiguous") -> torch.Tensor:
+    """``a`` as a tensor on ``device`` (a device name such as ``cpu`` or ``cuda:0``), same dtype and
+    values, laid out in memory as ``layout`` says (LAYOUTS; one that does not apply to its rank
+    leaves it contiguous)."""
     a = np.require(a, requirements="C")  # (np.ascontiguousarray would turn a 0-d array into shape (1,))
     if a.dtype.name == "bfloat16":  # ml_dtypes' bfloat16: torch takes its bits
         t = torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
     else:
         t = torch.from_numpy(a)
-    return t.to(device)
+    return laid_out(t.to(device), layout)
+
+
+# layout -> how the tensor is stored (the values never change): conformance/layouts.py describes them
+LAYOUTS = ("contiguous", "permuted", "strided", "channels_last", "channels_first")
+
+
+def laid_out(t: torch.Tensor, layout: str) -> torch.Tensor:
+    """The same values as ``t`` with ``layout``'s strides (a view of a buffer torch allocates)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; valid: {LAYOUTS}")
+    nd = t.ndim
+    if layout == "permuted" and nd >= 2:
+        order = tuple(reversed(range(nd)))  # axes stored in reverse order
+        return t.permute(order).contiguous().permute(order)
+    if layout == "strided" and nd >= 1 and t.numel() > 0:
+        buf = torch.zeros((*t.shape[:-1], 2 * t.shape[-1]), dtype=t.dtype, device=t.device)
+        buf[..., ::2] = t
+        return buf[..., ::2]
+    if layout == "channels_last" and nd in (4, 5):
+        return t.contiguous(memory_format=torch.channels_last if nd == 4 else torch.channels_last_3d)
+    if layout == "channels_first" and 3 <= nd <= 5:
+        order = (0, nd - 1, *range(1, nd - 1))  # (N, spatial..., C) stored as (N, C, spatial...)
+        back = (0, *range(2, nd), 1)
+        return t.permute(order).contiguous().permute(back)
+    return t
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -86,12 +113,14 @@ def forward_function(fn: Callable[..., torch.Tensor], params: dict[str, Any],
 
 def framework_vjp(fn: Callable[..., torch.Tensor], inputs: dict[str, np.ndarray], params: dict[str, Any],
                   cotangent: np.ndarray, differentiable: Sequence[str], device: str, mode: str = "eager",
-                  forward: Callable[..., torch.Tensor] | None = None) -> dict[str, np.ndarray]:
+                  forward: Callable[..., torch.Tensor] | None = None,
+                  layout: str = "contiguous") -> dict[str, np.ndarray]:
     """``torch.autograd.grad`` of ``fn(**inputs, **params)`` with respect to the ``differentiable``
     inputs, ``grad_outputs=cotangent``, in execution ``mode`` (``forward_function``; ``forward``:
-    one made before for the same fn, params and mode): one gradient per differentiable input
-    (zeros where the output does not depend on it), as NumPy arrays."""
-    tensors = {name: to_tensor(value, device) for name, value in inputs.items()}
+    one made before for the same fn, params and mode), every input laid out in memory as
+    ``layout`` says (``laid_out``): one gradient per differentiable input (zeros where the output
+    does not depend on it), as NumPy arrays."""
+    tensors = {name: to_tensor(value, device, layout) for name, value in inputs.items()}
     wrt = [tensors[name].requires_grad_(True) for name in differentiable]
     out = (forward if forward is not None else forward_function(fn, params, mode))(**tensors)
     grads = torch.autograd.grad(out, wrt, grad_outputs=to_tensor(cotangent, device), allow_unused=True)
@@ -118,6 +147,7 @@ class TorchAdapter(MappedAdapter):
     name = "torch"
     precision_modes = PRECISION_MODES
     modes = MODES
+    layouts = LAYOUTS
 
     def __init__(self) -> None:
         self.ops = collect("conformance.adapters.torch_ops", FAMILIES)
@@ -173,13 +203,14 @@ class TorchAdapter(MappedAdapter):
         """``compiles``: the graphs dynamo compiled during the last call (0: a cached one served)."""
         return dict(self._stats)
 
-    def vjp(self, op, inputs, params, cotangent, *, dtype, device, mode="eager"):
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device, mode="eager", layout="contiguous"):
         if mode not in MODES:
             raise ValueError(f"unknown torch mode {mode!r}; valid: {MODES}")
         inputs = {spec.name: inputs[spec.name] for spec in op.inputs}
         if mode == "eager":
             self._stats = {}
-            return framework_vjp(self.ops[op.name].fn, inputs, params, cotangent, op.differentiable, device)
+            return framework_vjp(self.ops[op.name].fn, inputs, params, cotangent, op.differentiable, device,
+                                 layout=layout)
         from torch._dynamo.utils import counters
 
         torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
@@ -187,7 +218,7 @@ class TorchAdapter(MappedAdapter):
         before = counters["stats"]["unique_graphs"]
         try:
             return framework_vjp(self.ops[op.name].fn, inputs, params, cotangent, op.differentiable, device, mode,
-                                 forward)
+                                 forward, layout)
         except Exception as e:
             if is_compile_error(e):
                 raise CompileFailed(str(e)) from e

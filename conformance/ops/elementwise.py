@@ -139,7 +139,7 @@ def _pow_avoid(values, params, dtype):
     big = np.broadcast_to(np.abs(lx), shape)
     big = big.max(axis=tuple(range(lead)), initial=0.0) if lead else big
     axes = tuple(i for i, n in enumerate(y.shape) if n == 1 and big.shape[i] != 1)
-    big = big.max(axis=axes, keepdims=True) if axes else big
+    big = big.max(axis=axes, keepdims=True, initial=0.0) if axes else big
     big = np.maximum(big.reshape(y.shape), 1e-300)
     t = y * big
     folded = np.sign(t) * np.mod(np.abs(t), limit) / big

@@ -139,6 +139,15 @@ def _square(draw, rng) -> Structure:
     return Structure({"x": (*batch, n, n)}, values={"x": _general(rng, batch, n, scale)})
 
 
+def _det_square(draw, rng) -> Structure:
+    """As _square, with the scale spread over the sides beyond 5: det(x) grows like scale^n, so a
+    129 x 129 matrix of scale 10 would overflow every dtype; this keeps |det| within scale^5 times
+    the spectrum's own product."""
+    batch, n = batch_dims(draw), side(draw, 1, 5, of=2)
+    scale = choice(draw, MATRIX_SCALES) ** (min(n, 5) / n)
+    return Structure({"x": (*batch, n, n)}, values={"x": _general(rng, batch, n, scale)})
+
+
 def _solve(draw, rng) -> Structure:
     batch, n, k = batch_dims(draw), side(draw, 1, 5, of=2), draw(st.integers(1, 4))
     scale = choice(draw, MATRIX_SCALES)
@@ -230,6 +239,7 @@ OPS = [
     _spec(
         name="einsum",
         inputs=(X, InputSpec("y")),
+        regimes=("small", "tails", "large"),  # a batch (and an empty one) only in the equations with b
         structure=_einsum,
         formula='dx = einsum("<out>,<y>-><x>", dz, y),  dy = einsum("<out>,<x>-><y>", dz, x)',
         params=("equation",),
@@ -239,6 +249,7 @@ OPS = [
     _spec(
         name="einsum_unary",
         inputs=(X,),
+        regimes=("small", "tails", "large"),  # a batch (and an empty one) only in the equations with b
         structure=_einsum_unary,
         formula="dx = dz embedded on the diagonal of repeated letters, broadcast over summed letters",
         params=("equation",),
@@ -256,7 +267,7 @@ OPS = [
     _spec(
         name="det",
         inputs=(X,),
-        structure=_square,
+        structure=_det_square,
         formula="dx = dz * det(x) * x^-T",
         notes="x as for inv (random determinant sign). Magnitude adds the determinant's relative "
         "condition tr(|x^-1||x|).",

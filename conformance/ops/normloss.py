@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.opspec import InputSpec, Kink, spec_factory
-from conformance.strategies import Structure, away_from, batch_size, choice, kink_margin, shape, side
+from conformance.strategies import Structure, away_from, batch_size, choice, keep_large, kink_margin, shape, side
 from reference import normloss as N
 
 X, GAMMA, BETA = InputSpec("x"), InputSpec("gamma"), InputSpec("beta")
@@ -38,6 +38,7 @@ def _layer_norm(draw, rng) -> Structure:
 def _channels_last(draw, *, min_dims: int = 2, max_channels: int = 5) -> list[int]:
     s = list(shape(draw, min_dims=min_dims, max_dims=4))
     s[-1] = min(s[-1], max_channels) if s[-1] else 1
+    keep_large(s)  # (a large shape's channels capped: its batch grows instead)
     return s
 
 
@@ -123,6 +124,7 @@ OPS = [
         f"dx = r (g - mean(g) - xhat mean(g xhat)), means per channel over all other axes,  {NORM};  "
         "dgamma = sum dz xhat;  dbeta = sum dz (over all but the channel axis)",
         params=("eps",),
+        regimes=REGIMES[:-1],  # no empty: training mode needs at least two values per channel
         notes="Training mode (batch statistics), channels last (N, ..., C); gamma, beta (C,). " + NORM_NOTES,
     ),
     _spec(

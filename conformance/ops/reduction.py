@@ -167,8 +167,8 @@ OPS = [
     _spec("mean", _plain, f"dx = dzb / N  ({DZB}, N elements per output)"),
     _spec(
         "prod", _prod, f"dx_i = dzb * prod_{{j != i}} x_j  ({DZB})",
-        # groups of at most PROD_MAX_GROUP elements: no long axis, no large group
-        regimes=("small", "tails", "empty", "scalar"),
+        # groups of at most PROD_MAX_GROUP elements: no tail, long or large group
+        regimes=("small", "empty", "scalar"),
         avoid=_prod_values,
         notes="Accuracy inputs are mapped to magnitudes in [0.6, 1.6] (sign kept) and at most "
               f"{PROD_MAX_GROUP} elements are reduced into one output, so products stay in range; "
@@ -223,10 +223,11 @@ OPS = [
         ),
         avoid=_not_zero_vector,
     ),
+    # softmax and log_softmax: no 0-d (TensorFlow and JAX refuse an axis of a 0-d input, torch takes 0 or -1)
     _spec("softmax", _one_axis, "dx = s * (dz - s.dz),  s = softmax(x, axis), s.dz summed along axis",
-          params=("axis",), seed=True),
+          params=("axis",), seed=True, regimes=REGIMES[:-1]),
     _spec(
         "log_softmax", _one_axis, "dx = dz - s * sum(dz),  s = softmax(x, axis), sum along axis",
-        params=("axis",),
+        params=("axis",), regimes=REGIMES[:-1],
     ),
 ]

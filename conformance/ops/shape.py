@@ -251,6 +251,7 @@ OPS = [
     ),
     _spec(
         name="pad_constant",
+        regimes=REGIMES[:-1],  # no 0-d: TensorFlow and JAX refuse the empty paddings list of a 0-d input
         inputs=(X,),
         structure=_pad_constant,
         formula="dx = dz[before_0 : before_0 + n_0, ...]",
@@ -261,7 +262,8 @@ OPS = [
         name="pad_reflect",
         # no empty: mirroring a size-0 side is refused by all three, and a size-0 input padded elsewhere
         # is refused by torch and TensorFlow
-        regimes=("small", "tails", "long", "large", "scalar"),
+        # no 0-d: TensorFlow and JAX refuse the empty paddings list of a 0-d input (torch takes it)
+        regimes=("small", "tails", "long", "large"),
         inputs=(X,),
         structure=_pad_reflect,
         formula="dx = dz's centre plus the mirrored pads added back onto their sources, axis by axis",
@@ -310,6 +312,7 @@ OPS = [
     ),
     _spec(
         name="cumsum",
+        regimes=REGIMES[:-1],  # no 0-d: TensorFlow and JAX refuse an axis of a 0-d input (torch takes 0 or -1)
         inputs=(X,),
         structure=_cumsum,
         formula="dx = reverse_cumsum(dz, axis)  (reverse=True: dx = cumsum(dz, axis))",
@@ -318,7 +321,8 @@ OPS = [
     _spec(
         name="cumprod",
         # no tails, long or large: |x| in [0.32, 3.2] keeps products of at most 5 factors in range
-        regimes=("small", "empty", "scalar"),
+        # (no 0-d either: TensorFlow and JAX refuse an axis of a 0-d input, torch takes 0 or -1)
+        regimes=("small", "empty"),
         inputs=(X,),
         structure=_cumprod,
         formula="dx_k = sum_{i >= k} dz_i * prod_{j <= i, j != k} x_j  (= reverse_cumsum(dz * z)_k / x_k, x_k != 0)",

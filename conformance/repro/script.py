@@ -189,6 +189,8 @@ def build_script(rec: dict[str, Any], manifest: dict[str, Any] | None = None) ->
         f"DEVICE = {str(rec['device'])!r}",
         f"PRECISION = {precision!r}",
         f"MODE = {mode!r}",
+        # the memory layout the framework got the inputs in (conformance/layouts.py; contiguous: no argument)
+        f"LAYOUT_ARGS = {({'layout': rec['layout']} if rec.get('layout', 'contiguous') != 'contiguous' else {})!r}",
     ]
     if rec.get("message"):
         out += ["", "# recorded message:", *(f"#   {m}" for m in str(rec["message"]).splitlines()[:20])]

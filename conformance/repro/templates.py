@@ -11,18 +11,18 @@ compiled path.
 # names the script itself defines: copied code must not redefine them
 RESERVED = frozenset({
     "np", "inf", "nan", "SimpleNamespace", "FRAMEWORK", "OP", "DTYPE", "DTYPE_NAME", "DTYPE_INFO", "DEVICE",
-    "PRECISION", "MODE", "INPUTS", "PARAMS", "COTANGENT", "DIFFERENTIABLE", "ORACLE", "BUDGETS", "RECORDED",
+    "PRECISION", "MODE", "LAYOUT_ARGS", "INPUTS", "PARAMS", "COTANGENT", "DIFFERENTIABLE", "ORACLE", "BUDGETS", "RECORDED",
     "RECORDED_MESSAGE", "ADAPTER", "op", "reproduce", "report"})
 # lines a script runs before its imports, per framework (TensorFlow's import banners; no effect on numbers)
 BEFORE_IMPORTS = {"tensorflow": ["import os", "", 'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")']}
 BUILTIN_REPRODUCE = '''
 def reproduce():
     """The record's VJP as the suite ran it: the adapter's framework_vjp (above) on the record's
-    inputs in its execution mode MODE, after the adapter's STRICT_PRECISION flags in precision mode
-    'strict'."""
+    inputs in its execution mode MODE and memory layout (LAYOUT_ARGS), after the adapter's
+    STRICT_PRECISION flags in precision mode 'strict'."""
     if PRECISION == "strict":
         print(f"precision flags: {set_precision_flags(STRICT_PRECISION)}")
-    return framework_vjp(op, INPUTS, PARAMS, COTANGENT, DIFFERENTIABLE, DEVICE, MODE)
+    return framework_vjp(op, INPUTS, PARAMS, COTANGENT, DIFFERENTIABLE, DEVICE, MODE, **LAYOUT_ARGS)
 '''
 PLUGIN = '''
 def reproduce():
@@ -39,7 +39,7 @@ def reproduce():
         av.adapter.set_precision(PRECISION)
     mode = {"mode": MODE} if getattr(av.adapter, "modes", None) else {}
     return av.adapter.vjp(get_op(OP), dict(INPUTS), dict(PARAMS), COTANGENT, dtype=DTYPE_NAME, device=DEVICE,
-                          **mode)
+                          **mode, **LAYOUT_ARGS)
 '''
 MAIN = '''
 def report(got):

@@ -38,6 +38,8 @@ def prod(x, axis, keepdims):
     d = dims(axis, x.ndim)
     if isinstance(d, int):
         return torch.prod(x, dim=d, keepdim=keepdims)
+    if x.ndim == 0:  # a 0-d input: its own product (permute() takes no empty dims)
+        return torch.prod(x)
     # torch.prod takes one int dim only: flatten the reduced axes into one
     axes = sorted(a % x.ndim for a in d)
     kept = [a for a in range(x.ndim) if a not in axes]
