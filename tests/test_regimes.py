@@ -97,8 +97,8 @@ def test_large_side_is_the_least_that_makes_it_large():
 
 def _rec(op, framework, shapes, cotangent, **extra):
     return {"op": op, "framework": framework, "device": "cpu", "dtype": "float32", "status": "pass",
-            "case_family": "accuracy", "shapes": shapes, "cotangent_shape": cotangent, "params": extra.pop("params", {}),
-            **extra}
+            "case_family": "accuracy", "shapes": shapes, "cotangent_shape": cotangent,
+            "params": extra.pop("params", {}), **extra}
 
 
 def test_reach_table_counts_what_was_reached_and_names_what_is_missing():

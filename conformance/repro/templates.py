@@ -11,8 +11,8 @@ compiled path.
 # names the script itself defines: copied code must not redefine them
 RESERVED = frozenset({
     "np", "inf", "nan", "SimpleNamespace", "FRAMEWORK", "OP", "DTYPE", "DTYPE_NAME", "DTYPE_INFO", "DEVICE",
-    "PRECISION", "MODE", "LAYOUT_ARGS", "INPUTS", "PARAMS", "COTANGENT", "DIFFERENTIABLE", "ORACLE", "BUDGETS", "RECORDED",
-    "RECORDED_MESSAGE", "ADAPTER", "op", "reproduce", "report"})
+    "PRECISION", "MODE", "LAYOUT_ARGS", "INPUTS", "PARAMS", "COTANGENT", "DIFFERENTIABLE", "ORACLE", "BUDGETS",
+    "RECORDED", "RECORDED_MESSAGE", "ADAPTER", "op", "reproduce", "report"})
 # lines a script runs before its imports, per framework (TensorFlow's import banners; no effect on numbers)
 BEFORE_IMPORTS = {"tensorflow": ["import os", "", 'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")']}
 BUILTIN_REPRODUCE = '''
