@@ -23,7 +23,8 @@ from conformance.outcome import EXPECTABLE, EXPECTED_BY_DEFAULT, PASSING
 from conformance.witness import FIXED_FAMILIES, Witness, parse_witnesses
 
 DEFAULT_FILE = Path(__file__).with_name("expectations.toml")
-MATCH_KEYS = ("framework", "op", "dtype", "device", "precision", "mode", "family", "special", "kink")
+MATCH_KEYS = ("framework", "op", "dtype", "device", "precision", "mode", "family", "special", "kink", "regime",
+              "layout")
 # what else an entry may say: ``cpu_features`` (the host's oneDNN may use them all: run.json's
 # cpu.effective_features), ``tf_onednn`` (TensorFlow's oneDNN kernels on or off in the run),
 # ``inactive`` (set by for_host, carried in run.json)
@@ -59,7 +60,7 @@ class Expectation:
         if witness is not None and str(witness).rsplit("#", 1)[0] != self.id:
             return False
         for key, accepted in self.match.items():
-            if witness is not None and key in ("family", "special", "kink"):
+            if witness is not None and key in ("family", "special", "kink", "regime", "layout"):
                 continue
             if not field_matches(key, rec.get(key if key != "family" else "case_family"), accepted):
                 return False

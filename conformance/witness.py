@@ -105,15 +105,27 @@ def witness_case(spec: OpSpec, w: Witness) -> Case:
     """The witness as a Case (a fixed case, as the special and convention families build theirs):
     its inputs rounded to its dtype, its cotangent (or all ones of the output's shape)."""
     params = {k: _tuplify(v) for k, v in w.params.items()}
-    inputs = {inp.name: np.asarray(w.inputs[inp.name]) for inp in spec.inputs}
+    inputs = {inp.name: witness_values(w.inputs[inp.name], w.name) for inp in spec.inputs}
     case = exact_case(spec, inputs, params, w.dtype, "witness", meta={"witness": w.name, "witness_note": w.note})
     if w.cotangent is not None:
-        cotangent = in_dtype(np.asarray(w.cotangent, dtype=np.float64), case.cotangent.dtype)
+        cotangent = in_dtype(witness_values(w.cotangent, w.name).astype(np.float64), case.cotangent.dtype)
         if cotangent.shape != case.cotangent.shape:
             raise ValueError(f"witness {w.name}: cotangent shape {list(cotangent.shape)} is not the output's "
                              f"{list(case.cotangent.shape)}")
         case.cotangent = cotangent
     return case
+
+
+def witness_values(v: Any, where: str) -> np.ndarray:
+    """A witness input's values: a (nested) list, or ``{ pattern = [...], shape = [...] }`` for one too
+    large to write out (the pattern repeated in row-major order to fill the shape: exact, and the
+    same on every machine)."""
+    if isinstance(v, dict):
+        if set(v) != {"pattern", "shape"} or not v["pattern"]:
+            raise ValueError(f"witness {where}: a generated input is {{ pattern = [values], shape = [sides] }}, "
+                             f"got keys {sorted(v)}")
+        return np.resize(np.asarray(v["pattern"]), tuple(int(s) for s in v["shape"]))
+    return np.asarray(v)
 
 
 def _tuplify(v: Any) -> Any:
