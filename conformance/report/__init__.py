@@ -23,6 +23,7 @@ from conformance.report.tables import (
     header_html,
     merge_html,
     not_run_html,
+    reach_html,
 )
 
 __all__ = ["render_run", "render"]
@@ -117,7 +118,7 @@ def render(run: RunData) -> str:
         f'✗ failing, K known, C convention, U unsupported, N not run. Click a cell for its op.</p>'
         f'{matrix_html(ops, cols, summary, families)}</section>{side_by_side_html(summary)}'
         f'{merge_html(summary)}{expectations_html(summary, run.records)}{claims_html(summary)}'
-        f'{conventions_html(summary, run.records)}'
+        f'{conventions_html(summary, run.records)}{reach_html(summary)}'
         f'{not_run_html(summary)}<section id="ops"><h2>Ops</h2>{sections}</section></main>'
         f'<footer class="muted">vjp-conformance HTML report, rendered {esc(rendered)} from results.jsonl, '
         f'witnesses.jsonl and summary.json; self-contained (no network).</footer>'

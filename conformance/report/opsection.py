@@ -76,7 +76,10 @@ def facts(rec: dict[str, Any]) -> list[tuple[str, str]]:
     if rec.get("params"):
         out.append(("params", f"<code>{esc(_json(rec['params']))}</code>"))
     if rec.get("seed") is not None:
-        out.append(("drawn", esc(f"seed {rec.get('seed')}, scale {rec.get('scale')}, {rec.get('distribution')}")))
+        drawn = f"seed {rec.get('seed')}, scale {rec.get('scale')}, {rec.get('distribution')}"
+        if rec.get("regime"):
+            drawn += f", regime {rec['regime']}, layout {rec.get('layout') or 'contiguous'}"
+        out.append(("drawn", esc(drawn)))
     if rec.get("traceback"):
         out.append(("traceback", f"<details><summary>show</summary><pre class=\"msg\">{esc(rec['traceback'])}</pre>"
                                  "</details>"))

@@ -223,3 +223,38 @@ def merge_html(summary: dict[str, Any]) -> str:
             + (f"<h4>Conflicts: the same cell from different framework versions</h4><ul>{''.join(conf)}</ul>"
                if conf else "<p>No conflicting cell.</p>")
             + "</section>")
+
+
+def reach_html(summary: dict[str, Any]) -> str:
+    """Per op, what its accuracy examples exercised (summary.json's reach table): the size regimes
+    it declares and the frameworks that reached each, the regimes never reached, the layouts,
+    the largest input and the parameter values drawn, so a pass says what it covered."""
+    rows_in = summary.get("reach") or []
+    if not rows_in:
+        return ""
+    from conformance.regimes import REGIMES
+
+    head = "".join(f'<th title="{esc(REGIMES[r])}">{esc(r)}</th>' for r in REGIMES)
+    rows = []
+    for row in rows_in:
+        tds = []
+        for r in REGIMES:
+            per = row["reached"].get(r) or {}
+            declared = r in row["declared"]
+            if per:
+                title = ", ".join(f"{fw} {n}" for fw, n in per.items())
+                tds.append(f'<td class="{"" if declared else "muted"}" title="{esc(title)}">{sum(per.values())}</td>')
+            else:
+                tds.append('<td class="st-fail">missing</td>' if declared else '<td class="muted">–</td>')
+        layouts = ", ".join(f"{k} {v}" for k, v in row["layouts"].items())
+        params = "; ".join(f"{k}: {', '.join(v)}" for k, v in row["params"].items())
+        rows.append(f'<tr><td><a href="#op-{esc(row["op"])}">{esc(row["op"])}</a></td>{"".join(tds)}'
+                    f'<td>{esc(layouts)}</td><td>{row["max_elements"]}</td><td class="small">{esc(params)}</td></tr>')
+    missing = sum(1 for row in rows_in if row["missing"])
+    note = (f"{missing} op(s) miss a regime they declare" if missing
+            else "every op reached every regime it declares")
+    return ('<section id="reach"><h2>Reach</h2><p class="legend">What each op\'s accuracy examples exercised: '
+            'examples per size regime (hover: per framework; a regime the op does not declare is grey), the '
+            f'memory layouts its frameworks got, its largest input in elements and the parameter values drawn. {esc(note)}.'
+            f'</p><table class="reach"><thead><tr><th>op</th>{head}<th>layouts</th><th>largest</th><th>params</th>'
+            f'</tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
