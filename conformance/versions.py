@@ -98,7 +98,8 @@ def tox_block(matrix: Matrix) -> str:
             f"description = version matrix: {r.framework} {r.version} on Python {r.python}, the scoreboard's "
             f"fixed-seed run, into {MATRIX_REPORTS}/{r.env}",
             f"basepython = python{r.python}",
-            f"install_command = python {{toxinidir}}/scripts/pip-install-pinned {' '.join(r.pins)} {{opts}} {{packages}}",
+            f"install_command = python {{toxinidir}}/scripts/pip-install-pinned {' '.join(r.pins)} "
+            "{opts} {packages}",
             f"extras = {r.framework}",
             "# failures are what the scoreboard records: the run's exit status 1 does not fail the env",
             f"commands = - vjp-conformance run --frameworks {r.framework} {' '.join(run_arguments(matrix))} "

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from conformance.scoreboard.store import StoreError, connect, ingest
+from conformance.scoreboard.store import StoreError, check_run_dir, connect, ingest
 
 
 def main(args: argparse.Namespace) -> int:
@@ -25,6 +25,8 @@ def main(args: argparse.Namespace) -> int:
     from conformance.scoreboard import render
 
     try:
+        for run_dir in args.add or []:
+            check_run_dir(Path(run_dir))  # every input checked before the store is touched
         db = connect(Path(args.db), create=bool(args.add))
         for run_dir in args.add or []:
             done = ingest(db, Path(run_dir))

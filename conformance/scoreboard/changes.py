@@ -105,8 +105,8 @@ def classify(old: dict[str, Any] | None, new: dict[str, Any] | None, *, factor: 
 
 
 def changes(cells: list[dict[str, Any]], *, factor: float = RATIO_FACTOR, floor: float = RATIO_FLOOR) -> list[Change]:
-    """Every change between consecutive stored versions of each framework, in framework, version
-    and row order."""
+    """Every change between consecutive stored versions of each framework, in framework and version
+    order, then by kind (KINDS' order) and row."""
     by_fw: dict[str, dict[str, dict[tuple[str, ...], dict[str, Any]]]] = {}
     for c in cells:
         by_fw.setdefault(c["framework"], {}).setdefault(c["version"], {})[tuple(c[k] for k in ROW_KEY)] = c
@@ -115,11 +115,13 @@ def changes(cells: list[dict[str, Any]], *, factor: float = RATIO_FACTOR, floor:
         versions = sorted(by_fw[fw], key=version_key)
         for old_v, new_v in zip(versions, versions[1:]):
             old_cells, new_cells = by_fw[fw][old_v], by_fw[fw][new_v]
+            pair = []
             for row in sorted(set(old_cells) | set(new_cells)):
                 found = classify(old_cells.get(row), new_cells.get(row), factor=factor, floor=floor)
                 if found:
-                    out.append(Change(fw, old_v, new_v, row, found[0], old_cells.get(row), new_cells.get(row),
-                                      found[1]))
+                    pair.append(Change(fw, old_v, new_v, row, found[0], old_cells.get(row), new_cells.get(row),
+                                       found[1]))
+            out += sorted(pair, key=lambda c: KINDS.index(c.kind))
     return out
 
 

@@ -110,14 +110,19 @@ def _versions(manifest: dict[str, Any]) -> dict[str, str]:
     return {name: str(f["version"]) for name, f in frameworks.items() if f.get("available") and f.get("version")}
 
 
-def ingest(db: sqlite3.Connection, run_dir: Path) -> Ingested:
-    """Store one run (or merged) directory's cells and linkable records."""
-    run_dir = Path(run_dir)
+def check_run_dir(run_dir: Path) -> None:
+    """Refuse what is not a run directory before anything is stored."""
     if not run_dir.is_dir():
         raise StoreError(f"{run_dir}: not a directory (give run directories: the folders holding run.json)")
     if not (run_dir / "run.json").is_file():
         raise StoreError(f"{run_dir}: no run.json here: not a run directory (give reports/<env>/<run-id>, "
                          f"the folder vjp-conformance run printed)")
+
+
+def ingest(db: sqlite3.Connection, run_dir: Path) -> Ingested:
+    """Store one run (or merged) directory's cells and linkable records."""
+    run_dir = Path(run_dir)
+    check_run_dir(run_dir)
     run = load_run(run_dir)
     run_id = str(run.manifest.get("run_id") or run.summary.get("run_id") or run_dir.name)
     if not run.summary.get("cells"):
@@ -150,9 +155,11 @@ def ingest(db: sqlite3.Connection, run_dir: Path) -> Ingested:
             *row_key, cell["status"], cell["examples"], cell.get("value_sets", cell["examples"]),
             json.dumps(cell["counts"], sort_keys=True), cell.get("worst_bound_ratio"), cell.get("budget"),
             cell.get("worst_record_id"), first.get("record_id") if first else None,
-            (first.get("message") or first.get("reason")) if first else None, json.dumps(case_digests(records)), run_id))
+            (first.get("message") or first.get("reason")) if first else None,
+            json.dumps(case_digests(records)), run_id))
         keep = {first["record_id"]: first} if first and first.get("record_id") else {}
-        worst = next((r for r in records if r.get("record_id") == cell.get("worst_record_id")), None)
+        worst_id = cell.get("worst_record_id")
+        worst = next((r for r in records if r.get("record_id") == worst_id), None)
         if worst is not None:
             keep[worst["record_id"]] = worst
         for rid, rec in keep.items():
