@@ -147,7 +147,8 @@ def test_scoreboard_page_loads_clean_and_links_changes_to_repro_scripts(tmp_path
         assert pg.inner_text("table.scoreboard thead").split() == ["op", "dtype", "torch", "2.9.0", "2.10.1",
                                                                     "2.11.0"]
         assert len(pg.query_selector_all("table.scoreboard tbody tr")) == 3
-        assert "seed 0" in pg.inner_text("#cases") and "3 of 3 rows drew the same cases" in pg.inner_text("body")
+        assert "seed 0" in pg.inner_text("#cases")
+        assert "3 of 3 op x dtype rows drew the same cases" in pg.inner_text("body")
         kinds = [e.inner_text() for e in pg.query_selector_all("tr.change td:first-child")]
         assert kinds == ["newly failing", "fixed", "newly unsupported", "fixed"]
         # a cell's change mark leads to its change row, whose repro link names a script that exists

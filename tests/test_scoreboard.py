@@ -49,7 +49,8 @@ def test_store_round_trips_cells_records_and_manifests(tmp_path):
     assert [r["seed"] for r in store.runs(db)] == [0]
     # one drawn case per cell, its digest stored
     sigmoid = by_id[got["sigmoid"]["worst_record_id"]]
-    assert json.loads(got["sigmoid"]["cases"]) == store.case_digests([sigmoid]) and len(store.case_digests([sigmoid])) == 1
+    assert json.loads(got["sigmoid"]["cases"]) == store.case_digests([sigmoid])
+    assert len(store.case_digests([sigmoid])) == 1
 
 
 def test_ingesting_again_is_idempotent_and_a_newer_run_of_a_cell_replaces_it(tmp_path):

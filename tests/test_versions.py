@@ -34,7 +34,8 @@ def test_the_list_covers_the_releases_the_scoreboard_promises():
     assert len(tf) >= 3 and tf[0].release[:2] == (2, 16) and tf[-1].release[:2] == (2, 21)
     assert "2.13.0" in [r.version for r in m.of("torch")]
     for r in m.releases:  # jax 0.11 and newer need Python 3.12
-        assert (Version(r.python) >= Version("3.12")) == (r.framework == "jax" and Version(r.version) >= Version("0.11"))
+        new_jax = r.framework == "jax" and Version(r.version) >= Version("0.11")
+        assert (Version(r.python) >= Version("3.12")) == new_jax
 
 
 def test_tox_ini_holds_the_generated_envs():

@@ -47,15 +47,18 @@ def _rows(cells: list[dict[str, Any]]) -> list[tuple[str, ...]]:
 
 
 def same_cases(cells: list[dict[str, Any]]) -> dict[str, Any]:
-    """Whether, row by row, every column that drew cases drew the same ones: each column's cases
-    are the longest column's or the first of them (a failure ends a column's draws early)."""
-    by_row: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    """Whether every column that drew cases for an op, dtype, device and precision (frameworks
+    included: the seed is per op and dtype) drew the same ones: each column's cases are the
+    longest column's or some of them (a failure ends a column's draws early). An unsupported cell
+    draws nothing and is left out."""
+    by_row: dict[tuple[str, ...], list[set[str]]] = {}
     for c in cells:
-        if c["cases"]:
-            by_row.setdefault(tuple(c[k] for k in ROW_KEY), []).append(c)
+        drawn = set(json.loads(c["cases"]))
+        if drawn and c["status"] != "unsupported":
+            by_row.setdefault((c["op"], c["dtype"], c["device"], c["precision"]), []).append(drawn)
     differing = []
-    for row, group in sorted(by_row.items()):
-        sets = sorted((set(json.loads(c["cases"])) for c in group), key=len)
+    for row, sets in sorted(by_row.items()):
+        sets.sort(key=len)
         if not all(s <= sets[-1] for s in sets):
             differing.append(" ".join(row))
     return {"rows": len(by_row), "same": len(by_row) - len(differing), "differing": differing}
@@ -201,8 +204,10 @@ def cases_html(cases: dict[str, Any]) -> str:
             f'values_per_case <code>{esc(cases.get("values_per_case"))}</code>, dtypes '
             f'<code>{esc(", ".join(cases.get("dtypes") or []))}</code>, families '
             f'<code>{esc(", ".join(cases.get("families") or []))}</code>, {len(ops)} ops.</p>'
-            f'<p>Drawn cases compared row by row (a digest of each case\'s shapes, params, inputs and cotangent): '
-            f'{drawn["same"]} of {drawn["rows"]} rows drew the same cases in every column'
+            f'<p>Drawn cases compared row by row (a digest of each case\'s family, shapes, params and seed, from '
+            f'which its values follow): '
+            f'{drawn["same"]} of {drawn["rows"]} op x dtype rows drew the same cases in every column, '
+            f"every framework's included"
             + (f' (a column cut short by a failure counts as the same when its cases are the first of the others\'); '
                f'differing:</p><ul>{differing}</ul>' if differing else "; none differs.</p>")
             + f'<details><summary>the {len(ops)} ops</summary><p><code>{esc(", ".join(ops))}</code></p></details>')

@@ -6,8 +6,8 @@ Tables:
 
 - ``cells``: one row per framework x version x device x mode x precision x op x dtype (the key),
   the summary cell's verdict, counts and worst figures, the run it came from and ``cases``, the
-  digests of the drawn cases (shapes, params, inputs, cotangent) so columns can be checked to have
-  run the same cases;
+  digests of the drawn cases (family, shapes, params, seed) so columns can be checked to have run
+  the same cases;
 - ``records``: the full records a cell links to (zlib-compressed JSON): its worst record that
   did not pass (a convention choice is a pass) and its worst-ratio one; a repro script is built
   from the record and its run's manifest;
@@ -69,11 +69,11 @@ class Ingested:
 
 
 def _case_identity(rec: dict[str, Any]) -> str:
-    """What decides a drawn case, as text: its family, structure and values (value set 0's)."""
-    repro = rec.get("repro") or {}
-    return json.dumps([rec.get("case_family"), rec.get("special"), rec.get("kink"), rec.get("shapes"),
-                       rec.get("params"), rec.get("seed"), rec.get("scale"), rec.get("distribution"),
-                       repro.get("inputs"), repro.get("cotangent")], sort_keys=True)
+    """What decides a case, as text: its family, fixed-case name, structure and seed (a drawn
+    structure's value sets all follow from its seed; the record's own inputs are its worst value
+    set's, which may differ between frameworks)."""
+    return json.dumps([rec.get(k) for k in ("case_family", "special", "kink", "shapes", "cotangent_shape", "params",
+                                            "seed", "scale", "distribution")], sort_keys=True)
 
 
 def case_digests(records: list[dict[str, Any]]) -> list[str]:
