@@ -144,7 +144,7 @@ def test_scoreboard_page_loads_clean_and_links_changes_to_repro_scripts(tmp_path
               else problems.append(f"request: {r.url}"))
         pg.goto((out / "index.html").as_uri())
         pg.wait_for_load_state("load")
-        assert pg.inner_text("table.scoreboard thead").split() == ["op", "dtype", "torch", "2.9.0", "2.10.1",
+        assert pg.inner_text("table.scoreboard thead").split() == ["op", "dtype", "torch", "eager", "2.9.0", "2.10.1",
                                                                     "2.11.0"]
         assert len(pg.query_selector_all("table.scoreboard tbody tr")) == 3
         assert "seed 0" in pg.inner_text("#cases")

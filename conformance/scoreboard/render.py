@@ -40,10 +40,14 @@ def repro_file(record_id: str) -> str:
     return "repro/" + record_id.replace("/", "_") + ".py"
 
 
+GRID_ROW = ("op", "dtype", "device", "precision")
+
+
 def _rows(cells: list[dict[str, Any]]) -> list[tuple[str, ...]]:
-    keys = {tuple(c[k] for k in ROW_KEY) for c in cells}
-    ops = op_order({k[3] for k in keys})
-    return sorted(keys, key=lambda k: (ops.index(k[3]), k[4], k[0], k[1], k[2]))
+    """The grid's rows (GRID_ROW's values), ops in catalogue order."""
+    keys = {tuple(c[k] for k in GRID_ROW) for c in cells}
+    ops = op_order({k[0] for k in keys})
+    return sorted(keys, key=lambda k: (ops.index(k[0]), k[1:]))
 
 
 def same_cases(cells: list[dict[str, Any]]) -> dict[str, Any]:
@@ -137,21 +141,33 @@ def _short(kind: str) -> str:
 
 
 def grid_html(cells: list[dict[str, Any]], cols: list[Column], found: list[Change]) -> str:
-    by_key = {(c["framework"], c["version"], *(c[k] for k in ROW_KEY)): c for c in cells}
-    marks = {(ch.framework, ch.new_version, *ch.row): (i, ch.kind) for i, ch in enumerate(found)}
+    """op x (framework, version): one row per op, dtype (device, precision where they vary); a
+    framework run in several modes gets a column per mode and version."""
+    modes: dict[str, list[str]] = {}
+    for c in cells:
+        modes.setdefault(c["framework"], [])
+        if c["mode"] not in modes[c["framework"]]:
+            modes[c["framework"]].append(c["mode"])
+    grid = [(fw, v, m) for fw, v in cols for m in sorted(modes[fw])]
+    grid.sort(key=lambda g: ([c[0] for c in cols].index(g[0]), g[2]))  # a mode's versions side by side
+    by_key = {(c["framework"], c["version"], c["mode"], *(c[k] for k in GRID_ROW)): c for c in cells}
+    marks = {}
+    for i, ch in enumerate(found):
+        row = dict(zip(ROW_KEY, ch.row))
+        marks[(ch.framework, ch.new_version, row["mode"], *(row[k] for k in GRID_ROW))] = (i, ch.kind)
     rows = _rows(cells)
-    varying = [k for i, k in enumerate(ROW_KEY[:3]) if len({r[i] for r in rows}) > 1]
-    fw_spans = Counter(fw for fw, _ in cols)
+    varying = [k for i, k in enumerate(GRID_ROW) if i >= 2 and len({r[i] for r in rows}) > 1]
+    spans = Counter((fw, m) for fw, _, m in grid)
     head1 = '<th class="oph" rowspan="2">op</th><th rowspan="2">dtype</th>' + "".join(
-        f"<th rowspan=\"2\">{esc(k)}</th>" for k in varying) + "".join(
-        f'<th colspan="{n}">{esc(fw)}</th>' for fw, n in fw_spans.items())
-    head2 = "".join(f'<th class="colh"><span class="v">{esc(v)}</span></th>' for _, v in cols)
+        f'<th rowspan="2">{esc(k)}</th>' for k in varying) + "".join(
+        f'<th colspan="{n}">{esc(fw)} <small class="muted">{esc(m)}</small></th>' for (fw, m), n in spans.items())
+    head2 = "".join(f'<th class="colh"><span class="v">{esc(v)}</span></th>' for _, v, _ in grid)
     body = []
     for row in rows:
-        extra = "".join(f"<td>{esc(row[ROW_KEY.index(k)])}</td>" for k in varying)
-        tds = "".join(_cell_html(by_key.get((fw, v, *row)), *marks.get((fw, v, *row), (None, None))) for fw, v in cols)
-        body.append(f'<tr{attrs(class_="sbrow", data_op=row[3])}><th class="oph">{esc(row[3])}</th>'
-                    f"<td>{esc(row[4])}</td>{extra}{tds}</tr>")
+        extra = "".join(f"<td>{esc(row[GRID_ROW.index(k)])}</td>" for k in varying)
+        tds = "".join(_cell_html(by_key.get((*g, *row)), *marks.get((*g, *row), (None, None))) for g in grid)
+        body.append(f'<tr{attrs(class_="sbrow", data_op=row[0])}><th class="oph">{esc(row[0])}</th>'
+                    f"<td>{esc(row[1])}</td>{extra}{tds}</tr>")
     return (f'<div class="scroll"><table class="matrix scoreboard"><thead><tr>{head1}</tr><tr>{head2}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
@@ -195,11 +211,11 @@ def columns_html(info: list[dict[str, Any]]) -> str:
 
 def cases_html(cases: dict[str, Any]) -> str:
     drawn = cases["drawn"]
-    same = ("the same seed and selection in every column" if cases["same_seed"] and cases["same_selection"]
-            else "NOT the same seed and selection in every column: compare columns with care")
+    same = ("the same seed and selection" if cases["same_seed"] and cases["same_selection"]
+            else "NOT the same seed and selection: compare columns with care")
     ops = cases.get("ops") or []
     differing = "".join(f"<li>{esc(d)}</li>" for d in drawn["differing"][:50])
-    return (f'<p id="cases">Every column runs {esc(same)}: seed <code>{esc(cases["seed"])}</code>, profile '
+    return (f'<p id="cases">Every column ran with {esc(same)}: seed <code>{esc(cases["seed"])}</code>, profile '
             f'<code>{esc(cases.get("profile"))}</code>, max_examples <code>{esc(cases.get("max_examples"))}</code>, '
             f'values_per_case <code>{esc(cases.get("values_per_case"))}</code>, dtypes '
             f'<code>{esc(", ".join(cases.get("dtypes") or []))}</code>, families '
