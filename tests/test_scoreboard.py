@@ -91,6 +91,16 @@ def test_a_ratio_change_under_the_floor_or_factor_is_no_regression():
     assert classify(dict(cell, worst_bound_ratio=1.0), dict(cell, worst_bound_ratio=3.0))[0] == "regressed"
 
 
+def test_a_known_cell_is_compared_by_the_verdict_its_expectation_hid():
+    known_error = {"status": "known", "verdict": "error", "worst_bound_ratio": None, "budget": None}
+    assert classify(known_error, {"status": "error", "verdict": "error"}) is None  # the range ended: same failure
+    assert classify(known_error, {"status": "nonfinite", "verdict": "nonfinite"}) == ("changed", "error -> nonfinite")
+    assert classify(known_error, {"status": "pass", "verdict": "pass", "worst_bound_ratio": 0.1,
+                                  "budget": 9.0})[0] == "fixed"
+    assert store.underlying("known", {"expected_status": "nonfinite"}) == "nonfinite"
+    assert store.underlying("fail", {"expected_status": "nonfinite"}) == "fail"
+
+
 cell_states = st.sampled_from([*STATUSES, NOT_RUN, None]).map(
     lambda s: None if s is None else {"status": s, "worst_bound_ratio": 1.0, "budget": 9.0})
 

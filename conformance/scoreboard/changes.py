@@ -11,9 +11,9 @@ of the framework), *unsupported*, or *absent* (no cell, or not run). The changes
   (diff's ``RATIO_FACTOR``; ratios both under ``RATIO_FLOOR`` are noise);
 - ``newly unsupported``: pass or fail -> unsupported;
 - ``newly supported``: unsupported -> pass;
-- ``changed``: fail -> fail with another failing verdict (``error`` -> ``fail``...; ``known`` and
-  ``fail`` are one verdict here: which of the two a failure gets depends on the expectation's
-  version range, not on the framework).
+- ``changed``: fail -> fail with another failing verdict (``error`` -> ``fail``...). A ``known``
+  cell is compared by the verdict its expectation hid (the store's ``verdict``): whether a failure
+  is ``known`` depends on the entry's version range, not on the framework.
 """
 
 from __future__ import annotations
@@ -70,8 +70,10 @@ def group(status: str | None) -> str:
     return "fail"
 
 
-def _verdict(status: str) -> str:
-    return "fail" if status == "known" else status
+def _verdict(cell: dict[str, Any]) -> str:
+    """The verdict behind a ``known`` cell (``verdict``, where the store has it)."""
+    hidden = cell.get("verdict") or cell["status"]
+    return "fail" if hidden == "known" else hidden
 
 
 def version_key(version: str) -> tuple[int, Version | str]:
@@ -95,8 +97,8 @@ def classify(old: dict[str, Any] | None, new: dict[str, Any] | None, *, factor: 
         return "newly unsupported", f"{so} -> unsupported"
     if o == "unsupported" and n == "pass":
         return "newly supported", f"unsupported -> {sn}"
-    if o == n == "fail" and _verdict(so) != _verdict(sn):
-        return "changed", f"{so} -> {sn}"
+    if o == n == "fail" and old and new and _verdict(old) != _verdict(new):
+        return "changed", f"{_verdict(old)} -> {_verdict(new)}"
     if o == n == "pass":
         r_old, r_new = cell_ratio(old or {}), cell_ratio(new or {})
         if r_old is not None and r_new is not None and max(r_old, r_new) >= floor and r_new > r_old * factor:

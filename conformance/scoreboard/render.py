@@ -106,6 +106,7 @@ def scoreboard_data(db: sqlite3.Connection, framework_order: list[str]) -> tuple
                    "value_sets": c["value_sets"], "counts": c["counts"], "worst_bound_ratio": c["worst_bound_ratio"],
                    "budget": c["budget"], "ratio_to_budget": cell_ratio(c), "record_id": linked_record(c),
                    "message": c["message"], "run_id": c["run_id"]} for c in cells],
+        "entry_states": store.entry_states(db),
         "change_counts": counts(found),
         "changes": [{**ch.to_json(), "repro": [repro_file(r) for r in _linked(ch)]} for ch in found],
     }
@@ -200,6 +201,35 @@ def changes_html(found: list[Change]) -> str:
     return table(head, rows, "changes")
 
 
+def entries_html(states: list[dict[str, Any]], cols: list[Column]) -> str:
+    """Each expectation entry's state on each version of its framework: known (its witnesses
+    reproduced it), fixed (every witness passed), changed, stale (no witness ran)."""
+    if not states:
+        return "<p>No expectation states stored.</p>"
+    by = {(s["framework"], s["entry"], s["version"]): s for s in states}
+    parts = []
+    for fw in dict.fromkeys(c[0] for c in cols):
+        versions = [v for f, v in cols if f == fw]
+        entries = sorted({s["entry"] for s in states if s["framework"] == fw})
+        rows = []
+        for entry in entries:
+            tds = []
+            for v in versions:
+                st = by.get((fw, entry, v))
+                if st is None:
+                    tds.append('<td class="c none">·</td>')
+                    continue
+                shown = st["state"] + (f" {st['reproduced']}/{st['witness_records']}" if st["witness_records"] else "")
+                cls = "c st-" + _ENTRY_CLASS.get(st["state"], st["state"])
+                tds.append(f"<td{attrs(class_=cls)}>{esc(shown)}</td>")
+            rows.append(f"<tr><th class=\"oph\">{esc(entry)}</th>{''.join(tds)}</tr>")
+        parts.append(f"<h3>{esc(fw)}</h3>" + table(["entry", *map(esc, versions)], rows, "matrix entries"))
+    return "".join(parts)
+
+
+_ENTRY_CLASS = {"known": "fail", "fixed": "pass", "changed": "error", "stale": "not-run"}
+
+
 def columns_html(info: list[dict[str, Any]]) -> str:
     rows = [f"<tr><td>{esc(c['framework'])}</td><td>{esc(c['version'])}</td><td>{esc(c['python'])}</td>"
             f"<td>{esc(c['numpy'])}</td><td><code>{esc(', '.join(c['run_ids']))}</code></td>"
@@ -240,6 +270,12 @@ def render_html(data: dict[str, Any], cells: list[dict[str, Any]], cols: list[Co
             f'<section id="changes"><h2>What changed between consecutive versions</h2>'
             f'<p class="muted">{esc(", ".join(KINDS))}: see conformance/scoreboard/changes.py; each record links to '
             f"its repro script (run it where that framework version is installed).</p>{changes_html(found)}</section>"
+            f'<section id="entries"><h2>Known failures across releases</h2><p class="muted">Every column runs '
+            f"every entry of conformance/expectations.toml whatever its version range (the version envs drop "
+            f"the ranges), so each entry's state per release says where the fault is: known (its witnesses "
+            f"reproduced it: reproduced / witness records), fixed (every witness passed), changed (failed "
+            f"otherwise), stale (no witness ran: another device, dtype or CPU).</p>"
+            f"{entries_html(data['entry_states'], cols)}</section>"
             f'<section id="grid"><h2>op x (framework, version)</h2><p class="muted">Each cell: the worst bound '
             f"ratio / budget of its drawn cases (or its verdict), coloured by verdict; a mark links to the cell's "
             f"change.</p>{grid_html(cells, cols, found)}</section></main>")

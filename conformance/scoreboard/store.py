@@ -5,12 +5,15 @@ run.json), read back with no framework installed.
 Tables:
 
 - ``cells``: one row per framework x version x device x mode x precision x op x dtype (the key),
-  the summary cell's verdict, counts and worst figures, the run it came from and ``cases``, the
-  digests of the drawn cases (family, shapes, params, seed) so columns can be checked to have run
+  the summary cell's verdict (and ``verdict``, the one a ``known`` cell's worst record hid), counts
+  and worst figures, the run it came from and ``cases``, the digests of the drawn cases (family,
+  shapes, params, seed) so columns can be checked to have run
   the same cases;
 - ``records``: the full records a cell links to (zlib-compressed JSON): its worst record that
   did not pass (a convention choice is a pass) and its worst-ratio one; a repro script is built
   from the record and its run's manifest;
+- ``entry_states``: each expectation entry's state (known, fixed, changed, stale: summary.json's)
+  on each framework version a run covered;
 - ``runs``: each ingested run's id, path, seed, case-deciding selection and manifest (compressed).
 
 Ingesting a cell key again replaces it (the newer run wins) and says so.
@@ -43,7 +46,8 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS cells (
     framework TEXT NOT NULL, version TEXT NOT NULL, device TEXT NOT NULL, mode TEXT NOT NULL,
     precision TEXT NOT NULL, op TEXT NOT NULL, dtype TEXT NOT NULL,
-    status TEXT NOT NULL, examples INTEGER NOT NULL, value_sets INTEGER NOT NULL, counts TEXT NOT NULL,
+    status TEXT NOT NULL, verdict TEXT NOT NULL, examples INTEGER NOT NULL, value_sets INTEGER NOT NULL,
+    counts TEXT NOT NULL,
     worst_bound_ratio REAL, budget REAL, worst_record_id TEXT, first_record_id TEXT, message TEXT,
     cases TEXT NOT NULL, run_id TEXT NOT NULL REFERENCES runs(run_id),
     PRIMARY KEY (framework, version, device, mode, precision, op, dtype));
@@ -51,6 +55,10 @@ CREATE TABLE IF NOT EXISTS records (
     record_id TEXT PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(run_id),
     framework TEXT NOT NULL, version TEXT NOT NULL, device TEXT NOT NULL, mode TEXT NOT NULL,
     precision TEXT NOT NULL, op TEXT NOT NULL, dtype TEXT NOT NULL, status TEXT NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS entry_states (
+    framework TEXT NOT NULL, version TEXT NOT NULL, entry TEXT NOT NULL, state TEXT NOT NULL,
+    reproduced INTEGER NOT NULL, witness_records INTEGER NOT NULL, run_id TEXT NOT NULL REFERENCES runs(run_id),
+    PRIMARY KEY (framework, version, entry));
 CREATE INDEX IF NOT EXISTS records_by_cell ON records (framework, version, device, mode, precision, op, dtype);
 """
 
@@ -110,6 +118,15 @@ def _versions(manifest: dict[str, Any]) -> dict[str, str]:
     return {name: str(f["version"]) for name, f in frameworks.items() if f.get("available") and f.get("version")}
 
 
+def underlying(status: str, first: dict[str, Any] | None) -> str:
+    """A cell's verdict with an expectation's ``known`` undone: the verdict its worst record would have
+    had (``expected_status``), so that a failure stays the same failure when an entry's version range
+    ends."""
+    if status == "known" and first is not None and first.get("expected_status"):
+        return str(first["expected_status"])
+    return status
+
+
 def check_run_dir(run_dir: Path) -> None:
     """Refuse what is not a run directory before anything is stored."""
     if not run_dir.is_dir():
@@ -136,6 +153,7 @@ def ingest(db: sqlite3.Connection, run_dir: Path) -> Ingested:
                (run_id, str(run_dir.resolve()), utc_stamp(), run.summary.get("seed"), run.summary.get("seed_source"),
                 json.dumps(selection), zlib.compress(json.dumps(run.manifest).encode())))
     out = Ingested(run_id, str(run_dir), 0, 0)
+    stored: list[tuple[str, ...]] = []
     for cell in run.summary["cells"]:
         key = cell_key(cell)  # op, framework, device, dtype, precision, mode
         op, framework, device, dtype, precision, mode = key
@@ -143,6 +161,7 @@ def ingest(db: sqlite3.Connection, run_dir: Path) -> Ingested:
         if not version:
             raise StoreError(f"{run_dir}: cell {' '.join(key)} names no framework version")
         row_key = (framework, version, device, mode, precision, op, dtype)
+        stored.append(row_key)
         before = db.execute("SELECT run_id FROM cells WHERE " + " AND ".join(f"{k} = ?" for k in KEY),
                             row_key).fetchone()
         if before is not None and before["run_id"] != run_id:
@@ -151,8 +170,9 @@ def ingest(db: sqlite3.Connection, run_dir: Path) -> Ingested:
         records = by_cell.get(key, [])
         failing = [r for r in non_pass(records) if r.get("status") not in PASSING]
         first = failing[0] if failing else None
-        db.execute("INSERT OR REPLACE INTO cells VALUES (" + ", ".join("?" * 18) + ")", (
-            *row_key, cell["status"], cell["examples"], cell.get("value_sets", cell["examples"]),
+        db.execute("INSERT OR REPLACE INTO cells VALUES (" + ", ".join("?" * 19) + ")", (
+            *row_key, cell["status"], underlying(cell["status"], first), cell["examples"],
+            cell.get("value_sets", cell["examples"]),
             json.dumps(cell["counts"], sort_keys=True), cell.get("worst_bound_ratio"), cell.get("budget"),
             cell.get("worst_record_id"), first.get("record_id") if first else None,
             (first.get("message") or first.get("reason")) if first else None,
@@ -168,6 +188,12 @@ def ingest(db: sqlite3.Connection, run_dir: Path) -> Ingested:
                         zlib.compress(json.dumps(rec, allow_nan=False).encode())))
         out.cells += 1
         out.records += len(keep)
+    for framework, version in {(k[0], k[1]) for k in stored}:
+        for e in run.summary.get("expectations") or []:
+            if framework in ((e.get("match") or {}).get("framework") or []):
+                db.execute("INSERT OR REPLACE INTO entry_states VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (framework, version, e["id"], e["state"], int(e.get("reproduced") or 0),
+                            int(e.get("witness_records") or 0), run_id))
     db.commit()
     return out
 
@@ -190,6 +216,11 @@ def runs(db: sqlite3.Connection) -> list[dict[str, Any]]:
         run["selection"] = json.loads(run["selection"])
         out.append(run)
     return out
+
+
+def entry_states(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every stored expectation state, by framework, entry and version."""
+    return [dict(r) for r in db.execute("SELECT * FROM entry_states ORDER BY framework, entry, version")]
 
 
 def record(db: sqlite3.Connection, record_id: str) -> dict[str, Any] | None:
