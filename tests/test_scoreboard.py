@@ -84,6 +84,18 @@ def test_changes_between_consecutive_versions_are_classified(tmp_path):
     }  # log: known -> fail is the same failure (the expectation's range ended), not a change
 
 
+def test_a_change_links_the_same_witness_case_on_both_sides(tmp_path):
+    db = store.connect(tmp_path / "sb.sqlite", create=True)
+    for version, cells in (("2.9.0", OLD), ("2.10.1", MID)):
+        store.ingest(db, release_run(tmp_path, version, cells, witness=True))
+    by_version = {c["version"]: c for c in store.cells(db) if c["op"] == "softmax"}
+    old_record = by_version["2.9.0"]["first_record_id"]
+    same = store.same_case(db, by_version["2.10.1"], old_record)
+    assert same is not None and same != old_record
+    assert store.case_digest(store.record(db, same)) == store.case_digest(store.record(db, old_record))
+    assert store.record(db, same)["framework_version"] == "2.10.1"
+
+
 def test_a_ratio_change_under_the_floor_or_factor_is_no_regression():
     cell = {"status": "pass", "worst_bound_ratio": 0.1, "budget": 9.0}
     assert classify(cell, dict(cell, worst_bound_ratio=0.5)) is None  # both under 10% of the budget

@@ -108,14 +108,26 @@ def scoreboard_data(db: sqlite3.Connection, framework_order: list[str]) -> tuple
                    "message": c["message"], "run_id": c["run_id"]} for c in cells],
         "entry_states": store.entry_states(db),
         "change_counts": counts(found),
-        "changes": [{**ch.to_json(), "repro": [repro_file(r) for r in _linked(ch)]} for ch in found],
+        "changes": [],
     }
+    for ch in found:
+        same = _same_case(db, ch)
+        data["changes"].append({**ch.to_json(), "same_case_record_id": same,
+                                "repro": [repro_file(r) for r in _linked(ch, same)]})
     return data, found
 
 
-def _linked(ch: Change) -> list[str]:
-    return [rid for rid in (linked_record(ch.new) if ch.new else None, linked_record(ch.old) if ch.old else None)
-            if rid]
+def _same_case(db: sqlite3.Connection, ch: Change) -> str | None:
+    """The new version's record of the case the old version's linked record ran (a witness case, run
+    in every column), where it is another record than the new cell's own link."""
+    old = linked_record(ch.old) if ch.old else None
+    same = store.same_case(db, ch.new, old) if ch.new and old else None
+    return same if same != (linked_record(ch.new) if ch.new else None) else None
+
+
+def _linked(ch: Change, same: str | None) -> list[str]:
+    ids = (linked_record(ch.new) if ch.new else None, same, linked_record(ch.old) if ch.old else None)
+    return [rid for rid in ids if rid]
 
 
 # -- HTML ----------------------------------------------------------------------------------------
@@ -183,7 +195,7 @@ def _side(cell: dict[str, Any] | None) -> str:
             f"{num(cell_ratio(cell), 2)}{link}")
 
 
-def changes_html(found: list[Change]) -> str:
+def changes_html(found: list[Change], same: list[str | None]) -> str:
     if not found:
         return "<p>No cell changed between consecutive versions.</p>"
     rows = []
@@ -193,7 +205,8 @@ def changes_html(found: list[Change]) -> str:
                     f'<td><span class="st st-{esc(ch.kind.replace(" ", "-"))}">{esc(ch.kind)}</span></td>'
                     f"<td>{esc(ch.framework)} {esc(ch.old_version)} → {esc(ch.new_version)}</td>"
                     + "".join(f"<td>{esc(v)}</td>" for v in (ch.row[3], ch.row[4], " ".join(ch.row[:3])))
-                    + f"<td>{_side(ch.old)}</td><td>{_side(ch.new)}</td><td>{esc(ch.reason)}"
+                    + f"<td>{_side(ch.old)}</td><td>{_side(ch.new)}{_same_html(same[i])}</td>"
+                    + f"<td>{esc(ch.reason)}"
                     + (f'<br><small class="muted">{esc(message[:240])}</small>' if message else "")
                     + "</td></tr>")
     head = ["change", "versions", "op", "dtype", "device mode precision", "before (ratio/budget, record)",
@@ -230,6 +243,13 @@ def entries_html(states: list[dict[str, Any]], cols: list[Column]) -> str:
 _ENTRY_CLASS = {"known": "fail", "fixed": "pass", "changed": "error", "stale": "not-run"}
 
 
+def _same_html(record_id: str | None) -> str:
+    if not record_id:
+        return ""
+    return (f'<br><small>the same case as before: <a href="{esc(repro_file(record_id))}">repro</a> '
+            f"<code>{esc(record_id)}</code></small>")
+
+
 def columns_html(info: list[dict[str, Any]]) -> str:
     rows = [f"<tr><td>{esc(c['framework'])}</td><td>{esc(c['version'])}</td><td>{esc(c['python'])}</td>"
             f"<td>{esc(c['numpy'])}</td><td><code>{esc(', '.join(c['run_ids']))}</code></td>"
@@ -261,6 +281,7 @@ def cases_html(cases: dict[str, Any]) -> str:
 
 def render_html(data: dict[str, Any], cells: list[dict[str, Any]], cols: list[Column], found: list[Change]) -> str:
     n = data["change_counts"]
+    same = [c["same_case_record_id"] for c in data["changes"]]
     summary = ", ".join(f"{v} {k}" for k, v in n.items())
     body = (f'<header><h1>vjp-conformance scoreboard</h1><p class="muted">{len(cols)} (framework, version) columns, '
             f'{len(cells)} cells, {sum(n.values())} changes between consecutive versions ({esc(summary)}); generated '
@@ -269,7 +290,8 @@ def render_html(data: dict[str, Any], cells: list[dict[str, Any]], cols: list[Co
             f'<section id="columns"><h2>Columns</h2>{columns_html(data["columns"])}</section>'
             f'<section id="changes"><h2>What changed between consecutive versions</h2>'
             f'<p class="muted">{esc(", ".join(KINDS))}: see conformance/scoreboard/changes.py; each record links to '
-            f"its repro script (run it where that framework version is installed).</p>{changes_html(found)}</section>"
+            f"its repro script (run it where that framework version is installed).</p>"
+            f"{changes_html(found, same)}</section>"
             f'<section id="entries"><h2>Known failures across releases</h2><p class="muted">Every column runs '
             f"every entry of conformance/expectations.toml whatever its version range (the version envs drop "
             f"the ranges), so each entry's state per release says where the fault is: known (its witnesses "
@@ -291,7 +313,7 @@ def write(db: sqlite3.Connection, out: Path, framework_order: list[str]) -> dict
     data, found = scoreboard_data(db, framework_order)
     cells = store.cells(db)
     cols = columns(cells, framework_order)
-    wanted = {rid for ch in found for rid in _linked(ch)}
+    wanted = {rid for ch in found for rid in _linked(ch, _same_case(db, ch))}
     for old in (out / "repro").glob("*.py"):
         if old.name not in {Path(repro_file(r)).name for r in wanted}:
             old.unlink()

@@ -9,8 +9,9 @@ Tables:
   and worst figures, the run it came from and ``cases``, the digests of the drawn cases (family,
   shapes, params, seed) so columns can be checked to have run
   the same cases;
-- ``records``: the full records a cell links to (zlib-compressed JSON): its worst record that
-  did not pass (a convention choice is a pass) and its worst-ratio one; a repro script is built
+- ``records``: the full records a cell links to (zlib-compressed JSON) with their case digest:
+  its worst record that did not pass (a convention choice is a pass), its worst-ratio one and its
+  witness cases' (the same in every column, so a change links the same case on both sides); a repro script is built
   from the record and its run's manifest;
 - ``entry_states``: each expectation entry's state (known, fixed, changed, stale: summary.json's)
   on each framework version a run covered;
@@ -54,7 +55,8 @@ CREATE TABLE IF NOT EXISTS cells (
 CREATE TABLE IF NOT EXISTS records (
     record_id TEXT PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(run_id),
     framework TEXT NOT NULL, version TEXT NOT NULL, device TEXT NOT NULL, mode TEXT NOT NULL,
-    precision TEXT NOT NULL, op TEXT NOT NULL, dtype TEXT NOT NULL, status TEXT NOT NULL, body BLOB NOT NULL);
+    precision TEXT NOT NULL, op TEXT NOT NULL, dtype TEXT NOT NULL, status TEXT NOT NULL,
+    case_digest TEXT NOT NULL, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS entry_states (
     framework TEXT NOT NULL, version TEXT NOT NULL, entry TEXT NOT NULL, state TEXT NOT NULL,
     reproduced INTEGER NOT NULL, witness_records INTEGER NOT NULL, run_id TEXT NOT NULL REFERENCES runs(run_id),
@@ -84,11 +86,14 @@ def _case_identity(rec: dict[str, Any]) -> str:
                                             "seed", "scale", "distribution")], sort_keys=True)
 
 
+def case_digest(rec: dict[str, Any]) -> str:
+    return hashlib.sha256(_case_identity(rec).encode()).hexdigest()[:12]
+
+
 def case_digests(records: list[dict[str, Any]]) -> list[str]:
     """A short digest of each case a cell's records drew (first draws only: no shrink step, no other
     value set's record), sorted: two columns holding the same digests checked the same cases."""
-    return sorted({hashlib.sha256(_case_identity(r).encode()).hexdigest()[:12] for r in records
-                   if counted(r) and r.get("phase") == "generate"})
+    return sorted({case_digest(r) for r in records if counted(r) and r.get("phase") == "generate"})
 
 
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
@@ -182,9 +187,10 @@ def ingest(db: sqlite3.Connection, run_dir: Path) -> Ingested:
         worst = next((r for r in records if r.get("record_id") == worst_id), None)
         if worst is not None:
             keep[worst["record_id"]] = worst
+        keep.update({r["record_id"]: r for r in records if r.get("witness") and counted(r) and r.get("record_id")})
         for rid, rec in keep.items():
-            db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (rid, run_id, *row_key, str(rec.get("status")),
+            db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (rid, run_id, *row_key, str(rec.get("status")), case_digest(rec),
                         zlib.compress(json.dumps(rec, allow_nan=False).encode())))
         out.cells += 1
         out.records += len(keep)
@@ -221,6 +227,18 @@ def runs(db: sqlite3.Connection) -> list[dict[str, Any]]:
 def entry_states(db: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every stored expectation state, by framework, entry and version."""
     return [dict(r) for r in db.execute("SELECT * FROM entry_states ORDER BY framework, entry, version")]
+
+
+def same_case(db: sqlite3.Connection, cell: dict[str, Any], record_id: str) -> str | None:
+    """The record of ``cell`` that ran the case record ``record_id`` ran (a witness: every column
+    runs it), if the store kept one."""
+    row = db.execute("SELECT case_digest FROM records WHERE record_id = ?", (record_id,)).fetchone()
+    if row is None:
+        return None
+    where = " AND ".join(f"{k} = ?" for k in KEY)
+    found = db.execute(f"SELECT record_id FROM records WHERE case_digest = ? AND {where} ORDER BY record_id",
+                       (row["case_digest"], *(cell[k] for k in KEY))).fetchone()
+    return found["record_id"] if found else None
 
 
 def record(db: sqlite3.Connection, record_id: str) -> dict[str, Any] | None:
