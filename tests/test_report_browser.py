@@ -161,3 +161,22 @@ def test_scoreboard_page_loads_clean_and_links_changes_to_repro_scripts(tmp_path
         assert shot.stat().st_size > 10_000
         browser.close()
     assert problems == []
+
+
+def test_the_committed_scoreboard_loads_clean_with_its_columns_and_repro_links() -> None:
+    # docs/scoreboard/: the scoreboard of the version matrix's runs made here (issue 17's evidence)
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    index = Path(__file__).resolve().parents[1] / "docs" / "scoreboard" / "index.html"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page()
+        problems: list[str] = []
+        pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        pg.on("pageerror", lambda e: problems.append(str(e)))
+        pg.goto(index.as_uri())
+        versions = pg.eval_on_selector_all("table.scoreboard thead th.colh", "els => els.map(e => e.textContent)")
+        links = pg.eval_on_selector_all("tr.change a[href^='repro/']", "els => els.map(e => e.getAttribute('href'))")
+        browser.close()
+    assert problems == []
+    assert len(versions) >= 8
+    assert links and all((index.parent / href).is_file() for href in links)
