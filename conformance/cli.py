@@ -1,4 +1,4 @@
-"""The command line: ``vjp-conformance run | ops | frameworks | report | repro | merge | diff``.
+"""The command line: ``vjp-conformance run | ops | frameworks | report | repro | merge | diff | scoreboard``.
 
 Exit status: 0 when nothing failed, 1 when something failed (or a diff found a regression),
 2 on bad usage (with a message naming the valid choices; nothing is written).
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from conformance.diff import RATIO_FACTOR, RATIO_FLOOR
 from conformance.options import add_run_options, forwarded
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -67,12 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("old", help="run directory, merged directory or summary.json")
     d.add_argument("new", help="run directory, merged directory or summary.json")
     d.add_argument("--html", help="write an HTML rendering of the diff here")
-    d.add_argument("--factor", type=float, default=2.0,
-                   help="report a worst bound_ratio/budget change beyond this factor (default: 2)")
-    d.add_argument("--floor", type=float, default=0.1,
-                   help="ignore ratio changes where both ratios to budget are under this (default: 0.1)")
+    d.add_argument("--factor", type=float, default=RATIO_FACTOR,
+                   help=f"report a worst bound_ratio/budget change beyond this factor (default: {RATIO_FACTOR:g})")
+    d.add_argument("--floor", type=float, default=RATIO_FLOOR,
+                   help=f"ignore ratio changes where both ratios to budget are under this (default: {RATIO_FLOOR:g})")
     d.add_argument("--fail-on-ratio", action="store_true",
                    help="exit 1 also when a worst bound_ratio/budget got worse beyond the factor")
+    sb = sub.add_parser("scoreboard", help="conformance across framework releases: ingest runs into a SQLite "
+                                           "store, render the op x (framework, version) page")
+    sb.add_argument("db", help="the scoreboard's SQLite file (created by --add when missing)")
+    sb.add_argument("--add", nargs="+", metavar="RUN_DIR", help="ingest these run directories (a newer run of a "
+                                                                "cell replaces the older)")
+    sb.add_argument("--out", help="write index.html, scoreboard.json and repro/*.py here")
     return p
 
 

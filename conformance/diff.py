@@ -24,6 +24,8 @@ from conformance.report.page import esc, num, page, table
 from conformance.summary import CELL_KEYS, cell_label, summarize
 
 KINDS = ("regression", "worse", "better", "changed", "added", "removed")
+# a worst bound_ratio / budget change counts past this factor, unless both are under the floor
+RATIO_FACTOR, RATIO_FLOOR = 2.0, 0.1
 
 
 @dataclass
@@ -113,8 +115,8 @@ def compare_cells(old: dict[str, Any] | None, new: dict[str, Any] | None, key: t
     return Change(key, kind, old, new, reasons, ratio_worse)
 
 
-def diff_summaries(old: dict[str, Any], new: dict[str, Any], *, factor: float = 2.0,
-                   floor: float = 0.1) -> list[Change]:
+def diff_summaries(old: dict[str, Any], new: dict[str, Any], *, factor: float = RATIO_FACTOR,
+                   floor: float = RATIO_FLOOR) -> list[Change]:
     """Every cell of either summary, compared; regressions first."""
     a, b = _cells(old), _cells(new)
     changes = [compare_cells(a.get(k), b.get(k), k, factor, floor) for k in sorted(set(a) | set(b))]

@@ -1,4 +1,5 @@
-"""The record-side commands: ``report``, ``repro``, ``merge`` and ``diff`` (no framework import)."""
+"""The record-side commands: ``report``, ``repro``, ``merge``, ``diff`` and ``scoreboard`` (no framework
+import)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ def dispatch(args: argparse.Namespace) -> int:
             from conformance import diff
 
             return diff.main(args)
+        if args.command == "scoreboard":
+            from conformance import scoreboard
+
+            return scoreboard.main(args)
     except (SchemaError, ReproError, FileNotFoundError, NotADirectoryError) as e:
         return _error(str(e))
     return _error(f"unknown command {args.command!r}")

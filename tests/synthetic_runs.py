@@ -148,3 +148,29 @@ RECORD, SUMMARY = validator("record"), validator("summary")
 
 def errors(v: Draft202012Validator, obj: dict[str, Any]) -> list[str]:
     return [f"{list(e.absolute_path)}: {e.message}" for e in v.iter_errors(obj)]
+
+
+def release_run(base: Path, version: str, cells: dict[str, tuple[str, float | None]], *, framework: str = "torch",
+                run_id: str | None = None, seed: int = 0, witness: bool = False) -> Path:
+    """A run of ``framework`` at ``version`` with one sigmoid-shaped float32 record per op of
+    ``cells`` (op -> (status, bound_ratio)): a column of the scoreboard's tests. Every run draws the
+    same case (``sigmoid_repro(seed)``), as the scoreboard's fixed-seed runs do; ``witness``: every
+    record is an expectation's witness case."""
+    run_id = run_id or f"20260101-000000-{version.replace('.', '')[-6:]:0>6}"
+    recs = []
+    for n, (op, (status, ratio)) in enumerate(cells.items()):
+        figures: dict[str, Any] = {"bound_ratio": ratio} if ratio is not None else {
+            "bound_ratio": None, "max_abs_err": None, "max_rel_err": None, "max_ulp": None}
+        message = {"unsupported": f"no {op} kernel in {version}", "error": f"RuntimeError: {op} broke"}.get(status)
+        recs.append(record(n, run_id, op=op, framework=framework, framework_version=version, status=status,
+                           message=message, repro=sigmoid_repro(seed), **figures,
+                           **({"witness": f"entry-{op}#1", "case_family": "witness"} if witness else {})))
+    run_dir = make_run(base / version, recs, run_id=run_id, version=version)
+    manifest = json.loads((run_dir / "run.json").read_text())
+    manifest["seed"] = seed
+    manifest["selection"].update(frameworks=[framework], seed=seed, ops=sorted(cells))
+    manifest["environment"]["frameworks"] = {framework: {"available": True, "version": version,
+                                                         "devices": ["cpu"], "source": "builtin"}}
+    (run_dir / "run.json").write_text(json.dumps(manifest))
+    (run_dir / "summary.json").write_text(json.dumps(summarize(recs, manifest)))
+    return run_dir

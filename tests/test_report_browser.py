@@ -121,3 +121,62 @@ def test_merged_report_and_diff_pages_load_clean(tmp_path: Path) -> None:
             pg.goto(path.as_uri())
             assert expect in pg.inner_text("body") and problems == []
         browser.close()
+
+
+def test_scoreboard_page_loads_clean_and_links_changes_to_repro_scripts(tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    from conformance.cli import main
+    from tests.synthetic_runs import release_run
+
+    stories = ({"sigmoid": ("pass", 0.1), "softmax": ("fail", 40.0), "relu": ("pass", 0.2)},
+               {"sigmoid": ("fail", 30.0), "softmax": ("pass", 0.3), "relu": ("unsupported", None)},
+               {"sigmoid": ("pass", 0.2), "softmax": ("pass", 0.3), "relu": ("unsupported", None)})
+    runs = [release_run(tmp_path / "runs", v, cells) for v, cells in zip(("2.9.0", "2.10.1", "2.11.0"), stories)]
+    out = tmp_path / "site"
+    assert main(["scoreboard", str(tmp_path / "sb.sqlite"), "--add", *map(str, runs), "--out", str(out)]) == 0
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        problems: list[str] = []
+        pg.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        pg.on("request", lambda r: None if r.url.startswith(("file:", "data:", "about:"))
+              else problems.append(f"request: {r.url}"))
+        pg.goto((out / "index.html").as_uri())
+        pg.wait_for_load_state("load")
+        assert pg.inner_text("table.scoreboard thead").split() == ["op", "dtype", "torch", "eager", "2.9.0", "2.10.1",
+                                                                    "2.11.0"]
+        assert len(pg.query_selector_all("table.scoreboard tbody tr")) == 3
+        assert "seed 0" in pg.inner_text("#cases")
+        assert "3 of 3 op x dtype rows drew the same cases" in pg.inner_text("body")
+        kinds = [e.inner_text() for e in pg.query_selector_all("tr.change td:first-child")]
+        assert kinds == ["newly failing", "fixed", "newly unsupported", "fixed"]
+        # a cell's change mark leads to its change row, whose repro link names a script that exists
+        pg.click('table.scoreboard tr[data-op="softmax"] a.b')
+        assert pg.evaluate("location.hash") == "#change-1"
+        href = pg.get_attribute("#change-1 a[href^='repro/']", "href")
+        assert href and (out / href).is_file() and "def reproduce" in (out / href).read_text()
+        shot = tmp_path / "scoreboard.png"
+        pg.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+        browser.close()
+    assert problems == []
+
+
+def test_the_committed_scoreboard_loads_clean_with_its_columns_and_repro_links() -> None:
+    # docs/scoreboard/: the scoreboard of the version matrix's runs made here (issue 17's evidence)
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    index = Path(__file__).resolve().parents[1] / "docs" / "scoreboard" / "index.html"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page()
+        problems: list[str] = []
+        pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        pg.on("pageerror", lambda e: problems.append(str(e)))
+        pg.goto(index.as_uri())
+        versions = pg.eval_on_selector_all("table.scoreboard thead th.colh", "els => els.map(e => e.textContent)")
+        links = pg.eval_on_selector_all("tr.change a[href^='repro/']", "els => els.map(e => e.getAttribute('href'))")
+        browser.close()
+    assert problems == []
+    assert len(versions) >= 8
+    assert links and all((index.parent / href).is_file() for href in links)

@@ -14,7 +14,7 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
 
 def test_workflows_exist():
-    assert {p.name for p in WORKFLOWS} == {"cpu.yml", "nightly-gpu.yml"}
+    assert {p.name for p in WORKFLOWS} == {"cpu.yml", "nightly-gpu.yml", "scoreboard.yml"}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -58,3 +58,17 @@ def test_cpu_workflow_shards_each_framework_and_merges_only_whole_runs():
     assert "name: report-${{ matrix.framework }}-shard${{ matrix.shard }}" in text  # one artifact per shard
     merge = next(line for line in text.splitlines() if "vjp-conformance merge" in line)
     assert "--allow-partial" not in merge  # a missing shard fails the merge job, by name
+
+
+def test_scoreboard_workflow_runs_every_release_of_the_list_weekly_and_ingests_them():
+    text = (ROOT / ".github" / "workflows" / "scoreboard.yml").read_text()
+    assert "schedule:" in text and "cron:" in text
+    cron = text.split('cron: "', 1)[1].split('"', 1)[0].split()
+    assert cron[2:4] == ["*", "*"] and cron[4] != "*"  # one day of the week: weekly
+    # the job matrix is the list itself, and tox.ini's envs are checked against it
+    assert "python scripts/version-matrix --check" in text and "scripts/version-matrix --envs-json" in text
+    assert "fromJSON(needs.matrix.outputs.releases)" in text
+    assert "python-version: ${{ matrix.release.python }}" in text and "tox -e ${{ matrix.release.env }}" in text
+    assert "path: reports/matrix/${{ matrix.release.env }}" in text
+    ingest = next(line for line in text.splitlines() if "vjp-conformance scoreboard" in line)
+    assert "--add downloaded/run-*/*/" in ingest and "--out reports/scoreboard" in ingest

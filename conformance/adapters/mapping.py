@@ -70,6 +70,11 @@ def impl(call: str, composite: bool = False) -> Callable[[Callable[..., Any]], O
     return wrap
 
 
+class NotInThisVersion(ValueError):
+    """A TABLE row's call does not exist in the installed framework (an older release lacks it):
+    the op is unsupported there, with this message, instead of the whole adapter failing."""
+
+
 @dataclass(frozen=True)
 class Direct:
     """A TABLE row: the op is the call ``path(*args, **keywords, **const)``, nothing else."""
@@ -130,7 +135,8 @@ class Direct:
             try:
                 obj = getattr(obj, part)
             except AttributeError:
-                raise ValueError(f"{self.path!r}: {'.'.join([head, *rest[:i]])} has no attribute {part!r}") from None
+                raise NotInThisVersion(f"{self.path!r}: {'.'.join([head, *rest[:i]])} has no attribute {part!r}") \
+                    from None
         if not callable(obj):
             raise ValueError(f"{self.path!r} is not callable")
         return obj
@@ -218,6 +224,9 @@ def collect(package: str, families: tuple[str, ...]) -> dict[str, OpImpl]:
             inputs = tuple(i.name for i in spec.inputs)
             try:
                 bound = row.bind(name, inputs, tuple(spec.params), vars(module), module.__name__)
+            except NotInThisVersion as e:
+                bound = OpImpl(None, row.call_text(inputs), unsupported=f"not in this version of the framework: {e}",
+                               row=row, source=row.source(name, inputs, tuple(spec.params)))
             except ValueError as e:
                 raise ValueError(f"{where}: {e}") from None
             add(name, bound, where)

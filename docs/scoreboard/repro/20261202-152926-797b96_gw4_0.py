@@ -1,0 +1,1 @@
+# no repro script for 20261202-152926-797b96/gw4/0: record 20261202-152926-797b96/gw4/0 is 'unsupported' (not in this version of the framework: 'jax.nn.dot_product_attention': jax.nn has no attribute 'dot_product_attention'): nothing ran, nothing to reproduce

@@ -1,0 +1,1 @@
+# no repro script for 20261202-152940-52aab2/gw1/255: record 20261202-152940-52aab2/gw1/255 is 'unsupported' (TypeError: cholesky() got an unexpected keyword argument 'symmetrize_input'): nothing ran, nothing to reproduce

@@ -1,0 +1,1 @@
+# no repro script for 20261202-152940-52aab2/gw1/257: record 20261202-152940-52aab2/gw1/257 is 'unsupported' (TypeError: eigvalsh() got an unexpected keyword argument 'symmetrize_input'): nothing ran, nothing to reproduce

@@ -1,0 +1,1 @@
+# no repro script for 20261202-153013-8ab57b/gw0/200: record 20261202-153013-8ab57b/gw0/200 is 'unsupported' (TypeError: Error interpreting argument to <function standardize> as an abstract array. The problematic value is of type <class 'str'> and was passed to the function at path kwargs['algorithm']): nothing ran, nothing to reproduce
