@@ -255,6 +255,7 @@ def reach_html(summary: dict[str, Any]) -> str:
             else "every op reached every regime it declares")
     return ('<section id="reach"><h2>Reach</h2><p class="legend">What each op\'s accuracy examples exercised: '
             'examples per size regime (hover: per framework; a regime the op does not declare is grey), the '
-            f'memory layouts its frameworks got, its largest input in elements and the parameter values drawn. {esc(note)}.'
+            'memory layouts its frameworks got, its largest input in elements and the parameter values drawn. '
+            f'{esc(note)}.'
             f'</p><table class="reach"><thead><tr><th>op</th>{head}<th>layouts</th><th>largest</th><th>params</th>'
             f'</tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
