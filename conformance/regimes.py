@@ -99,14 +99,18 @@ def drawing(name: str, max_elements: int) -> Iterator[Active]:
         _ACTIVE.reset(token)
 
 
-def examples_per_regime(declared: Sequence[str], max_examples: int) -> list[tuple[str, int]]:
-    """How many structure examples a target draws in each regime an op declares: half of
-    ``max_examples`` (at least one) small, and every other declared regime its share of the rest,
-    at least one, so that every target of a run reaches every regime its op declares."""
+def examples_per_regime(declared: Sequence[str], max_examples: int, offset: int = 0) -> list[tuple[str, int]]:
+    """How many of a target's ``max_examples`` structure examples are drawn in each regime its op
+    declares: half (rounded up) small, the other half dealt round-robin over the other declared
+    regimes starting at ``offset`` (the suite passes the dtype's position times the half, so an
+    op's dtypes between them reach every regime when one target has too few examples to). Regimes
+    dealt no example are left out; the counts sum to ``max_examples``."""
     others = [r for r in declared if r != "small"]
-    small = max(1, max_examples - max_examples // 2) if others else max_examples
-    share = max(1, (max_examples - small) // len(others)) if others else 0
-    return [("small", small)] + [(r, share) for r in others]
+    rest = max_examples // 2 if others else 0
+    counts = dict.fromkeys(others, 0)
+    for i in range(rest):
+        counts[others[(offset + i) % len(others)]] += 1
+    return [("small", max_examples - rest)] + [(r, n) for r, n in counts.items() if n]
 
 
 def check_declared(where: str, regimes: Sequence[str]) -> None:

@@ -187,7 +187,10 @@ def test_vjp(vjp_target: Target, vjp_session: Session) -> None:
     failures: list[BaseException] = []
     # every size regime the op declares gets its own examples (regimes.examples_per_regime), so each
     # is drawn in every target; a failing regime is reported after the others have run too
-    for regime, n in regimes.examples_per_regime(checker.spec.regimes, sel.max_examples or profile.max_examples):
+    n_examples = sel.max_examples or profile.max_examples
+    offset = checker.spec.dtypes.index(vjp_target.dtype) * (n_examples // 2) if vjp_target.dtype in \
+        checker.spec.dtypes else 0
+    for regime, n in regimes.examples_per_regime(checker.spec.regimes, n_examples, offset):
         state["failed"] = False
         try:
             _check_regime(sess, checker, state, regime, n, k, profile.max_elements)

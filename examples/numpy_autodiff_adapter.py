@@ -98,7 +98,7 @@ def relu(a: Var) -> Var:
 
 
 def softmax(a: Var, axis: int) -> Var:
-    shifted = a.value - a.value.max(axis=axis, keepdims=True)
+    shifted = a.value - a.value.max(axis=axis, keepdims=True, initial=-np.inf)  # (initial: an empty axis)
     e = np.exp(shifted)
     s = e / e.sum(axis=axis, keepdims=True)
     return Var(s, ((a, lambda g: s * (g - (g * s).sum(axis=axis, keepdims=True))),))
@@ -174,7 +174,7 @@ class TinyGradAdapter:
         variables = {name: Var(value) for name, value in inputs.items()}
         out = self.ops[op.name](**variables, **params)
         backward(out, cotangent)
-        return {
-            name: variables[name].grad if variables[name].grad is not None else np.zeros_like(inputs[name])
+        return {  # (np.asarray: a 0-d input's gradient comes back from NumPy's arithmetic as a scalar)
+            name: np.asarray(variables[name].grad) if variables[name].grad is not None else np.zeros_like(inputs[name])
             for name in op.differentiable
         }

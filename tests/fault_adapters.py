@@ -20,7 +20,7 @@ class BrokenSoftmax(TinyGradAdapter):
 
     def __init__(self) -> None:
         def softmax_wrong(x: Var, axis: int) -> Var:
-            e = np.exp(x.value - x.value.max(axis=axis, keepdims=True))
+            e = np.exp(x.value - x.value.max(axis=axis, keepdims=True, initial=-np.inf))
             s = e / e.sum(axis=axis, keepdims=True)
             return Var(s, ((x, lambda g: s * g),))
 
@@ -34,7 +34,7 @@ class ScaledGradients(TinyGradAdapter):
 
     def vjp(self, op, inputs, params, cotangent, *, dtype, device):
         grads = super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device)
-        return {k: (v * (1 + 1e-3)).astype(v.dtype) for k, v in grads.items()}
+        return {k: np.asarray(v * (1 + 1e-3)).astype(v.dtype) for k, v in grads.items()}
 
 
 class RaisesSometimes(TinyGradAdapter):
@@ -124,5 +124,5 @@ class WrongOnSomeValues(TinyGradAdapter):
     def vjp(self, op, inputs, params, cotangent, *, dtype, device):
         grads = super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device)
         if op.name == "sigmoid" and cotangent.size and float(cotangent.flat[0]) < 0:
-            return {k: (v * 1.01).astype(v.dtype) for k, v in grads.items()}
+            return {k: np.asarray(v * 1.01).astype(v.dtype) for k, v in grads.items()}
         return grads

@@ -459,7 +459,7 @@ def test_compiled_mode_record_script_runs_its_mode(framework: str, mode: str, tm
     script = tmp_path / "repro.py"
     assert main(["repro", str(results), "--index", "0", "--output", str(script)]) == 0
     text = script.read_text()
-    assert f"MODE = {mode!r}" in text and "DIFFERENTIABLE, DEVICE, MODE)" in text
+    assert f"MODE = {mode!r}" in text and "DIFFERENTIABLE, DEVICE, MODE, **LAYOUT_ARGS)" in text
     probe = COMPILED_PROBE.get(framework, "")
     run = subprocess.run([sys.executable, "-c", f"import runpy; runpy.run_path({str(script)!r}, run_name='__main__')\n"
                           + probe], capture_output=True, text=True, timeout=300, cwd=tmp_path,
