@@ -29,8 +29,8 @@ def _draws_independent_of_imports() -> None:
     pytest session that had imported the tests (our regimes' 4097 and 66049 among the literals).
     "The same command on the same versions draws the same cases" needs the pool fixed: it is left
     empty (Hypothesis's own global constants still apply). Private API, so it is best effort: a
-    Hypothesis without the hook draws as it always did, and tests/test_regimes.py checks the
-    property itself."""
+    Hypothesis without the hook draws as it always did; tests/test_cli.py's serial-versus-parallel
+    run checks the property (it failed before this)."""
     try:
         from hypothesis.internal.conjecture import providers
     except ImportError:  # pragma: no cover - another Hypothesis layout

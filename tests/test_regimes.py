@@ -169,21 +169,3 @@ def test_torch_vjp_is_the_same_in_every_layout():
         got = adapter.vjp(spec, {"x": x}, {"axis": 1}, dz, dtype="float64", device="cpu", layout=layout)["x"]
         np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15, err_msg=layout)
 
-
-def test_draws_do_not_depend_on_the_local_modules_loaded(tmp_path, monkeypatch):
-    """Hypothesis mixes literals of loaded local modules into its draws; the suite fixes that pool
-    (conformance.strategies), so a run's worker, its main process and a test session draw alike."""
-    import importlib
-    import sys
-
-    def seeds():
-        return [c.seed for c in _draw_in(get_op("matmul"), "small", 12)]
-
-    before = seeds()
-    (tmp_path / "odd_literals_module.py").write_text("ODD = (4097, 66049, 268435457, 123456789, 0.3125)\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.import_module("odd_literals_module")
-    try:
-        assert seeds() == before
-    finally:
-        sys.modules.pop("odd_literals_module", None)
