@@ -41,28 +41,48 @@ def group_norm(x, gamma, beta, groups, eps):
     return (y * gamma.reshape(groups, c // groups) + beta.reshape(groups, c // groups)).reshape(x.shape)
 
 
-@impl("-jnp.mean(jnp.sum(labels * jax.nn.log_softmax(logits), -1))", composite=True)
-def softmax_cross_entropy(logits, labels):
-    return -jnp.mean(jnp.sum(labels * jax.nn.log_softmax(logits, axis=-1), axis=-1))
+def _reduce(losses, reduction, count=None):
+    """Per-row or per-element losses reduced as the catalogue's ``reduction`` says: mean (over
+    ``count`` when given: the rows kept), sum or none."""
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return jnp.sum(losses)
+    return jnp.mean(losses) if count is None else jnp.sum(losses) / count
 
 
-@impl("-jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], -1))", composite=True)
-def sparse_softmax_cross_entropy(logits, labels):
-    return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits, axis=-1), labels[:, None], axis=-1))
+@impl("-jnp.sum(w (labels (1 - eps) + eps / K) * jax.nn.log_softmax(logits), -1), reduced", composite=True)
+def softmax_cross_entropy(logits, labels, reduction, weight, label_smoothing):
+    if label_smoothing:
+        labels = labels * (1 - label_smoothing) + label_smoothing / logits.shape[-1]
+    if weight is not None:
+        labels = labels * jnp.asarray(weight, dtype=logits.dtype)
+    return _reduce(-jnp.sum(labels * jax.nn.log_softmax(logits, axis=-1), axis=-1), reduction)
 
 
-@impl("jnp.mean(-(labels * jax.nn.log_sigmoid(x) + (1 - labels) * jax.nn.log_sigmoid(-x)))", composite=True)
-def sigmoid_binary_cross_entropy(logits, labels):
-    return jnp.mean(-(labels * jax.nn.log_sigmoid(logits) + (1 - labels) * jax.nn.log_sigmoid(-logits)))
+@impl("-jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], -1), ignored rows masked out, reduced",
+      composite=True)
+def sparse_softmax_cross_entropy(logits, labels, reduction, ignore_index):
+    kept = jnp.ones(labels.shape, dtype=bool) if ignore_index is None else labels != ignore_index
+    safe = jnp.where(kept, labels, 0)
+    losses = -jnp.take_along_axis(jax.nn.log_softmax(logits, axis=-1), safe[:, None], axis=-1)[:, 0]
+    losses = jnp.where(kept, losses, 0)
+    return _reduce(losses, reduction, None if ignore_index is None else jnp.sum(kept.astype(logits.dtype)))
 
 
-@impl("jnp.mean(jnp.square(pred - target))", composite=True)
-def mse(pred, target):
-    return jnp.mean(jnp.square(pred - target))
+@impl("-(p labels * jax.nn.log_sigmoid(x) + (1 - labels) * jax.nn.log_sigmoid(-x)), reduced", composite=True)
+def sigmoid_binary_cross_entropy(logits, labels, reduction, pos_weight):
+    positive = labels if pos_weight is None else labels * jnp.asarray(pos_weight, dtype=logits.dtype)
+    return _reduce(-(positive * jax.nn.log_sigmoid(logits) + (1 - labels) * jax.nn.log_sigmoid(-logits)), reduction)
 
 
-@impl("jnp.mean(jnp.where(|d| <= delta, d^2 / 2, delta (|d| - delta / 2))), d = pred - target", composite=True)
-def huber(pred, target, delta):
+@impl("jnp.square(pred - target), reduced", composite=True)
+def mse(pred, target, reduction):
+    return _reduce(jnp.square(pred - target), reduction)
+
+
+@impl("jnp.where(|d| <= delta, d^2 / 2, delta (|d| - delta / 2)), d = pred - target, reduced", composite=True)
+def huber(pred, target, delta, reduction):
     d = pred - target
     a = jnp.abs(d)
-    return jnp.mean(jnp.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)))
+    return _reduce(jnp.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)), reduction)
