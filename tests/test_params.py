@@ -1,0 +1,103 @@
+"""The op parameters of issue 16 (loss reductions, class weights, ...): each declared value is
+drawn by the op's structure, and the oracle's gradient at each value agrees with finite
+differences of its own forward on fixed cases (the checks of tests/test_oracle_edges.py).
+
+:data:`REACH` lists, per op and parameter, the values (or kinds of value: ``"weights"`` for a
+tuple, ``None`` for absent) its structure must draw; the first is the current behaviour, where
+shrinking ends. :data:`CASES` are fixed cases at each value, small enough for the full Jacobian.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, find, settings
+
+from conformance.registry import get_op
+from conformance.strategies import cases
+from tests.test_oracle_edges import Edge, check_finite_differences, check_inner_product, check_well_formed
+
+LOSSES = ("softmax_cross_entropy", "sparse_softmax_cross_entropy", "sigmoid_binary_cross_entropy", "mse", "huber")
+REDUCTIONS = ("mean", "sum", "none")
+
+REACH: dict[tuple[str, str], tuple[Any, ...]] = {
+    **{(op, "reduction"): REDUCTIONS for op in LOSSES},
+    ("softmax_cross_entropy", "weight"): (None, "weights"),
+    ("softmax_cross_entropy", "label_smoothing"): (0.0, 0.1, 0.25),
+    ("sparse_softmax_cross_entropy", "ignore_index"): (None, -100, 0),
+    ("sigmoid_binary_cross_entropy", "pos_weight"): (None, "weights"),
+}
+
+
+def _kind(value: Any) -> Any:
+    return "weights" if isinstance(value, tuple) else value
+
+
+@pytest.mark.parametrize(("op", "param", "value"), [(op, p, v) for (op, p), vs in REACH.items() for v in vs],
+                         ids=lambda v: repr(v))
+def test_every_declared_value_is_drawn(op: str, param: str, value: Any) -> None:
+    spec = get_op(op)
+    assert param in spec.params, f"{op}: {param} is not a declared param"
+    case = find(cases(spec, "float64"), lambda c: _kind(c.params[param]) == value,
+                settings=settings(max_examples=2000, database=None, suppress_health_check=list(HealthCheck)))
+    assert _kind(case.params[param]) == value
+
+
+def test_the_first_value_is_where_shrinking_ends() -> None:
+    """The minimal example of each op draws every parameter's first value (today's behaviour)."""
+    for (op, param), values in REACH.items():
+        case = find(cases(get_op(op), "float64"), lambda c: True, settings=settings(database=None))
+        assert _kind(case.params[param]) == values[0], (op, param, case.params)
+
+
+def _loss_cases() -> list[Edge]:
+    out: list[Edge] = []
+    rng = np.random.default_rng(3)
+    probs = rng.random((3, 4)) + 0.05
+    probs /= probs.sum(axis=-1, keepdims=True)
+    for r in REDUCTIONS:
+        for weight in (None, (0.5, 2.0, 1.0, 3.0)):
+            for eps in (0.0, 0.1):
+                out.append(Edge("softmax_cross_entropy", f"{r},w={weight is not None},eps={eps}",
+                                {"logits": (3, 4), "labels": (3, 4)},
+                                {"reduction": r, "weight": weight, "label_smoothing": eps}, {"labels": probs}))
+        for ignore, labels in ((None, [2, 0, 3, 1]), (-100, [2, -100, 3, -100]), (0, [2, 0, 3, 0])):
+            out.append(Edge("sparse_softmax_cross_entropy", f"{r},ignore={ignore}", {"logits": (4, 4), "labels": (4,)},
+                            {"reduction": r, "ignore_index": ignore}, {"labels": np.array(labels, dtype=np.int64)}))
+        for pos_weight in (None, (2.0, 0.5, 3.0)):
+            out.append(Edge("sigmoid_binary_cross_entropy", f"{r},pos_weight={pos_weight is not None}",
+                            {"logits": (2, 3), "labels": (2, 3)}, {"reduction": r, "pos_weight": pos_weight},
+                            {"labels": np.array([[0.0, 1.0, 0.3], [0.8, 1.0, 0.0]])}))
+        out.append(Edge("mse", r, {"pred": (2, 3), "target": (2, 3)}, {"reduction": r}))
+        out.append(Edge("huber", r, {"pred": (2, 3), "target": (2, 3)}, {"delta": 0.5, "reduction": r}))
+    return out
+
+
+CASES = _loss_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_oracle_at_each_value_matches_finite_differences(case: Edge) -> None:
+    spec = get_op(case.op)
+    check_well_formed(spec, case)
+    check_finite_differences(spec, case)
+    check_inner_product(spec, case)
+
+
+def test_reductions_relate_as_they_say() -> None:
+    """sum = mean * count and none sums to sum, for the forward and the gradient, with ignored
+    rows counted out of the mean and given no gradient."""
+    spec = get_op("sparse_softmax_cross_entropy")
+    logits = np.random.default_rng(0).standard_normal((4, 3))
+    labels = np.array([1, -100, 2, 0])
+    params = {"ignore_index": -100}
+    none = spec.reference(logits, labels, reduction="none", **params)
+    assert none.shape == (4,) and none[1] == 0.0
+    total = spec.reference(logits, labels, reduction="sum", **params)
+    assert np.isclose(total, none.sum())
+    assert np.isclose(spec.reference(logits, labels, reduction="mean", **params), total / 3)
+    g_mean = spec.reference_vjp(logits, labels, dz=np.float64(1.0), reduction="mean", **params)["logits"].value
+    g_sum = spec.reference_vjp(logits, labels, dz=np.float64(1.0), reduction="sum", **params)["logits"].value
+    assert np.allclose(g_sum, 3 * g_mean) and np.all(g_sum[1] == 0.0)
