@@ -7,7 +7,8 @@ Normalisations (channels-last, like the rest of the catalogue):
 with mean and the *population* variance taken over a set of axes A of n elements: the trailing
 ``axis`` dims for layer_norm, every axis but the last (channel) one for batch_norm in training
 mode, spatial dims and the channels of one group for group_norm. rms_norm drops the centring
-and beta: y = x / sqrt(mean(x^2) + eps) * gamma over the last axis. Writing r = 1/sqrt(var + eps),
+and beta: y = x / sqrt(mean(x^2) + eps) * gamma over its trailing ``axis`` dims. batch_norm in
+inference mode takes the statistics as given constants (running mean and variance). Writing r = 1/sqrt(var + eps),
 xhat = (x - mean) r and g = dz * gamma, every one of them has
 
     dx = r * (g - mean_A(g) - xhat * mean_A(g * xhat))     (rms_norm: without mean_A(g))
@@ -147,24 +148,52 @@ def layer_norm_vjp(x, gamma, beta, dz, axis=(-1,), eps: float = 1e-5) -> dict[st
 # ---------------------------------------------------------------- batch_norm
 
 
-def batch_norm(x, gamma, beta, eps: float = 1e-5):
-    """Training-mode batch normalisation, channels last: statistics (population variance) per
-    channel over every axis but the last; gamma and beta have shape (C,)."""
+def _channels(values, c: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(values, dtype=np.float64), (c,))
+
+
+def batch_norm(x, gamma, beta, eps: float = 1e-5, training: bool = True, running_mean=None, running_var=None):
+    """Batch normalisation, channels last; gamma and beta have shape (C,). Training mode: the
+    statistics (population variance) per channel over every axis but the last. Inference mode
+    (``training`` False): the given per-channel ``running_mean`` and ``running_var`` ((C,) each),
+    y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta."""
     x, gamma, beta = f64(x, gamma, beta)
-    return _normalize(x, gamma, beta, tuple(range(x.ndim - 1)), eps, True)
+    if training:
+        return _normalize(x, gamma, beta, tuple(range(x.ndim - 1)), eps, True)
+    c = x.shape[-1]
+    r = 1.0 / np.sqrt(_channels(running_var, c) + eps)
+    return (x - _channels(running_mean, c)) * r * gamma + beta
 
 
-def batch_norm_vjp(x, gamma, beta, dz, eps: float = 1e-5) -> dict[str, Grad]:
-    """dx = r (g - mean(g) - xhat mean(g xhat)), means per channel over every other axis,
-    g = dz gamma; dgamma = sum of dz xhat and dbeta = sum of dz over every axis but the last."""
+def batch_norm_vjp(x, gamma, beta, dz, eps: float = 1e-5, training: bool = True, running_mean=None,
+                   running_var=None) -> dict[str, Grad]:
+    """Training mode: dx = r (g - mean(g) - xhat mean(g xhat)), means per channel over every
+    other axis, g = dz gamma; dgamma = sum of dz xhat and dbeta = sum of dz over every axis but
+    the last. Inference mode: the statistics are constants, so dx = dz gamma r with
+    r = 1/sqrt(running_var + eps), dgamma = sum of dz (x - running_mean) r, dbeta = sum of dz.
+
+    Inference magnitudes: dx is a product (|dx|, r's own rounding is a few u); dgamma sums
+    |dz| (|x| + |running_mean|) r (the subtraction rounds at that scale)."""
     x, gamma, beta, dz = f64(x, gamma, beta, dz)
     axes = tuple(range(x.ndim - 1))
     n = _count(x.shape, axes)
+    beta_grad = Grad(dz.sum(axis=axes), np.abs(dz).sum(axis=axes), terms=n)
+    if not training:
+        c = x.shape[-1]
+        mean = _channels(running_mean, c)
+        r = 1.0 / np.sqrt(_channels(running_var, c) + eps)
+        dx = dz * gamma * r
+        return {
+            "x": Grad(dx, np.abs(dx)),
+            "gamma": Grad((dz * (x - mean) * r).sum(axis=axes), (np.abs(dz) * (np.abs(x) + np.abs(mean)) * r).sum(
+                axis=axes), terms=n),
+            "beta": beta_grad,
+        }
     dx, mag, tiny, gv, gm, gt = _normalize_vjp(x, dz * gamma, dz, axes, eps, True)
     return {
         "x": Grad(dx, mag, terms=n, tiny=tiny),
         "gamma": Grad(gv.sum(axis=axes), gm.sum(axis=axes), terms=n, tiny=1.0 + gt.sum(axis=axes)),
-        "beta": Grad(dz.sum(axis=axes), np.abs(dz).sum(axis=axes), terms=n),
+        "beta": beta_grad,
     }
 
 
@@ -210,19 +239,20 @@ def group_norm_vjp(x, gamma, beta, dz, groups: int = 1, eps: float = 1e-5) -> di
 # ---------------------------------------------------------------- rms_norm
 
 
-def rms_norm(x, gamma, eps: float = 1e-5):
-    """y = x / sqrt(mean(x^2) + eps) * gamma over the last axis; gamma has shape (D,)."""
+def rms_norm(x, gamma, eps: float = 1e-5, axis=(-1,)):
+    """y = x / sqrt(mean(x^2) + eps) * gamma, the mean over the trailing ``axis`` dims (a tuple
+    of negative axes, e.g. (-2, -1)); gamma has those dims' shape."""
     x, gamma = f64(x, gamma)
-    return _normalize(x, gamma, None, (x.ndim - 1,), eps, False)
+    return _normalize(x, gamma, None, _trailing(axis, x.ndim), eps, False)
 
 
-def rms_norm_vjp(x, gamma, dz, eps: float = 1e-5) -> dict[str, Grad]:
+def rms_norm_vjp(x, gamma, dz, eps: float = 1e-5, axis=(-1,)) -> dict[str, Grad]:
     """dx = r (g - xhat mean(g xhat)) with r = 1/sqrt(mean(x^2) + eps), xhat = x r, g = dz gamma,
-    means over the last axis; dgamma = sum of dz xhat over the leading axes."""
+    means over the normalised trailing dims; dgamma = sum of dz xhat over the leading axes."""
     x, gamma, dz = f64(x, gamma, dz)
-    axes = (x.ndim - 1,)
-    lead = tuple(range(x.ndim - 1))
-    n, b = max(1, x.shape[-1]), _count(x.shape, lead)
+    axes = _trailing(axis, x.ndim)
+    lead = tuple(range(x.ndim - len(axes)))
+    n, b = _count(x.shape, axes), _count(x.shape, lead)
     dx, mag, tiny, gv, gm, gt = _normalize_vjp(x, dz * gamma, dz, axes, eps, False)
     return {
         "x": Grad(dx, mag, terms=n, tiny=tiny),

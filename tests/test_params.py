@@ -1,4 +1,5 @@
-"""The op parameters of issue 16 (loss reductions, class weights, ...): each declared value is
+"""The op parameters of issue 16 (loss reductions, class weights, batch_norm's inference mode,
+rms_norm's axes, ...): each declared value is
 drawn by the op's structure, and the oracle's gradient at each value agrees with finite
 differences of its own forward on fixed cases (the checks of tests/test_oracle_edges.py).
 
@@ -28,11 +29,19 @@ REACH: dict[tuple[str, str], tuple[Any, ...]] = {
     ("softmax_cross_entropy", "label_smoothing"): (0.0, 0.1, 0.25),
     ("sparse_softmax_cross_entropy", "ignore_index"): (None, -100, 0),
     ("sigmoid_binary_cross_entropy", "pos_weight"): (None, "weights"),
+    ("batch_norm", "training"): (True, False),
+    ("batch_norm", "running_mean"): (None, "weights"),
+    ("rms_norm", "axis"): ((-1,), (-2, -1), (-3, -2, -1)),
 }
 
 
-def _kind(value: Any) -> Any:
-    return "weights" if isinstance(value, tuple) else value
+WEIGHTED = {("softmax_cross_entropy", "weight"), ("sigmoid_binary_cross_entropy", "pos_weight"),
+            ("batch_norm", "running_mean")}
+
+
+def _kind(op: str, param: str, value: Any) -> Any:
+    """The value, or ``"weights"`` for a per-class tuple of a param whose values are those."""
+    return "weights" if (op, param) in WEIGHTED and isinstance(value, tuple) else value
 
 
 @pytest.mark.parametrize(("op", "param", "value"), [(op, p, v) for (op, p), vs in REACH.items() for v in vs],
@@ -40,16 +49,16 @@ def _kind(value: Any) -> Any:
 def test_every_declared_value_is_drawn(op: str, param: str, value: Any) -> None:
     spec = get_op(op)
     assert param in spec.params, f"{op}: {param} is not a declared param"
-    case = find(cases(spec, "float64"), lambda c: _kind(c.params[param]) == value,
+    case = find(cases(spec, "float64"), lambda c: _kind(op, param, c.params[param]) == value,
                 settings=settings(max_examples=2000, database=None, suppress_health_check=list(HealthCheck)))
-    assert _kind(case.params[param]) == value
+    assert _kind(op, param, case.params[param]) == value
 
 
 def test_the_first_value_is_where_shrinking_ends() -> None:
     """The minimal example of each op draws every parameter's first value (today's behaviour)."""
     for (op, param), values in REACH.items():
         case = find(cases(get_op(op), "float64"), lambda c: True, settings=settings(database=None))
-        assert _kind(case.params[param]) == values[0], (op, param, case.params)
+        assert _kind(op, param, case.params[param]) == values[0], (op, param, case.params)
 
 
 def _loss_cases() -> list[Edge]:
@@ -75,7 +84,19 @@ def _loss_cases() -> list[Edge]:
     return out
 
 
-CASES = _loss_cases()
+def _norm_cases() -> list[Edge]:
+    out = []
+    for xs in ((1, 3), (2, 2, 3)):
+        for mean, var in (((0.5, -1.0, 2.0), (0.25, 4.0, 1.0)), ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))):
+            out.append(Edge("batch_norm", f"{xs},inference,mean={mean}", {"x": xs, "gamma": (3,), "beta": (3,)},
+                            {"eps": 2.0**-10, "training": False, "running_mean": mean, "running_var": var}))
+    for xs, axis in (((2, 3, 4), (-1,)), ((2, 3, 4), (-2, -1)), ((2, 3, 2), (-3, -2, -1))):
+        out.append(Edge("rms_norm", f"{xs},axis={axis}", {"x": xs, "gamma": xs[len(xs) - len(axis):]},
+                        {"eps": 2.0**-10, "axis": axis}))
+    return out
+
+
+CASES = _loss_cases() + _norm_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

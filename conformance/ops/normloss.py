@@ -42,12 +42,22 @@ def _channels_last(draw, *, min_dims: int = 2, max_channels: int = 5) -> list[in
     return s
 
 
+# inference-mode running statistics per channel: exact in every dtype
+RUNNING_MEANS = (0.0, 0.5, -1.0, 2.0)
+RUNNING_VARS = (1.0, 0.25, 4.0, 2.0)
+
+
 def _batch_norm(draw, rng) -> Structure:
     s = _channels_last(draw)
-    if int(np.prod(s[:-1])) < 2:  # training mode needs at least two values per channel
-        s[0] = 2
     c = s[-1]
-    return Structure({"x": tuple(s), "gamma": (c,), "beta": (c,)}, {"eps": _eps(draw)})
+    training = choice(draw, (True, False))
+    if training and int(np.prod(s[:-1])) < 2:  # training mode needs at least two values per channel
+        s[0] = 2
+    params = {"eps": _eps(draw), "training": training, "running_mean": None, "running_var": None}
+    if not training:
+        params["running_mean"] = tuple(choice(draw, RUNNING_MEANS) for _ in range(c))
+        params["running_var"] = tuple(choice(draw, RUNNING_VARS) for _ in range(c))
+    return Structure({"x": tuple(s), "gamma": (c,), "beta": (c,)}, params)
 
 
 def _group_norm(draw, rng) -> Structure:
@@ -59,7 +69,9 @@ def _group_norm(draw, rng) -> Structure:
 
 def _rms_norm(draw, rng) -> Structure:
     s = shape(draw)
-    return Structure({"x": s, "gamma": (s[-1],)}, {"eps": _eps(draw)})
+    k = choice(draw, range(1, len(s) + 1))  # the last axis first
+    trailing = s[len(s) - k:]
+    return Structure({"x": s, "gamma": trailing}, {"eps": _eps(draw), "axis": tuple(range(-k, 0))})
 
 
 def _rows(draw) -> tuple[int, int]:
@@ -152,16 +164,20 @@ OPS = [
     _spec(
         "batch_norm", (X, GAMMA, BETA), _batch_norm,
         f"dx = r (g - mean(g) - xhat mean(g xhat)), means per channel over all other axes,  {NORM};  "
-        "dgamma = sum dz xhat;  dbeta = sum dz (over all but the channel axis)",
-        params=("eps",),
-        notes="Training mode (batch statistics), channels last (N, ..., C); gamma, beta (C,). " + NORM_NOTES,
+        "dgamma = sum dz xhat;  dbeta = sum dz (over all but the channel axis);  inference mode: dx = dz gamma r, "
+        "r = 1/sqrt(running_var + eps), dgamma = sum dz (x - running_mean) r",
+        params=("eps", "training", "running_mean", "running_var"),
+        notes="Channels last (N, ..., C); gamma, beta (C,). training True: batch statistics; False: inference "
+              "mode with running_mean, running_var (C,) drawn per channel (means 0, 0.5, -1, 2; variances 1, "
+              "0.25, 4, 2), None in training mode. " + NORM_NOTES,
     ),
     _spec(
         "rms_norm", (X, GAMMA), _rms_norm,
-        "dx = r (g - xhat mean(g xhat)) over the last axis,  r = 1/sqrt(mean(x^2) + eps), xhat = x r, "
-        "g = dz gamma;  dgamma = sum_batch dz xhat",
-        params=("eps",),
-        notes="Over the last axis; gamma (D,); eps inside the square root, drawn as for the other normalisations.",
+        "dx = r (g - xhat mean(g xhat)) over the normalised trailing dims,  r = 1/sqrt(mean(x^2) + eps), "
+        "xhat = x r, g = dz gamma;  dgamma = sum_batch dz xhat",
+        params=("eps", "axis"),
+        notes="axis: the normalised trailing dims as negative axes, (-1,) first, e.g. (-2, -1); gamma has their "
+              "shape; eps inside the square root, drawn as for the other normalisations.",
     ),
     _spec(
         "group_norm", (X, GAMMA, BETA), _group_norm,

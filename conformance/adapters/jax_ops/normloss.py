@@ -22,15 +22,21 @@ def layer_norm(x, gamma, beta, axis, eps):
     return _standardize(x, [int(a) % x.ndim for a in axis], eps) * gamma + beta
 
 
-@impl("jax.nn.standardize(x, all but the channel axis, epsilon=eps, algorithm='stable') * gamma + beta",
+@impl("jax.nn.standardize(x, all but the channel axis, epsilon=eps, algorithm='stable') * gamma + beta; "
+      "inference mode: jax.nn.standardize(x, mean=running_mean, variance=running_var, epsilon=eps) * gamma + beta",
       composite=True)
-def batch_norm(x, gamma, beta, eps):
-    return _standardize(x, range(x.ndim - 1), eps) * gamma + beta
+def batch_norm(x, gamma, beta, eps, training, running_mean, running_var):
+    if training:
+        return _standardize(x, range(x.ndim - 1), eps) * gamma + beta
+    mean = jnp.asarray(running_mean, dtype=x.dtype)
+    variance = jnp.asarray(running_var, dtype=x.dtype)
+    return jax.nn.standardize(x, axis=-1, mean=mean, variance=variance, epsilon=eps) * gamma + beta
 
 
-@impl("x * lax.rsqrt(jnp.mean(jnp.square(x), -1, keepdims=True) + eps) * gamma", composite=True)
-def rms_norm(x, gamma, eps):
-    return x * lax.rsqrt(jnp.mean(jnp.square(x), axis=-1, keepdims=True) + eps) * gamma
+@impl("x * lax.rsqrt(jnp.mean(jnp.square(x), trailing axes, keepdims=True) + eps) * gamma", composite=True)
+def rms_norm(x, gamma, eps, axis):
+    axes = tuple(int(a) % x.ndim for a in axis)
+    return x * lax.rsqrt(jnp.mean(jnp.square(x), axis=axes, keepdims=True) + eps) * gamma
 
 
 @impl("reshape to (N, ..., G, C/G) + jax.nn.standardize(algorithm='stable') * gamma + beta", composite=True)

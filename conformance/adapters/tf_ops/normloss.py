@@ -21,14 +21,20 @@ def layer_norm(x, gamma, beta, axis, eps):
     return _normalize(x, [int(a) % x.shape.rank for a in axis], gamma, beta, eps)
 
 
-@impl("tf.nn.moments over all but the channel axis + tf.nn.batch_normalization", composite=True)
-def batch_norm(x, gamma, beta, eps):
-    return _normalize(x, range(x.shape.rank - 1), gamma, beta, eps)
+@impl("tf.nn.moments over all but the channel axis + tf.nn.batch_normalization; inference mode: "
+      "tf.nn.batch_normalization with running_mean, running_var", composite=True)
+def batch_norm(x, gamma, beta, eps, training, running_mean, running_var):
+    if training:
+        return _normalize(x, range(x.shape.rank - 1), gamma, beta, eps)
+    mean = tf.constant(running_mean, dtype=x.dtype)
+    variance = tf.constant(running_var, dtype=x.dtype)
+    return tf.nn.batch_normalization(x, mean, variance, offset=beta, scale=gamma, variance_epsilon=eps)
 
 
-@impl("x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), -1, keepdims=True) + eps) * gamma", composite=True)
-def rms_norm(x, gamma, eps):
-    return x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), axis=-1, keepdims=True) + eps) * gamma
+@impl("x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), trailing axes, keepdims=True) + eps) * gamma", composite=True)
+def rms_norm(x, gamma, eps, axis):
+    axes = [int(a) % x.shape.rank for a in axis]
+    return x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), axis=axes, keepdims=True) + eps) * gamma
 
 
 @impl("reshape to (N, ..., G, C/G) + tf.nn.moments + tf.nn.batch_normalization", composite=True)

@@ -50,15 +50,17 @@ def layer_norm(x, gamma, beta, axis, eps):
     return F.layer_norm(x, tuple(x.shape[x.ndim - len(axis):]), gamma, beta, eps)
 
 
-@impl("torch.nn.functional.batch_norm(training=True, no running stats; NCHW permutes)")
-def batch_norm(x, gamma, beta, eps):
-    y = F.batch_norm(channels_first(x), None, None, gamma, beta, training=True, eps=eps)
+@impl("torch.nn.functional.batch_norm(training=True, no running stats; or training=False with running_mean, "
+      "running_var; NCHW permutes)")
+def batch_norm(x, gamma, beta, eps, training, running_mean, running_var):
+    mean, var = _weights(running_mean, x), _weights(running_var, x)
+    y = F.batch_norm(channels_first(x), mean, var, gamma, beta, training=training, eps=eps)
     return channels_last(y)
 
 
-@impl("torch.nn.functional.rms_norm(x, (D,), gamma, eps)")
-def rms_norm(x, gamma, eps):
-    return F.rms_norm(x, (x.shape[-1],), gamma, eps)
+@impl("torch.nn.functional.rms_norm(x, x.shape[-k:], gamma, eps)")
+def rms_norm(x, gamma, eps, axis):
+    return F.rms_norm(x, tuple(x.shape[x.ndim - len(axis):]), gamma, eps)
 
 
 @impl("torch.nn.functional.group_norm(x, groups, gamma, beta, eps) (NCHW permutes)")
