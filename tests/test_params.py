@@ -32,6 +32,8 @@ REACH: dict[tuple[str, str], tuple[Any, ...]] = {
     ("batch_norm", "training"): (True, False),
     ("batch_norm", "running_mean"): (None, "weights"),
     ("rms_norm", "axis"): ((-1,), (-2, -1), (-3, -2, -1)),
+    ("softplus", "beta"): (1.0, 2.0, 0.5),
+    ("softplus", "threshold"): (None, 20.0, 2.0),
 }
 
 
@@ -96,7 +98,23 @@ def _norm_cases() -> list[Edge]:
     return out
 
 
-CASES = _loss_cases() + _norm_cases()
+def _softplus_cases() -> list[Edge]:
+    x = np.array([-3.0, -0.7, 0.4, 1.3, 2.6, 9.0, 21.5])  # each side of the switches at 1, 2, 4 and 20
+    return [Edge("softplus", f"beta={beta},threshold={threshold}", {"x": x.shape},
+                 {"beta": beta, "threshold": threshold}, {"x": x})
+            for beta in (1.0, 2.0, 0.5) for threshold in (None, 20.0, 2.0)]
+
+
+CASES = _loss_cases() + _norm_cases() + _softplus_cases()
+
+
+def test_softplus_threshold_switches_to_the_identity() -> None:
+    """Above beta x = threshold the forward is x and the gradient dz; below, sigmoid(beta x) dz."""
+    spec = get_op("softplus")
+    x = np.array([0.9, 1.1])
+    assert np.array_equal(spec.reference(x, beta=2.0, threshold=2.0), [np.log1p(np.exp(1.8)) / 2.0, 1.1])
+    g = spec.reference_vjp(x, dz=np.ones(2), beta=2.0, threshold=2.0)["x"].value
+    assert np.allclose(g, [1.0 / (1.0 + np.exp(-1.8)), 1.0], rtol=1e-15, atol=0)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
