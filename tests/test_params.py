@@ -1,5 +1,5 @@
 """The op parameters of issue 16 (loss reductions, class weights, batch_norm's inference mode,
-rms_norm's axes, ...): each declared value is
+rms_norm's axes, softplus's beta and threshold, attention masks ...): each declared value is
 drawn by the op's structure, and the oracle's gradient at each value agrees with finite
 differences of its own forward on fixed cases (the checks of tests/test_oracle_edges.py).
 
@@ -34,11 +34,14 @@ REACH: dict[tuple[str, str], tuple[Any, ...]] = {
     ("rms_norm", "axis"): ((-1,), (-2, -1), (-3, -2, -1)),
     ("softplus", "beta"): (1.0, 2.0, 0.5),
     ("softplus", "threshold"): (None, 20.0, 2.0),
+    ("scaled_dot_product_attention", "mask"): (None, "weights"),
+    ("scaled_dot_product_attention", "bias"): (None, "weights"),
 }
 
 
 WEIGHTED = {("softmax_cross_entropy", "weight"), ("sigmoid_binary_cross_entropy", "pos_weight"),
-            ("batch_norm", "running_mean")}
+            ("batch_norm", "running_mean"), ("scaled_dot_product_attention", "mask"),
+            ("scaled_dot_product_attention", "bias")}
 
 
 def _kind(op: str, param: str, value: Any) -> Any:
@@ -105,7 +108,31 @@ def _softplus_cases() -> list[Edge]:
             for beta in (1.0, 2.0, 0.5) for threshold in (None, 20.0, 2.0)]
 
 
-CASES = _loss_cases() + _norm_cases() + _softplus_cases()
+def _attention_cases() -> list[Edge]:
+    out = []
+    mask = ((True, False, True), (True, True, False))
+    bias = ((0.0, -1.0, 0.5), (-2.0, 1.0, 0.0))
+    shapes = {"q": (1, 2, 2, 3), "k": (1, 3, 2, 3), "v": (1, 3, 2, 3)}  # T = 2 queries, S = 3 keys
+    for causal in (False, True):
+        for m, b in ((mask, None), (None, bias), (mask, bias)):
+            label = f"causal={causal},mask={m is not None},bias={b is not None}"
+            params = {"causal": causal, "scale": 0.5, "mask": m, "bias": b}
+            out.append(Edge("scaled_dot_product_attention", label, shapes, params))
+    return out
+
+
+CASES = _loss_cases() + _norm_cases() + _softplus_cases() + _attention_cases()
+
+
+def test_masked_keys_get_no_gradient() -> None:
+    """A key no query sees (masked for every query) has dk = dv = 0."""
+    spec = get_op("scaled_dot_product_attention")
+    rng = np.random.default_rng(0)
+    q, k, v = rng.standard_normal((1, 2, 1, 2)), rng.standard_normal((1, 3, 1, 2)), rng.standard_normal((1, 3, 1, 2))
+    mask = ((True, False, True), (True, False, True))
+    g = spec.reference_vjp(q, k, v, dz=rng.standard_normal((1, 2, 1, 2)), causal=False, scale=1.0, mask=mask)
+    assert np.all(g["k"].value[:, 1] == 0) and np.all(g["v"].value[:, 1] == 0)
+    assert np.all(g["k"].value[:, 0] != 0) and np.all(g["v"].value[:, 2] != 0)
 
 
 def test_softplus_threshold_switches_to_the_identity() -> None:
