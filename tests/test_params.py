@@ -3,7 +3,7 @@ rms_norm's axes, softplus's beta and threshold, attention masks ...): each decla
 drawn by the op's structure, and the oracle's gradient at each value agrees with finite
 differences of its own forward on fixed cases (the checks of tests/test_oracle_edges.py).
 
-:data:`REACH` lists, per op and parameter, the values (or kinds of value: ``"weights"`` for a
+:data:`REACH` lists, per op and parameter, the values (or kinds of value: ``"tuple"`` for a
 tuple, ``None`` for absent) its structure must draw; the first is the current behaviour, where
 shrinking ends. :data:`CASES` are fixed cases at each value, small enough for the full Jacobian.
 """
@@ -25,28 +25,31 @@ REDUCTIONS = ("mean", "sum", "none")
 
 REACH: dict[tuple[str, str], tuple[Any, ...]] = {
     **{(op, "reduction"): REDUCTIONS for op in LOSSES},
-    ("softmax_cross_entropy", "weight"): (None, "weights"),
+    ("softmax_cross_entropy", "weight"): (None, "tuple"),
     ("softmax_cross_entropy", "label_smoothing"): (0.0, 0.1, 0.25),
     ("sparse_softmax_cross_entropy", "ignore_index"): (None, -100, 0),
-    ("sigmoid_binary_cross_entropy", "pos_weight"): (None, "weights"),
+    ("sigmoid_binary_cross_entropy", "pos_weight"): (None, "tuple"),
     ("batch_norm", "training"): (True, False),
-    ("batch_norm", "running_mean"): (None, "weights"),
+    ("batch_norm", "running_mean"): (None, "tuple"),
     ("rms_norm", "axis"): ((-1,), (-2, -1), (-3, -2, -1)),
     ("softplus", "beta"): (1.0, 2.0, 0.5),
     ("softplus", "threshold"): (None, 20.0, 2.0),
-    ("scaled_dot_product_attention", "mask"): (None, "weights"),
-    ("scaled_dot_product_attention", "bias"): (None, "weights"),
+    ("scaled_dot_product_attention", "mask"): (None, "tuple"),
+    ("scaled_dot_product_attention", "bias"): (None, "tuple"),
+    ("sort", "descending"): (False, True),
+    ("roll", "axis"): (0, "tuple"),
 }
 
 
-WEIGHTED = {("softmax_cross_entropy", "weight"), ("sigmoid_binary_cross_entropy", "pos_weight"),
+TUPLED = {("softmax_cross_entropy", "weight"), ("sigmoid_binary_cross_entropy", "pos_weight"),
             ("batch_norm", "running_mean"), ("scaled_dot_product_attention", "mask"),
-            ("scaled_dot_product_attention", "bias")}
+            ("scaled_dot_product_attention", "bias"), ("roll", "axis")}
 
 
 def _kind(op: str, param: str, value: Any) -> Any:
-    """The value, or ``"weights"`` for a per-class tuple of a param whose values are those."""
-    return "weights" if (op, param) in WEIGHTED and isinstance(value, tuple) else value
+    """The value, or ``"tuple"`` for a tuple value of a param whose values are tuples or None
+    (per-class weights, masks, several roll axes)."""
+    return "tuple" if (op, param) in TUPLED and isinstance(value, tuple) else value
 
 
 @pytest.mark.parametrize(("op", "param", "value"), [(op, p, v) for (op, p), vs in REACH.items() for v in vs],
@@ -121,7 +124,23 @@ def _attention_cases() -> list[Edge]:
     return out
 
 
-CASES = _loss_cases() + _norm_cases() + _softplus_cases() + _attention_cases()
+def _shape_cases() -> list[Edge]:
+    out = [Edge("sort", f"axis={a},descending={d}", {"x": (3, 4)}, {"axis": a, "descending": d})
+           for a in (0, -1) for d in (False, True)]
+    out += [Edge("roll", f"shift={sh},axis={ax}", {"x": (2, 3, 4)}, {"shift": sh, "axis": ax})
+            for sh, ax in ((1, 0), ((1, -2), (0, 1)), ((-1, 5, 2), (-1, 0, 1)))]
+    return out
+
+
+CASES = _loss_cases() + _norm_cases() + _softplus_cases() + _attention_cases() + _shape_cases()
+
+
+def test_descending_sort_reverses_the_ascending_one() -> None:
+    spec = get_op("sort")
+    x = np.array([[0.3, -1.0, 2.0], [5.0, 4.0, -2.0]])
+    assert np.array_equal(spec.reference(x, axis=-1, descending=True), [[2.0, 0.3, -1.0], [5.0, 4.0, -2.0]])
+    g = spec.reference_vjp(x, dz=np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]), axis=-1, descending=True)["x"].value
+    assert np.array_equal(g, [[2.0, 3.0, 1.0], [1.0, 2.0, 3.0]])
 
 
 def test_masked_keys_get_no_gradient() -> None:
