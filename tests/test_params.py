@@ -38,6 +38,7 @@ REACH: dict[tuple[str, str], tuple[Any, ...]] = {
     ("scaled_dot_product_attention", "bias"): (None, "tuple"),
     ("sort", "descending"): (False, True),
     ("roll", "axis"): (0, "tuple"),
+    ("triangular_solve", "unit_diagonal"): (False, True),
 }
 
 
@@ -132,7 +133,27 @@ def _shape_cases() -> list[Edge]:
     return out
 
 
-CASES = _loss_cases() + _norm_cases() + _softplus_cases() + _attention_cases() + _shape_cases()
+def _triangular_cases() -> list[Edge]:
+    a = np.array([[1.5, 0.2, -0.3], [0.1, -1.2, 0.4], [-0.2, 0.3, 1.8]])
+    return [Edge("triangular_solve", f"lower={lower},transpose={tr},unit={unit}", {"a": (3, 3), "b": (3, 2)},
+                 {"lower": lower, "transpose": tr, "unit_diagonal": unit}, {"a": a})
+            for lower in (False, True) for tr in (False, True) for unit in (False, True)]
+
+
+CASES = (_loss_cases() + _norm_cases() + _softplus_cases() + _attention_cases() + _shape_cases()
+         + _triangular_cases())
+
+
+def test_a_unit_diagonal_is_never_read() -> None:
+    """With unit_diagonal, a's diagonal changes nothing and gets no gradient."""
+    spec = get_op("triangular_solve")
+    a = np.array([[2.0, 0.0], [0.5, -3.0]])
+    b = np.array([[1.0], [2.0]])
+    params = {"lower": True, "transpose": False, "unit_diagonal": True}
+    assert np.allclose(spec.reference(a, b, **params), [[1.0], [1.5]], rtol=1e-15, atol=0)
+    assert np.array_equal(spec.reference(a, b, **params), spec.reference(a - 7 * np.eye(2), b, **params))
+    g = spec.reference_vjp(a, b, dz=np.ones((2, 1)), **params)["a"].value
+    assert np.all(np.diag(g) == 0) and g[1, 0] != 0 and g[0, 1] == 0
 
 
 def test_descending_sort_reverses_the_ascending_one() -> None:

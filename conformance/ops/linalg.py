@@ -141,10 +141,11 @@ def _solve(draw, rng) -> Structure:
 def _triangular_solve(draw, rng) -> Structure:
     batch, n, k = _batch(draw), draw(st.integers(1, 5)), draw(st.integers(1, 4))
     lower, transpose = draw(st.booleans()), draw(st.booleans())
+    unit_diagonal = choice(draw, (False, True))
     scale = choice(draw, MATRIX_SCALES)
     return Structure(
         {"a": (*batch, n, n), "b": (*batch, n, k)},
-        {"lower": lower, "transpose": transpose},
+        {"lower": lower, "transpose": transpose, "unit_diagonal": unit_diagonal},
         values={"a": _triangular_system(rng, batch, n, lower, scale)},
     )
 
@@ -273,10 +274,11 @@ OPS = [
         name="triangular_solve",
         inputs=(InputSpec("a"), InputSpec("b")),
         structure=_triangular_solve,
-        formula="z = op(t)^-1 b, t = tril(a) or triu(a), op(t) = t or t^T;  db = op(t)^-T dz,  "
-        "da = triangle((-db z^T), transposed when op is t^T)",
-        params=("lower", "transpose"),
-        notes="only the `lower` (else upper) triangle of a is read, diagonal included, no unit diagonal; "
+        formula="z = op(t)^-1 b, t = tril(a) or triu(a) (unit diagonal: ones on it), op(t) = t or t^T;  "
+        "db = op(t)^-T dz,  da = triangle((-db z^T), transposed when op is t^T), strict when unit_diagonal",
+        params=("lower", "transpose", "unit_diagonal"),
+        notes="only the `lower` (else upper) triangle of a is read, diagonal included (unit_diagonal False, "
+        "first) or taken as ones and never read (unit_diagonal True: the gradient is zero there too); "
         "`transpose` solves t^T z = b. The gradient is zero in the triangle not read. a has a diagonal "
         "of magnitude [1, 2], a strict triangle of entries <= 0.5/n, and noise of size 10 in the other "
         "triangle; all times a scale of 1, 0.1 or 10.",
