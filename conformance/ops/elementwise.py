@@ -92,10 +92,12 @@ def _away(*points):
 
 
 def _softplus_avoid(values, params, dtype):
-    """x away from the switch to the identity, beta x = threshold (where there is one)."""
-    if params["threshold"] is None:
+    """x away from the switch to the identity, beta x = threshold (where there is one; a case that
+    leaves the params out has the oracle's defaults: no threshold)."""
+    threshold = params.get("threshold")
+    if threshold is None:
         return values
-    switch = params["threshold"] / params["beta"]
+    switch = threshold / params.get("beta", 1.0)
     return {**values, "x": away_from(values["x"], [switch], kink_margin(dtype))}
 
 
