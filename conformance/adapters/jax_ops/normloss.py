@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from conformance.adapters.losses import reduce_loss
 from conformance.adapters.mapping import impl
 
 
@@ -48,13 +49,7 @@ def group_norm(x, gamma, beta, groups, eps):
 
 
 def _reduce(losses, reduction, count=None):
-    """Per-row or per-element losses reduced as the catalogue's ``reduction`` says: mean (over
-    ``count`` when given: the rows kept), sum or none."""
-    if reduction == "none":
-        return losses
-    if reduction == "sum":
-        return jnp.sum(losses)
-    return jnp.mean(losses) if count is None else jnp.sum(losses) / count
+    return reduce_loss(losses, reduction, jnp.sum, jnp.mean, count)
 
 
 @impl("-jnp.sum(w (labels (1 - eps) + eps / K) * jax.nn.log_softmax(logits), -1), reduced", composite=True)

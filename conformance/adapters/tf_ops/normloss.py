@@ -8,6 +8,7 @@ catalogue's reduction says. mse and huber have no tf.nn op and are composed (Ker
 
 import tensorflow as tf
 
+from conformance.adapters.losses import reduce_loss
 from conformance.adapters.mapping import impl
 
 
@@ -48,13 +49,7 @@ def group_norm(x, gamma, beta, groups, eps):
 
 
 def _reduce(losses, reduction, count=None):
-    """Per-row or per-element losses reduced as the catalogue's ``reduction`` says: mean (over
-    ``count`` when given: the rows kept), sum or none."""
-    if reduction == "none":
-        return losses
-    if reduction == "sum":
-        return tf.reduce_sum(losses)
-    return tf.reduce_mean(losses) if count is None else tf.reduce_sum(losses) / count
+    return reduce_loss(losses, reduction, tf.reduce_sum, tf.reduce_mean, count)
 
 
 def _constant(values, like):
