@@ -146,7 +146,9 @@ def _triangular_solve(draw, rng) -> Structure:
     return Structure(
         {"a": (*batch, n, n), "b": (*batch, n, k)},
         {"lower": lower, "transpose": transpose, "unit_diagonal": unit_diagonal},
-        values={"a": _triangular_system(rng, batch, n, lower, scale)},
+        # a unit diagonal is not scaled: the read strict triangle stays at scale 1 (entries <= 0.5/n
+        # against the diagonal's 1), as well conditioned as the scaled non-unit systems
+        values={"a": _triangular_system(rng, batch, n, lower, 1.0 if unit_diagonal else scale)},
     )
 
 
@@ -281,7 +283,7 @@ OPS = [
         "first) or taken as ones and never read (unit_diagonal True: the gradient is zero there too); "
         "`transpose` solves t^T z = b. The gradient is zero in the triangle not read. a has a diagonal "
         "of magnitude [1, 2], a strict triangle of entries <= 0.5/n, and noise of size 10 in the other "
-        "triangle; all times a scale of 1, 0.1 or 10.",
+        "triangle; all times a scale of 1, 0.1 or 10 (scale 1 with a unit diagonal).",
     ),
     _spec(
         name="cholesky",
