@@ -144,6 +144,14 @@ class OpSpec:
             raise ValueError(f"{where}: formula must state the VJP")
 
     @property
+    def param_defaults(self) -> dict[str, Any]:
+        """The oracle's default of each declared param that has one (the op's behaviour before
+        the param was drawn): what a fixed case that leaves the param out runs with."""
+        signature = inspect.signature(self.reference).parameters
+        return {p: signature[p].default for p in self.params
+                if signature[p].default is not inspect.Parameter.empty}
+
+    @property
     def differentiable(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.inputs if i.differentiable)
 

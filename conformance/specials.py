@@ -76,7 +76,9 @@ def specials_of(spec: OpSpec) -> tuple[Special, ...]:
 def exact_case(spec: OpSpec, values: dict[str, Any], params: dict[str, Any], dtype: str, family: str,
                **extra: Any) -> Case:
     """A fixed (not drawn) case: these input values in ``dtype`` and an all-ones cotangent of the
-    output's shape. Used by the special-values family and the convention probe."""
+    output's shape. Used by the special-values family, the convention probe and the witnesses. A
+    param the case leaves out takes the oracle's default (``OpSpec.param_defaults``)."""
+    params = {**spec.param_defaults, **params}
     d = get_dtype(dtype)
     inputs = {name: in_dtype(v(d) if callable(v) else v, d.numpy) for name, v in values.items()}
     with np.errstate(all="ignore"):

@@ -31,10 +31,22 @@ def causal_mask(t: int, s: int) -> np.ndarray:
     return np.tril(np.ones((t, s), dtype=bool))
 
 
-def _attention_probs(q, k, causal, scale):
+def _valid(t: int, s: int, causal: bool, mask) -> np.ndarray:
+    """The (T, S) keys each query sees: the causal mask and the boolean ``mask`` (True: attend)."""
+    valid = causal_mask(t, s) if causal else np.ones((t, s), dtype=bool)
+    return valid if mask is None else valid & np.asarray(mask, dtype=bool).reshape(t, s)
+
+
+def _bias(t: int, s: int, bias) -> np.ndarray:
+    """The additive (T, S) mask added to the scaled logits (zeros for None)."""
+    return np.zeros((t, s)) if bias is None else np.asarray(bias, dtype=np.float64).reshape(t, s)
+
+
+def _attention_probs(q, k, causal, scale, mask, bias):
     """Logits (B, N, T, S), the validity mask and the probabilities (masked entries exactly 0)."""
-    logits = scale * np.einsum("btnh,bsnh->bnts", q, k)
-    valid = causal_mask(q.shape[1], k.shape[1]) if causal else np.ones((q.shape[1], k.shape[1]), dtype=bool)
+    t, s = q.shape[1], k.shape[1]
+    logits = scale * np.einsum("btnh,bsnh->bnts", q, k) + _bias(t, s, bias)
+    valid = _valid(t, s, causal, mask)
     shifted = np.where(valid, logits, -np.inf)
     m = shifted.max(axis=-1, keepdims=True, initial=-np.inf)
     e = np.where(valid, np.exp(np.where(valid, logits - m, 0.0)), 0.0)
@@ -42,28 +54,29 @@ def _attention_probs(q, k, causal, scale):
     return logits, m, valid, p
 
 
-def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, causal: bool, scale: float
-                                 ) -> np.ndarray:
-    """z[b,t,n,:] = sum_s P[b,n,t,s] v[b,s,n,:], P = softmax_s(scale * q[b,t,n,:].k[b,s,n,:])
-    over the keys s the query sees (all, or s <= t when ``causal``)."""
+def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, causal: bool, scale: float,
+                                 mask=None, bias=None) -> np.ndarray:
+    """z[b,t,n,:] = sum_s P[b,n,t,s] v[b,s,n,:], P = softmax_s(scale * q[b,t,n,:].k[b,s,n,:] + bias[t,s])
+    over the keys s the query sees (all, or s <= t when ``causal``, and where the boolean
+    ``mask[t][s]`` is True). mask and bias are (T, S) nested tuples, or None."""
     q, k, v = f64(q, k, v)
-    _, _, _, p = _attention_probs(q, k, causal, scale)
+    _, _, _, p = _attention_probs(q, k, causal, scale, mask, bias)
     return np.einsum("bnts,bsnh->btnh", p, v)
 
 
 def scaled_dot_product_attention_vjp(q: np.ndarray, k: np.ndarray, v: np.ndarray, dz: np.ndarray,
-                                     causal: bool, scale: float) -> dict[str, Grad]:
+                                     causal: bool, scale: float, mask=None, bias=None) -> dict[str, Grad]:
     """dv = P^T dz;  dP = dz v^T;  dS = P * (dP - rowsum(P * dP));  dq = scale * dS k;
-    dk = scale * dS^T q   (per batch and head).
+    dk = scale * dS^T q   (per batch and head; the masks are constants).
 
     Magnitude: the same expressions on absolute values with P replaced by its envelope
-    Pc + P * rowsum(Pc), Pc = P * (1 + |S - max S| + scale |q|.|k|): the shifted logit is
-    rounded before exp (|S - max S|) and each logit is a rounded dot product (scale |q|.|k|);
-    a logit error e_j changes P_j by P_j (e_j - sum P e). tiny: a flushed P entry moves dv by
-    sum |dz| and dq, dk by scale (1 + |dP| + |rowsum|) |k| (|q|).
+    Pc + P * rowsum(Pc), Pc = P * (1 + |S - max S| + scale |q|.|k| + |bias|): the shifted logit is
+    rounded before exp (|S - max S|) and each logit is a rounded dot product (scale |q|.|k|) plus
+    the bias; a logit error e_j changes P_j by P_j (e_j - sum P e). tiny: a flushed P entry moves
+    dv by sum |dz| and dq, dk by scale (1 + |dP| + |rowsum|) |k| (|q|).
     """
     q, k, v, dz = f64(q, k, v, dz)
-    logits, m, valid, p = _attention_probs(q, k, causal, scale)
+    logits, m, valid, p = _attention_probs(q, k, causal, scale, mask, bias)
     dp = np.einsum("btnh,bsnh->bnts", dz, v)
     ds = p * (dp - np.sum(p * dp, axis=-1, keepdims=True))
     dq = scale * np.einsum("bnts,bsnh->btnh", ds, k)
@@ -71,7 +84,7 @@ def scaled_dot_product_attention_vjp(q: np.ndarray, k: np.ndarray, v: np.ndarray
     dv = np.einsum("bnts,btnh->bsnh", p, dz)
 
     aq, ak, av, adz = np.abs(q), np.abs(k), np.abs(v), np.abs(dz)
-    a = abs(scale) * np.einsum("btnh,bsnh->bnts", aq, ak)
+    a = abs(scale) * np.einsum("btnh,bsnh->bnts", aq, ak) + np.abs(_bias(q.shape[1], k.shape[1], bias))
     cond = np.where(valid, 1.0 + np.abs(np.where(valid, logits - m, 0.0)) + a, 0.0)
     pc = p * cond
     penv = pc + p * pc.sum(axis=-1, keepdims=True)

@@ -310,24 +310,37 @@ def solve_vjp(a: np.ndarray, b: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
     return {"a": Grad(-db @ T(z), mag_da, terms=terms), "b": Grad(db, mag_db, terms=terms)}
 
 
-def _triangle(a: np.ndarray, lower: bool) -> np.ndarray:
-    return np.tril(a) if lower else np.triu(a)
+def _triangle(a: np.ndarray, lower: bool, unit_diagonal: bool = False) -> np.ndarray:
+    """The lower or upper triangle of a, diagonal included (``unit_diagonal``: excluded, so the
+    diagonal of the result is zero)."""
+    k = 1 if unit_diagonal else 0
+    return np.tril(a, -k) if lower else np.triu(a, k)
 
 
-def triangular_solve(a: np.ndarray, b: np.ndarray, lower: bool, transpose: bool) -> np.ndarray:
-    """z = op(t)^-1 b with t the lower (``lower``) or upper triangle of a, diagonal included
-    (the other triangle is never read), and op(t) = t^T when ``transpose`` else t."""
+def _read_triangle(a: np.ndarray, lower: bool, unit_diagonal: bool) -> np.ndarray:
+    """The triangular matrix a solve reads: its triangle, with ones on the diagonal when
+    ``unit_diagonal`` (a's own diagonal is never read then)."""
+    t = _triangle(a, lower, unit_diagonal)
+    return t + np.eye(a.shape[-1]) if unit_diagonal else t
+
+
+def triangular_solve(a: np.ndarray, b: np.ndarray, lower: bool, transpose: bool,
+                     unit_diagonal: bool = False) -> np.ndarray:
+    """z = op(t)^-1 b with t the lower (``lower``) or upper triangle of a, diagonal included, or
+    replaced by ones when ``unit_diagonal`` (the other triangle, and then the diagonal, are never
+    read), and op(t) = t^T when ``transpose`` else t."""
     a, b = f64(a, b)
-    t = _triangle(a, lower)
+    t = _read_triangle(a, lower, unit_diagonal)
     return np.linalg.solve(T(t) if transpose else t, b)
 
 
-def triangular_solve_vjp(a: np.ndarray, b: np.ndarray, dz: np.ndarray, lower: bool, transpose: bool
-                         ) -> dict[str, Grad]:
+def triangular_solve_vjp(a: np.ndarray, b: np.ndarray, dz: np.ndarray, lower: bool, transpose: bool,
+                         unit_diagonal: bool = False) -> dict[str, Grad]:
     """db = op(t)^-T dz;  dM = -db z^T;  da = triangle(dM^T if transpose else dM) (zero in the
-    triangle that is not read). Magnitudes as for solve with env(op(t)^-1); terms max(n, k)."""
+    triangle that is not read, and on the diagonal when ``unit_diagonal``). Magnitudes as for
+    solve with env(op(t)^-1); terms max(n, k)."""
     a, b, dz = f64(a, b, dz)
-    t = _triangle(a, lower)
+    t = _read_triangle(a, lower, unit_diagonal)
     m = T(t) if transpose else t
     z = np.linalg.solve(m, b)
     db = np.linalg.solve(T(m), dz)
@@ -339,7 +352,7 @@ def triangular_solve_vjp(a: np.ndarray, b: np.ndarray, dz: np.ndarray, lower: bo
         dm, mag_dm = T(dm), T(mag_dm)
     terms = max(1, a.shape[-1], b.shape[-1])
     return {
-        "a": Grad(_triangle(dm, lower), _triangle(mag_dm, lower), terms=terms),
+        "a": Grad(_triangle(dm, lower, unit_diagonal), _triangle(mag_dm, lower, unit_diagonal), terms=terms),
         "b": Grad(db, mag_db, terms=terms),
     }
 

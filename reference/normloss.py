@@ -7,15 +7,18 @@ Normalisations (channels-last, like the rest of the catalogue):
 with mean and the *population* variance taken over a set of axes A of n elements: the trailing
 ``axis`` dims for layer_norm, every axis but the last (channel) one for batch_norm in training
 mode, spatial dims and the channels of one group for group_norm. rms_norm drops the centring
-and beta: y = x / sqrt(mean(x^2) + eps) * gamma over the last axis. Writing r = 1/sqrt(var + eps),
+and beta: y = x / sqrt(mean(x^2) + eps) * gamma over its trailing ``axis`` dims. batch_norm in
+inference mode takes the statistics as given constants (running mean and variance). Writing r = 1/sqrt(var + eps),
 xhat = (x - mean) r and g = dz * gamma, every one of them has
 
     dx = r * (g - mean_A(g) - xhat * mean_A(g * xhat))     (rms_norm: without mean_A(g))
     dgamma = sum of dz * xhat over the axes gamma is broadcast along;  dbeta = sum of dz there.
 
-Losses reduce to a scalar by the *mean*: softmax_cross_entropy and
-sparse_softmax_cross_entropy average over the batch rows (logits are (B, K)); the elementwise
-losses (sigmoid_binary_cross_entropy, mse, huber) average over every element.
+Losses take a ``reduction``: ``mean`` (the default), ``sum`` or ``none`` (the per-row or
+per-element values). softmax_cross_entropy and sparse_softmax_cross_entropy have one value per
+batch row (logits are (B, K)); the mean divides by B (by the rows not ignored, with
+``ignore_index``); the elementwise losses (sigmoid_binary_cross_entropy, mse, huber) have one per
+element and the mean divides by their number.
 
 Empty inputs: a mean over no rows or elements is nan (0 / 0, as torch, TensorFlow and JAX give
 it) with an empty gradient; softmax_cross_entropy over K = 0 classes is the empty sum 0 (TensorFlow
@@ -42,11 +45,6 @@ def _mean(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     if all(a.shape[d] for d in axes):
         return np.mean(a, axis=axes, keepdims=True)
     return np.full([1 if d in axes else n for d, n in enumerate(a.shape)], np.nan)
-
-
-def _mean_all(a: np.ndarray) -> np.ndarray:
-    """The mean of every element: a loss's reduction (nan over no elements, as the frameworks)."""
-    return np.mean(a) if a.size else np.float64(np.nan)
 
 
 def _standardize(x: np.ndarray, axes: tuple[int, ...], eps: float, centre: bool):
@@ -150,24 +148,52 @@ def layer_norm_vjp(x, gamma, beta, dz, axis=(-1,), eps: float = 1e-5) -> dict[st
 # ---------------------------------------------------------------- batch_norm
 
 
-def batch_norm(x, gamma, beta, eps: float = 1e-5):
-    """Training-mode batch normalisation, channels last: statistics (population variance) per
-    channel over every axis but the last; gamma and beta have shape (C,)."""
+def _channels(values, c: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(values, dtype=np.float64), (c,))
+
+
+def batch_norm(x, gamma, beta, eps: float = 1e-5, training: bool = True, running_mean=None, running_var=None):
+    """Batch normalisation, channels last; gamma and beta have shape (C,). Training mode: the
+    statistics (population variance) per channel over every axis but the last. Inference mode
+    (``training`` False): the given per-channel ``running_mean`` and ``running_var`` ((C,) each),
+    y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta."""
     x, gamma, beta = f64(x, gamma, beta)
-    return _normalize(x, gamma, beta, tuple(range(x.ndim - 1)), eps, True)
+    if training:
+        return _normalize(x, gamma, beta, tuple(range(x.ndim - 1)), eps, True)
+    c = x.shape[-1]
+    r = 1.0 / np.sqrt(_channels(running_var, c) + eps)
+    return (x - _channels(running_mean, c)) * r * gamma + beta
 
 
-def batch_norm_vjp(x, gamma, beta, dz, eps: float = 1e-5) -> dict[str, Grad]:
-    """dx = r (g - mean(g) - xhat mean(g xhat)), means per channel over every other axis,
-    g = dz gamma; dgamma = sum of dz xhat and dbeta = sum of dz over every axis but the last."""
+def batch_norm_vjp(x, gamma, beta, dz, eps: float = 1e-5, training: bool = True, running_mean=None,
+                   running_var=None) -> dict[str, Grad]:
+    """Training mode: dx = r (g - mean(g) - xhat mean(g xhat)), means per channel over every
+    other axis, g = dz gamma; dgamma = sum of dz xhat and dbeta = sum of dz over every axis but
+    the last. Inference mode: the statistics are constants, so dx = dz gamma r with
+    r = 1/sqrt(running_var + eps), dgamma = sum of dz (x - running_mean) r, dbeta = sum of dz.
+
+    Inference magnitudes: dx is a product (|dx|, r's own rounding is a few u); dgamma sums
+    |dz| (|x| + |running_mean|) r (the subtraction rounds at that scale)."""
     x, gamma, beta, dz = f64(x, gamma, beta, dz)
     axes = tuple(range(x.ndim - 1))
     n = _count(x.shape, axes)
+    beta_grad = Grad(dz.sum(axis=axes), np.abs(dz).sum(axis=axes), terms=n)
+    if not training:
+        c = x.shape[-1]
+        mean = _channels(running_mean, c)
+        r = 1.0 / np.sqrt(_channels(running_var, c) + eps)
+        dx = dz * gamma * r
+        return {
+            "x": Grad(dx, np.abs(dx)),
+            "gamma": Grad((dz * (x - mean) * r).sum(axis=axes), (np.abs(dz) * (np.abs(x) + np.abs(mean)) * r).sum(
+                axis=axes), terms=n),
+            "beta": beta_grad,
+        }
     dx, mag, tiny, gv, gm, gt = _normalize_vjp(x, dz * gamma, dz, axes, eps, True)
     return {
         "x": Grad(dx, mag, terms=n, tiny=tiny),
         "gamma": Grad(gv.sum(axis=axes), gm.sum(axis=axes), terms=n, tiny=1.0 + gt.sum(axis=axes)),
-        "beta": Grad(dz.sum(axis=axes), np.abs(dz).sum(axis=axes), terms=n),
+        "beta": beta_grad,
     }
 
 
@@ -213,24 +239,54 @@ def group_norm_vjp(x, gamma, beta, dz, groups: int = 1, eps: float = 1e-5) -> di
 # ---------------------------------------------------------------- rms_norm
 
 
-def rms_norm(x, gamma, eps: float = 1e-5):
-    """y = x / sqrt(mean(x^2) + eps) * gamma over the last axis; gamma has shape (D,)."""
+def rms_norm(x, gamma, eps: float = 1e-5, axis=(-1,)):
+    """y = x / sqrt(mean(x^2) + eps) * gamma, the mean over the trailing ``axis`` dims (a tuple
+    of negative axes, e.g. (-2, -1)); gamma has those dims' shape."""
     x, gamma = f64(x, gamma)
-    return _normalize(x, gamma, None, (x.ndim - 1,), eps, False)
+    return _normalize(x, gamma, None, _trailing(axis, x.ndim), eps, False)
 
 
-def rms_norm_vjp(x, gamma, dz, eps: float = 1e-5) -> dict[str, Grad]:
+def rms_norm_vjp(x, gamma, dz, eps: float = 1e-5, axis=(-1,)) -> dict[str, Grad]:
     """dx = r (g - xhat mean(g xhat)) with r = 1/sqrt(mean(x^2) + eps), xhat = x r, g = dz gamma,
-    means over the last axis; dgamma = sum of dz xhat over the leading axes."""
+    means over the normalised trailing dims; dgamma = sum of dz xhat over the leading axes."""
     x, gamma, dz = f64(x, gamma, dz)
-    axes = (x.ndim - 1,)
-    lead = tuple(range(x.ndim - 1))
-    n, b = max(1, x.shape[-1]), _count(x.shape, lead)
+    axes = _trailing(axis, x.ndim)
+    lead = tuple(range(x.ndim - len(axes)))
+    n, b = _count(x.shape, axes), _count(x.shape, lead)
     dx, mag, tiny, gv, gm, gt = _normalize_vjp(x, dz * gamma, dz, axes, eps, False)
     return {
         "x": Grad(dx, mag, terms=n, tiny=tiny),
         "gamma": Grad(gv.sum(axis=lead), gm.sum(axis=lead), terms=max(b, n), tiny=1.0 + gt.sum(axis=lead)),
     }
+
+
+# ---------------------------------------------------------------- loss reductions
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(losses: np.ndarray, reduction: str, count: float | None = None):
+    """A loss's per-element values reduced: ``mean`` (over ``count`` elements, default all of them;
+    nan over none, as the frameworks), ``sum``, or ``none`` (the values themselves)."""
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return np.sum(losses)
+    if reduction != "mean":
+        raise ValueError(f"unknown reduction {reduction!r}; valid: {REDUCTIONS}")
+    n = losses.size if count is None else count
+    return np.sum(losses) / n if n else np.float64(np.nan)
+
+
+def _per_element(dz: np.ndarray, shape: tuple[int, ...], reduction: str, count: float | None = None) -> np.ndarray:
+    """The cotangent of each per-element loss value: dz / count (mean), dz (sum) broadcast to
+    ``shape``, or dz itself (none)."""
+    dz = np.asarray(dz, dtype=np.float64)
+    if reduction == "none":
+        return dz
+    n = int(np.prod(shape, dtype=np.int64)) if count is None else count
+    k = dz / n if reduction == "mean" else dz
+    return np.broadcast_to(k, shape)
 
 
 # ---------------------------------------------------------------- softmax cross-entropy
@@ -245,56 +301,82 @@ def _log_softmax_rows(logits: np.ndarray):
     return logp, softmax(logits, -1), 1.0 + np.abs(logits - m) + log_s
 
 
+def _target(labels: np.ndarray, weight, label_smoothing: float) -> np.ndarray:
+    """The weighted, smoothed target w_k (labels (1 - eps) + eps / K) of softmax_cross_entropy."""
+    k = labels.shape[-1]
+    smoothed = labels * (1.0 - label_smoothing) + label_smoothing / k if label_smoothing else labels
+    return smoothed if weight is None else smoothed * np.asarray(weight, dtype=np.float64)
+
+
 @ieee
-def softmax_cross_entropy(logits, labels):
-    """loss = -(1/B) sum_b sum_k labels[b, k] log_softmax(logits)[b, k]; logits and labels (B, K),
-    label rows probability distributions (the mean over the batch)."""
+def softmax_cross_entropy(logits, labels, reduction: str = "mean", weight=None, label_smoothing: float = 0.0):
+    """Per row b: loss_b = -sum_k t[b, k] log_softmax(logits)[b, k] with the target
+    t = w_k (labels (1 - eps) + eps / K) (``weight`` w, (K,) or None for ones; ``label_smoothing``
+    eps); logits and labels (B, K), label rows probability distributions. Reduced over the B
+    rows by ``reduction``: mean (divided by B, whatever the weights, as torch does for
+    probability targets), sum, or none (the (B,) row losses)."""
     logits, labels = f64(logits, labels)
     logp, _, _ = _log_softmax_rows(logits)
-    return -np.sum(labels * logp) / logits.shape[0]
+    return _reduce(-np.sum(_target(labels, weight, label_smoothing) * logp, axis=-1), reduction)
 
 
 @ieee
-def softmax_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
-    """dlogits = dz / B * (softmax(logits) * L - labels), L = sum_k labels[b, k] (1 up to the
-    labels' rounding). Labels are not differentiated.
+def softmax_cross_entropy_vjp(logits, labels, dz, reduction: str = "mean", weight=None,
+                              label_smoothing: float = 0.0) -> dict[str, Grad]:
+    """dlogits = k_b (softmax(logits) * T_b - t), t the target (see softmax_cross_entropy),
+    T_b = sum_k t[b, k] and k_b the row's cotangent (dz / B, dz or dz[b] by the reduction).
+    Labels are not differentiated.
 
-    Magnitude: |dz| / B * (s * cond * L + labels), cond the exponent's rounding (see
-    _log_softmax_rows). terms = K. tiny: a flushed subnormal s moves the result by |dz| L / B.
+    Magnitude: |k| (s * cond * T + t), cond the exponent's rounding (see _log_softmax_rows).
+    terms = K. tiny: a flushed subnormal s moves the result by |k| T.
     """
     logits, labels, dz = f64(logits, labels, dz)
-    b = logits.shape[0]
     _, s, cond = _log_softmax_rows(logits)
-    rows = labels.sum(axis=-1, keepdims=True)
-    k = dz / b
-    return {"logits": Grad(k * (s * rows - labels), np.abs(k) * (s * cond * rows + labels),
+    t = _target(labels, weight, label_smoothing)
+    rows = t.sum(axis=-1, keepdims=True)
+    k = _per_element(dz, logits.shape[:1], reduction)[:, None]
+    return {"logits": Grad(k * (s * rows - t), np.abs(k) * (s * cond * rows + t),
                            terms=max(1, logits.shape[-1]), tiny=1.0 + np.abs(k) * rows)}
 
 
 def _onehot(labels: np.ndarray, k: int) -> np.ndarray:
+    """One-hot rows; a label outside [0, k) (an ignored row) is a row of zeros."""
     return (np.asarray(labels)[:, None] == np.arange(k)[None, :]).astype(np.float64)
 
 
+def _kept(labels: np.ndarray, ignore_index: int | None) -> np.ndarray:
+    """1.0 for the rows that count, 0.0 for those whose label is ``ignore_index``."""
+    labels = np.asarray(labels)
+    return np.ones(labels.shape) if ignore_index is None else (labels != ignore_index).astype(np.float64)
+
+
 @ieee
-def sparse_softmax_cross_entropy(logits, labels):
-    """loss = -(1/B) sum_b log_softmax(logits)[b, labels[b]]; logits (B, K), labels (B,) integer
-    class indices in [0, K) (the mean over the batch)."""
+def sparse_softmax_cross_entropy(logits, labels, reduction: str = "mean", ignore_index: int | None = None):
+    """Per row b: loss_b = -log_softmax(logits)[b, labels[b]], 0 where labels[b] == ignore_index;
+    logits (B, K), labels (B,) integer class indices in [0, K) (or ignore_index). Reduced by
+    ``reduction``: mean over the rows that are not ignored (torch's rule; nan when every row is),
+    sum, or none (the (B,) row losses)."""
     (logits,) = f64(logits)
     logp, _, _ = _log_softmax_rows(logits)
-    return -np.sum(logp * _onehot(labels, logits.shape[-1])) / logits.shape[0]
+    kept = _kept(labels, ignore_index)
+    losses = -np.sum(logp * _onehot(labels, logits.shape[-1]), axis=-1) * kept
+    return _reduce(losses, reduction, kept.sum())
 
 
 @ieee
-def sparse_softmax_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
-    """dlogits = dz / B * (softmax(logits) - onehot(labels)).
+def sparse_softmax_cross_entropy_vjp(logits, labels, dz, reduction: str = "mean",
+                                     ignore_index: int | None = None) -> dict[str, Grad]:
+    """dlogits = k_b kept_b (softmax(logits) - onehot(labels)), k_b the row's cotangent (dz / the
+    number of kept rows, dz or dz[b] by the reduction), kept_b 0 for an ignored row.
 
-    Magnitude: |dz| / B * (s * cond + onehot). terms = K. tiny: |dz| / B per flushed s.
+    Magnitude: |k| kept (s * cond + onehot). terms = K. tiny: |k| per flushed s.
     """
     logits, dz = f64(logits, dz)
-    b, kk = logits.shape
+    kk = logits.shape[-1]
     _, s, cond = _log_softmax_rows(logits)
     oh = _onehot(labels, kk)
-    k = dz / b
+    kept = _kept(labels, ignore_index)
+    k = (_per_element(dz, kept.shape, reduction, kept.sum()) * kept)[:, None]
     return {"logits": Grad(k * (s - oh), np.abs(k) * (s * cond + oh), terms=max(1, kk), tiny=1.0 + np.abs(k))}
 
 
@@ -306,68 +388,83 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def _pos_weight(pos_weight, shape: tuple[int, ...]) -> np.ndarray:
+    """pos_weight ((C,) over the last axis, or None for ones) broadcast to ``shape``."""
+    return np.ones(shape) if pos_weight is None else np.broadcast_to(np.asarray(pos_weight, dtype=np.float64), shape)
+
+
 @ieee
-def sigmoid_binary_cross_entropy(logits, labels):
-    """loss = mean over all elements of -(l log sigmoid(x) + (1 - l) log(1 - sigmoid(x)))
-    = mean(max(x, 0) - x l + log(1 + exp(-|x|))); labels l in [0, 1], same shape as logits."""
+def sigmoid_binary_cross_entropy(logits, labels, reduction: str = "mean", pos_weight=None):
+    """Per element: -(p l log sigmoid(x) + (1 - l) log(1 - sigmoid(x)))
+    = (1 - l) x + (1 + (p - 1) l) softplus(-x); labels l in [0, 1], same shape as logits;
+    ``pos_weight`` p, one per class of the last axis (or None: 1). Reduced by ``reduction``
+    (mean over every element, sum, or none)."""
     logits, labels = f64(logits, labels)
-    return _mean_all(np.logaddexp(0.0, logits) - logits * labels)
+    p = _pos_weight(pos_weight, logits.shape)
+    return _reduce((1.0 - labels) * logits + (1.0 + (p - 1.0) * labels) * np.logaddexp(0.0, -logits), reduction)
 
 
 @ieee
-def sigmoid_binary_cross_entropy_vjp(logits, labels, dz) -> dict[str, Grad]:
-    """dlogits = dz / M * (sigmoid(x) - l), M the number of elements. Labels not differentiated.
+def sigmoid_binary_cross_entropy_vjp(logits, labels, dz, reduction: str = "mean", pos_weight=None) -> dict[str, Grad]:
+    """dlogits = k ((1 + (p - 1) l) sigmoid(x) - p l), k the element's cotangent (dz / M, dz or
+    dz itself by the reduction). Labels not differentiated (p = 1: k (sigmoid(x) - l)).
 
-    Magnitude: |dz| / M * (sigmoid(x) + l) * cond (the subtraction on absolute values; forms via
-    1 - sigmoid(-x) are within a factor 2 of it). cond = 1 + softplus(x) + softplus(-x): an
-    implementation differentiating log_sigmoid forms sigmoid(x) = exp(x - softplus(x)) from its
-    rounded output softplus(x), an absolute error of u (softplus(x) + |x - softplus(x)|) in the
-    exponent (as logsumexp's does). tiny: |dz| / M per flushed subnormal sigmoid.
+    Magnitude: |k| ((1 + |p - 1| l) sigmoid(x) + p l) * cond (the subtraction on absolute values;
+    forms via 1 - sigmoid(-x) are within a factor 2 of it). cond = 1 + softplus(x) +
+    softplus(-x): an implementation differentiating log_sigmoid forms sigmoid(x) =
+    exp(x - softplus(x)) from its rounded output softplus(x), an absolute error of
+    u (softplus(x) + |x - softplus(x)|) in the exponent (as logsumexp's does). tiny: |k| p per
+    flushed subnormal sigmoid.
     """
     logits, labels, dz = f64(logits, labels, dz)
-    k = dz / logits.size
+    k = _per_element(dz, logits.shape, reduction)
+    p = _pos_weight(pos_weight, logits.shape)
     s = _sigmoid(logits)
     cond = 1.0 + np.logaddexp(0.0, logits) + np.logaddexp(0.0, -logits)
-    return {"logits": Grad(k * (s - labels), np.abs(k) * (s + labels) * cond, tiny=1.0 + np.abs(k))}
+    value = k * ((1.0 + (p - 1.0) * labels) * s - p * labels)
+    mag = np.abs(k) * ((1.0 + np.abs(p - 1.0) * labels) * s + p * labels) * cond
+    return {"logits": Grad(value, mag, tiny=1.0 + np.abs(k) * p)}
 
 
 @ieee
-def mse(pred, target):
-    """loss = mean over all elements of (pred - target)^2."""
+def mse(pred, target, reduction: str = "mean"):
+    """Per element (pred - target)^2, reduced by ``reduction`` (mean over every element, sum, or none)."""
     pred, target = f64(pred, target)
-    return _mean_all((pred - target) ** 2)
+    return _reduce((pred - target) ** 2, reduction)
 
 
 @ieee
-def mse_vjp(pred, target, dz) -> dict[str, Grad]:
-    """dpred = 2 dz (pred - target) / M, dtarget = -dpred.
+def mse_vjp(pred, target, dz, reduction: str = "mean") -> dict[str, Grad]:
+    """dpred = 2 k (pred - target), dtarget = -dpred, k the element's cotangent (dz / M, dz, or
+    dz itself by the reduction).
 
     Magnitude: |dpred| itself: pred and target are exact inputs, so pred - target is computed
     with one rounding (relative error u), with no cancellation error to amplify.
     """
     pred, target, dz = f64(pred, target, dz)
-    d = 2.0 * dz * (pred - target) / pred.size
+    d = 2.0 * _per_element(dz, pred.shape, reduction) * (pred - target)
     return {"pred": Grad(d, np.abs(d)), "target": Grad(-d, np.abs(d))}
 
 
 @ieee
-def huber(pred, target, delta: float = 1.0):
-    """loss = mean over all elements of h(d), d = pred - target,
-    h(d) = d^2 / 2 where |d| <= delta, delta (|d| - delta / 2) elsewhere."""
+def huber(pred, target, delta: float = 1.0, reduction: str = "mean"):
+    """Per element h(d), d = pred - target, h(d) = d^2 / 2 where |d| <= delta,
+    delta (|d| - delta / 2) elsewhere; reduced by ``reduction`` (mean, sum or none)."""
     pred, target = f64(pred, target)
     d = pred - target
     a = np.abs(d)
-    return _mean_all(np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)))
+    return _reduce(np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)), reduction)
 
 
 @ieee
-def huber_vjp(pred, target, dz, delta: float = 1.0) -> dict[str, Grad]:
-    """dpred = dz / M * clip(pred - target, -delta, delta), dtarget = -dpred.
+def huber_vjp(pred, target, dz, delta: float = 1.0, reduction: str = "mean") -> dict[str, Grad]:
+    """dpred = k clip(pred - target, -delta, delta), dtarget = -dpred, k the element's cotangent
+    (dz / M, dz, or dz itself by the reduction).
 
     Huber is continuously differentiable: at |d| = delta both pieces give ±delta (only the second
     derivative jumps; the catalogue still probes it as a kink). Magnitude: |dpred| (d has relative
     error u; near the switch both pieces agree to that accuracy).
     """
     pred, target, dz = f64(pred, target, dz)
-    d = dz * np.clip(pred - target, -delta, delta) / pred.size
+    d = _per_element(dz, pred.shape, reduction) * np.clip(pred - target, -delta, delta)
     return {"pred": Grad(d, np.abs(d)), "target": Grad(-d, np.abs(d))}

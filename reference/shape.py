@@ -441,20 +441,28 @@ def cumprod_vjp(x: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
 # --------------------------------------------------------------------------- sort / flip / roll
 
 
-def sort(x: np.ndarray, axis: int) -> np.ndarray:
-    """z = the values of x sorted ascending along ``axis``; z = x for a 0-d x."""
+def _sort_order(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """The permutation that sorts x along ``axis`` (ascending, or descending: its reverse; only
+    ties, a kink, could tell a stable descending sort from it)."""
+    perm = np.argsort(x, axis=axis, kind="stable")
+    return np.flip(perm, axis=axis) if descending else perm
+
+
+def sort(x: np.ndarray, axis: int, descending: bool = False) -> np.ndarray:
+    """z = the values of x sorted along ``axis``, ascending (or ``descending``); z = x for a 0-d x."""
     (x,) = f64(x)
     if _scalar_axis(x, axis, "sort"):
         return x.copy()
-    return np.sort(x, axis=axis, kind="stable")
+    return np.take_along_axis(x, _sort_order(x, axis, descending), axis=axis)
 
 
-def sort_vjp(x: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
-    """dx[perm[i]] = dz[i] along ``axis``, perm = argsort(x) (undefined at ties: a kink)."""
+def sort_vjp(x: np.ndarray, dz: np.ndarray, axis: int, descending: bool = False) -> dict[str, Grad]:
+    """dx[perm[i]] = dz[i] along ``axis``, perm the sorting permutation (argsort(x), reversed
+    when ``descending``; undefined at ties: a kink)."""
     x, dz = f64(x, dz)
     if _scalar_axis(x, axis, "sort"):
         return {"x": _exact(dz.copy())}
-    perm = np.argsort(x, axis=axis, kind="stable")
+    perm = _sort_order(x, axis, descending)
     dx = np.zeros_like(dz)
     np.put_along_axis(dx, perm, dz, axis=axis)
     return {"x": _exact(dx)}
@@ -481,8 +489,9 @@ def flip_vjp(x: np.ndarray, dz: np.ndarray, axes: Sequence[int]) -> dict[str, Gr
     return {"x": _exact(np.flip(dz, _flip_axes(np.asarray(x), axes)).copy())}
 
 
-def roll(x: np.ndarray, shift: int, axis: int) -> np.ndarray:
-    """z_i = x_{(i - shift) mod n} along ``axis`` (an empty axis: z = x, empty). A 0-d x raises
+def roll(x: np.ndarray, shift: int | tuple[int, ...], axis: int | tuple[int, ...]) -> np.ndarray:
+    """z_i = x_{(i - shift) mod n} along ``axis`` (an empty axis: z = x, empty); ``shift`` and
+    ``axis`` may be equal-length tuples (each axis rolled by its shift). A 0-d x raises
     ValueError: torch, TensorFlow and JAX all refuse an axis on it."""
     (x,) = f64(x)
     _roll_axis(x)
@@ -494,8 +503,9 @@ def _roll_axis(x: np.ndarray) -> None:
         raise ValueError("roll of a 0-d input along an axis is not drawn: torch, TensorFlow and JAX all refuse it")
 
 
-def roll_vjp(x: np.ndarray, dz: np.ndarray, shift: int, axis: int) -> dict[str, Grad]:
-    """dx = roll(dz, -shift, axis)."""
+def roll_vjp(x: np.ndarray, dz: np.ndarray, shift: int | tuple[int, ...],
+             axis: int | tuple[int, ...]) -> dict[str, Grad]:
+    """dx = roll(dz, -shift, axis) (each shift negated)."""
     (dz,) = f64(dz)
     _roll_axis(np.asarray(x))
-    return {"x": _exact(np.roll(dz, -shift, axis=axis))}
+    return {"x": _exact(np.roll(dz, -np.asarray(shift), axis=axis))}

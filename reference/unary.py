@@ -527,23 +527,32 @@ def silu_vjp(x, dz):
 
 
 @ieee
-def softplus(x):
-    """z = log(1 + exp(x)) (no threshold: the mathematical function)."""
-    return softplus_f64(x)
+def softplus(x, beta: float = 1.0, threshold: float | None = None):
+    """z = log(1 + exp(beta x)) / beta; with a ``threshold``, z = x where beta x > threshold (torch's
+    switch to the identity; at equality the softplus side). None: no threshold, the mathematical
+    function."""
+    (x,) = f64(x)
+    z = softplus_f64(beta * x) / beta
+    return z if threshold is None else np.where(beta * x > threshold, x, z)
 
 
 @ieee
-def softplus_vjp(x, dz):
-    """dx = dz sigmoid(x).
+def softplus_vjp(x, dz, beta: float = 1.0, threshold: float | None = None):
+    """dx = dz sigmoid(beta x) (dz where beta x > threshold).
 
     Magnitude: JAX (softplus = logaddexp(x, 0)) evaluates sigmoid(x) as exp(x - z), with the
-    rounded output z in a rounded argument of exp: scaled by shift_cond(x), about
-    1 + |x - z| + |z|.
-    tiny: sigmoid(x) is subnormal for very negative x.
+    rounded output z in a rounded argument of exp: scaled by shift_cond(beta x), about
+    1 + |x - z| + |z| (beta is a power of two: beta x and the division by beta are exact).
+    Above the threshold the identity's gradient dz is exact.
+    tiny: sigmoid(beta x) is subnormal for very negative x.
     """
     x, dz = f64(x, dz)
-    d = sigmoid_f64(x)
-    return _unary(x, dz, d, d * shift_cond(x), tiny=1.0 + np.abs(dz))
+    d = sigmoid_f64(beta * x)
+    mag = d * shift_cond(beta * x)
+    if threshold is not None:
+        above = beta * x > threshold
+        d, mag = np.where(above, 1.0, d), np.where(above, 1.0, mag)
+    return _unary(x, dz, d, mag, tiny=1.0 + np.abs(dz))
 
 
 @ieee

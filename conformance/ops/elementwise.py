@@ -62,6 +62,17 @@ def _gelu(draw, rng) -> Structure:
     return Structure({"x": shape(draw)}, {"approximate": choice(draw, ("none", "tanh"))})
 
 
+# softplus: beta powers of two (beta x and / beta exact); threshold None (no switch) first, torch's
+# default 20, and 2 (the switch inside the drawn range at every scale)
+SOFTPLUS_BETAS = (1.0, 2.0, 0.5)
+SOFTPLUS_THRESHOLDS = (None, 20.0, 2.0)
+
+
+def _softplus(draw, rng) -> Structure:
+    return Structure({"x": shape(draw)}, {"beta": choice(draw, SOFTPLUS_BETAS),
+                                          "threshold": choice(draw, SOFTPLUS_THRESHOLDS)})
+
+
 def _clip(draw, rng) -> Structure:
     lo = choice(draw, CLIP_LOWS)
     return Structure({"x": shape(draw)}, {"lo": lo, "hi": lo + choice(draw, CLIP_WIDTHS)})
@@ -78,6 +89,16 @@ def _away(*points):
         return {**values, "x": away_from(values["x"], points, kink_margin(dtype))}
 
     return avoid
+
+
+def _softplus_avoid(values, params, dtype):
+    """x away from the switch to the identity, beta x = threshold (where there is one; a case that
+    leaves the params out has the oracle's defaults: no threshold)."""
+    threshold = params.get("threshold")
+    if threshold is None:
+        return values
+    switch = threshold / params.get("beta", 1.0)
+    return {**values, "x": away_from(values["x"], [switch], kink_margin(dtype))}
 
 
 def _clip_avoid(values, params, dtype):
@@ -300,9 +321,15 @@ OPS = [
               "tanh approximation.",
     ),
     _u("silu", "dx = dz * s * (1 + x * (1 - s)),  s = sigmoid(x)"),
-    _u("softplus", "dx = dz * sigmoid(x)",
-       notes="The mathematical log(1 + exp(x)) with no threshold: a framework that switches to the identity "
-             "above a threshold (torch: x > 20) returns dz there instead of dz * sigmoid(x)."),
+    _u("softplus", "dx = dz * sigmoid(beta x)  (dx = dz where beta x > threshold)", structure=_softplus,
+       params=("beta", "threshold"),
+       kinks=(_kink_x("beta x=threshold", "the function jumps by log(1 + exp(-threshold)) / beta onto the identity: "
+                      "the derivative is sigmoid(threshold) at and below the switch, 1 above it (torch's `>`)",
+                      [2.0, 0.0, 3.0], [[0]], {"beta": 1.0, "threshold": 2.0}),),
+       avoid=_softplus_avoid,
+       notes="z = log(1 + exp(beta x)) / beta, beta 1, 2 or 0.5; threshold None (the mathematical function: a "
+             "framework that switches to the identity by default, torch above beta x = 20, returns dz there "
+             "instead of dz * sigmoid(x)), 20 or 2: z = x where beta x > threshold."),
     _u("softsign", "dx = dz / (1 + |x|)^2", avoid=_away(0.0),
        notes="Differentiable at 0, but f'' jumps there: x is kept off 0 by the kink margin so the oracle's "
              "finite differences see a smooth function (no kink to probe)."),

@@ -157,11 +157,14 @@ def _solve(draw, rng) -> Structure:
 def _triangular_solve(draw, rng) -> Structure:
     batch, n, k = batch_dims(draw), side(draw, 1, 5, of=2), draw(st.integers(1, 4))
     lower, transpose = draw(st.booleans()), draw(st.booleans())
+    unit_diagonal = choice(draw, (False, True))
     scale = choice(draw, MATRIX_SCALES)
     return Structure(
         {"a": (*batch, n, n), "b": (*batch, n, k)},
-        {"lower": lower, "transpose": transpose},
-        values={"a": _triangular_system(rng, batch, n, lower, scale)},
+        {"lower": lower, "transpose": transpose, "unit_diagonal": unit_diagonal},
+        # a unit diagonal is not scaled: the read strict triangle stays at scale 1 (entries <= 0.5/n
+        # against the diagonal's 1), as well conditioned as the scaled non-unit systems
+        values={"a": _triangular_system(rng, batch, n, lower, 1.0 if unit_diagonal else scale)},
     )
 
 
@@ -291,13 +294,14 @@ OPS = [
         name="triangular_solve",
         inputs=(InputSpec("a"), InputSpec("b")),
         structure=_triangular_solve,
-        formula="z = op(t)^-1 b, t = tril(a) or triu(a), op(t) = t or t^T;  db = op(t)^-T dz,  "
-        "da = triangle((-db z^T), transposed when op is t^T)",
-        params=("lower", "transpose"),
-        notes="only the `lower` (else upper) triangle of a is read, diagonal included, no unit diagonal; "
+        formula="z = op(t)^-1 b, t = tril(a) or triu(a) (unit diagonal: ones on it), op(t) = t or t^T;  "
+        "db = op(t)^-T dz,  da = triangle((-db z^T), transposed when op is t^T), strict when unit_diagonal",
+        params=("lower", "transpose", "unit_diagonal"),
+        notes="only the `lower` (else upper) triangle of a is read, diagonal included (unit_diagonal False, "
+        "first) or taken as ones and never read (unit_diagonal True: the gradient is zero there too); "
         "`transpose` solves t^T z = b. The gradient is zero in the triangle not read. a has a diagonal "
         "of magnitude [1, 2], a strict triangle of entries <= 0.5/n, and noise of size 10 in the other "
-        "triangle; all times a scale of 1, 0.1 or 10.",
+        "triangle; all times a scale of 1, 0.1 or 10 (scale 1 with a unit diagonal).",
     ),
     _spec(
         name="cholesky",

@@ -167,11 +167,6 @@ def _cumprod(draw, rng) -> Structure:
     return Structure({"x": s}, {"axis": axis(draw, len(s))}, {"x": x})
 
 
-def _axis_only(draw, rng) -> Structure:
-    s = shape(draw)
-    return Structure({"x": s}, {"axis": axis(draw, len(s))})
-
-
 def _flip(draw, rng) -> Structure:
     s = shape(draw)
     nd = len(s)
@@ -180,9 +175,21 @@ def _flip(draw, rng) -> Structure:
     return Structure({"x": s}, {"axes": axes})
 
 
-def _roll(draw, rng) -> Structure:
+def _sort(draw, rng) -> Structure:
     s = shape(draw)
-    return Structure({"x": s}, {"shift": draw(st.integers(-7, 7)), "axis": axis(draw, len(s))})
+    return Structure({"x": s}, {"axis": axis(draw, len(s)), "descending": choice(draw, (False, True))})
+
+
+def _roll(draw, rng) -> Structure:
+    """One axis (shift and axis ints) first; else 2 or 3 distinct axes, each with its shift (tuples)."""
+    s = shape(draw)
+    k = choice(draw, range(1, min(3, len(s)) + 1))
+    if k == 1:
+        return Structure({"x": s}, {"shift": draw(st.integers(-7, 7)), "axis": axis(draw, len(s))})
+    axes = draw(st.lists(st.integers(0, len(s) - 1), min_size=k, max_size=k, unique=True))
+    axes = tuple(a - len(s) if draw(st.booleans()) else a for a in axes)
+    shifts = tuple(draw(st.integers(-7, 7)) for _ in axes)
+    return Structure({"x": s}, {"shift": shifts, "axis": axes})
 
 
 def _sort_avoid(values, params, dtype):
@@ -338,12 +345,13 @@ OPS = [
         # has too few values for thousands of them
         regimes=("small", "tails", "empty"),
         inputs=(X,),
-        structure=_axis_only,
-        formula="dx[argsort(x)[i]] = dz[i]  along axis",
-        params=("axis",),
+        structure=_sort,
+        formula="dx[perm[i]] = dz[i]  along axis,  perm = argsort(x) (reversed when descending)",
+        params=("axis", "descending"),
         kinks=(SORT_TIE,),
         avoid=_sort_avoid,
-        notes="Ascending values. Ties are kinks; accuracy cases keep values distinct along axis.",
+        notes="Ascending values (descending False, first) or descending. Ties are kinks; accuracy cases keep "
+        "values distinct along axis.",
     ),
     _spec(
         name="flip",
@@ -360,5 +368,6 @@ OPS = [
         structure=_roll,
         formula="dx = roll(dz, -shift, axis)",
         params=("shift", "axis"),
+        notes="One axis (int shift and axis) first, else 2 or 3 distinct axes with a shift each (tuples).",
     ),
 ]

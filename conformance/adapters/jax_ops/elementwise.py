@@ -31,7 +31,6 @@ TABLE = {
     "elu": direct("jax.nn.elu", alpha="alpha"),
     "selu": direct("jax.nn.selu"),
     "silu": direct("jax.nn.silu"),
-    "softplus": direct("jax.nn.softplus"),
     "softsign": direct("jax.nn.soft_sign"),
     "clip": direct("jnp.clip", "x", "lo", "hi"),
     "add": direct("jnp.add"),
@@ -54,3 +53,10 @@ def gelu(x, approximate):
 @impl("jnp.square(x - y)", composite=True)
 def squared_difference(x, y):
     return jnp.square(x - y)
+
+
+@impl("jax.nn.softplus(beta x) / beta; with a threshold jnp.where(beta x > threshold, x, ...) "
+      "(jax.nn.softplus has neither parameter)", composite=True)
+def softplus(x, beta, threshold):
+    z = jax.nn.softplus(beta * x) / beta
+    return z if threshold is None else jnp.where(beta * x > threshold, x, z)

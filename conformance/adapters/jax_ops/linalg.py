@@ -32,6 +32,7 @@ def slogdet(x):
     return jnp.linalg.slogdet(x).logabsdet
 
 
-@impl("jax.scipy.linalg.solve_triangular(a, b, trans=transpose, lower=lower)")
-def triangular_solve(a, b, lower, transpose):
-    return jax.scipy.linalg.solve_triangular(a, b, trans=1 if transpose else 0, lower=lower)
+@impl("jax.scipy.linalg.solve_triangular(a, b, trans=transpose, lower=lower, unit_diagonal=unit_diagonal)")
+def triangular_solve(a, b, lower, transpose, unit_diagonal):
+    return jax.scipy.linalg.solve_triangular(a, b, trans=1 if transpose else 0, lower=lower,
+                                             unit_diagonal=unit_diagonal)

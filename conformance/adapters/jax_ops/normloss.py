@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from conformance.adapters.losses import reduce_loss
 from conformance.adapters.mapping import impl
 
 
@@ -22,15 +23,21 @@ def layer_norm(x, gamma, beta, axis, eps):
     return _standardize(x, [int(a) % x.ndim for a in axis], eps) * gamma + beta
 
 
-@impl("jax.nn.standardize(x, all but the channel axis, epsilon=eps, algorithm='stable') * gamma + beta",
+@impl("jax.nn.standardize(x, all but the channel axis, epsilon=eps, algorithm='stable') * gamma + beta; "
+      "inference mode: jax.nn.standardize(x, mean=running_mean, variance=running_var, epsilon=eps) * gamma + beta",
       composite=True)
-def batch_norm(x, gamma, beta, eps):
-    return _standardize(x, range(x.ndim - 1), eps) * gamma + beta
+def batch_norm(x, gamma, beta, eps, training, running_mean, running_var):
+    if training:
+        return _standardize(x, range(x.ndim - 1), eps) * gamma + beta
+    mean = jnp.asarray(running_mean, dtype=x.dtype)
+    variance = jnp.asarray(running_var, dtype=x.dtype)
+    return jax.nn.standardize(x, axis=-1, mean=mean, variance=variance, epsilon=eps) * gamma + beta
 
 
-@impl("x * lax.rsqrt(jnp.mean(jnp.square(x), -1, keepdims=True) + eps) * gamma", composite=True)
-def rms_norm(x, gamma, eps):
-    return x * lax.rsqrt(jnp.mean(jnp.square(x), axis=-1, keepdims=True) + eps) * gamma
+@impl("x * lax.rsqrt(jnp.mean(jnp.square(x), trailing axes, keepdims=True) + eps) * gamma", composite=True)
+def rms_norm(x, gamma, eps, axis):
+    axes = tuple(int(a) % x.ndim for a in axis)
+    return x * lax.rsqrt(jnp.mean(jnp.square(x), axis=axes, keepdims=True) + eps) * gamma
 
 
 @impl("reshape to (N, ..., G, C/G) + jax.nn.standardize(algorithm='stable') * gamma + beta", composite=True)
@@ -41,28 +48,42 @@ def group_norm(x, gamma, beta, groups, eps):
     return (y * gamma.reshape(groups, c // groups) + beta.reshape(groups, c // groups)).reshape(x.shape)
 
 
-@impl("-jnp.mean(jnp.sum(labels * jax.nn.log_softmax(logits), -1))", composite=True)
-def softmax_cross_entropy(logits, labels):
-    return -jnp.mean(jnp.sum(labels * jax.nn.log_softmax(logits, axis=-1), axis=-1))
+def _reduce(losses, reduction, count=None):
+    return reduce_loss(losses, reduction, jnp.sum, jnp.mean, count)
 
 
-@impl("-jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], -1))", composite=True)
-def sparse_softmax_cross_entropy(logits, labels):
-    return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits, axis=-1), labels[:, None], axis=-1))
+@impl("-jnp.sum(w (labels (1 - eps) + eps / K) * jax.nn.log_softmax(logits), -1), reduced", composite=True)
+def softmax_cross_entropy(logits, labels, reduction, weight, label_smoothing):
+    if label_smoothing:
+        labels = labels * (1 - label_smoothing) + label_smoothing / logits.shape[-1]
+    if weight is not None:
+        labels = labels * jnp.asarray(weight, dtype=logits.dtype)
+    return _reduce(-jnp.sum(labels * jax.nn.log_softmax(logits, axis=-1), axis=-1), reduction)
 
 
-@impl("jnp.mean(-(labels * jax.nn.log_sigmoid(x) + (1 - labels) * jax.nn.log_sigmoid(-x)))", composite=True)
-def sigmoid_binary_cross_entropy(logits, labels):
-    return jnp.mean(-(labels * jax.nn.log_sigmoid(logits) + (1 - labels) * jax.nn.log_sigmoid(-logits)))
+@impl("-jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], -1), ignored rows masked out, reduced",
+      composite=True)
+def sparse_softmax_cross_entropy(logits, labels, reduction, ignore_index):
+    kept = jnp.ones(labels.shape, dtype=bool) if ignore_index is None else labels != ignore_index
+    safe = jnp.where(kept, labels, 0)
+    losses = -jnp.take_along_axis(jax.nn.log_softmax(logits, axis=-1), safe[:, None], axis=-1)[:, 0]
+    losses = jnp.where(kept, losses, 0)
+    return _reduce(losses, reduction, None if ignore_index is None else jnp.sum(kept.astype(logits.dtype)))
 
 
-@impl("jnp.mean(jnp.square(pred - target))", composite=True)
-def mse(pred, target):
-    return jnp.mean(jnp.square(pred - target))
+@impl("-(p labels * jax.nn.log_sigmoid(x) + (1 - labels) * jax.nn.log_sigmoid(-x)), reduced", composite=True)
+def sigmoid_binary_cross_entropy(logits, labels, reduction, pos_weight):
+    positive = labels if pos_weight is None else labels * jnp.asarray(pos_weight, dtype=logits.dtype)
+    return _reduce(-(positive * jax.nn.log_sigmoid(logits) + (1 - labels) * jax.nn.log_sigmoid(-logits)), reduction)
 
 
-@impl("jnp.mean(jnp.where(|d| <= delta, d^2 / 2, delta (|d| - delta / 2))), d = pred - target", composite=True)
-def huber(pred, target, delta):
+@impl("jnp.square(pred - target), reduced", composite=True)
+def mse(pred, target, reduction):
+    return _reduce(jnp.square(pred - target), reduction)
+
+
+@impl("jnp.where(|d| <= delta, d^2 / 2, delta (|d| - delta / 2)), d = pred - target, reduced", composite=True)
+def huber(pred, target, delta, reduction):
     d = pred - target
     a = jnp.abs(d)
-    return jnp.mean(jnp.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)))
+    return _reduce(jnp.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)), reduction)

@@ -10,7 +10,7 @@ TABLE = {
     "take_along_axis": direct("jnp.take_along_axis", axis="axis"),
     "where": direct("jnp.where"),
     "cumprod": direct("jnp.cumprod", axis="axis"),
-    "sort": direct("jnp.sort", axis="axis"),
+    "sort": direct("jnp.sort", axis="axis", descending="descending"),
     "roll": direct("jnp.roll", "x", "shift", axis="axis"),
 }
 

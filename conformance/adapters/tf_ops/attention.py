@@ -6,11 +6,15 @@ import tensorflow as tf
 from conformance.adapters.mapping import impl
 
 
-@impl("softmax(tf.einsum('btnh,bsnh->bnts', q, k) * scale, masked by tf.where) then tf.einsum with v",
+@impl("softmax(tf.einsum('btnh,bsnh->bnts', q, k) * scale + bias, masked by tf.where) then tf.einsum with v",
       composite=True)
-def scaled_dot_product_attention(q, k, v, causal, scale):
+def scaled_dot_product_attention(q, k, v, causal, scale, mask, bias):
     # TensorFlow has no fused attention op (Keras's MultiHeadAttention is a layer with its own weights)
     logits = tf.einsum("btnh,bsnh->bnts", q, k) * tf.constant(scale, dtype=q.dtype)
+    if bias is not None:
+        logits = logits + tf.constant(bias, dtype=q.dtype)
+    if mask is not None:
+        logits = tf.where(tf.constant(mask, dtype=tf.bool), logits, tf.constant(-np.inf, dtype=q.dtype))
     if causal:
         t, s = q.shape[1], k.shape[1]
         if t is not None and s is not None:

@@ -27,7 +27,6 @@ TABLE = {
     "leaky_relu": direct("tf.nn.leaky_relu", alpha="slope"),
     "selu": direct("tf.nn.selu"),
     "silu": direct("tf.nn.silu"),
-    "softplus": direct("tf.math.softplus"),
     "softsign": direct("tf.nn.softsign"),
     "clip": direct("tf.clip_by_value", "x", "lo", "hi"),
     "add": direct("tf.add"),
@@ -58,3 +57,10 @@ def hardswish(x):
 @impl('tf.nn.gelu(x, approximate=(approximate == "tanh"))')
 def gelu(x, approximate):
     return tf.nn.gelu(x, approximate=approximate == "tanh")
+
+
+@impl("tf.math.softplus(beta x) / beta; with a threshold tf.where(beta x > threshold, x, ...) "
+      "(tf.math.softplus has neither parameter)", composite=True)
+def softplus(x, beta, threshold):
+    z = tf.math.softplus(beta * x) / beta
+    return z if threshold is None else tf.where(beta * x > threshold, x, z)

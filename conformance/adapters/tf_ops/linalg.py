@@ -18,7 +18,6 @@ TABLE = {
     "inv": direct("tf.linalg.inv"),
     "det": direct("tf.linalg.det"),
     "solve": direct("tf.linalg.solve"),
-    "triangular_solve": direct("tf.linalg.triangular_solve", lower="lower", adjoint="transpose"),
     "svdvals": direct("tf.linalg.svd", const={"compute_uv": False}),
 }
 
@@ -40,3 +39,11 @@ def cholesky(x):
 @impl("tf.linalg.eigvalsh((x + x^T) / 2)", composite=True)
 def eigvalsh(x):
     return tf.linalg.eigvalsh(_sym(x))
+
+
+@impl("tf.linalg.triangular_solve(a, b, lower, adjoint=transpose); unit_diagonal: a's diagonal set to ones "
+      "first with tf.linalg.set_diag (triangular_solve has no unit-diagonal option)")
+def triangular_solve(a, b, lower, transpose, unit_diagonal):
+    if unit_diagonal:
+        a = tf.linalg.set_diag(a, tf.ones_like(tf.linalg.diag_part(a)))
+    return tf.linalg.triangular_solve(a, b, lower=lower, adjoint=transpose)

@@ -10,7 +10,6 @@ TABLE = {
     "where": direct("tf.where"),
     "cumsum": direct("tf.math.cumsum", axis="axis", reverse="reverse"),
     "cumprod": direct("tf.math.cumprod", axis="axis"),
-    "sort": direct("tf.sort", axis="axis"),
     "roll": direct("tf.roll", shift="shift", axis="axis"),
 }
 
@@ -63,3 +62,8 @@ def broadcast_to(x, shape):
 @impl("tf.reverse(x, axes)")
 def flip(x, axes):
     return tf.reverse(x, axis=list(axes))
+
+
+@impl("tf.sort(x, axis, direction='DESCENDING' if descending else 'ASCENDING')")
+def sort(x, axis, descending):
+    return tf.sort(x, axis=axis, direction="DESCENDING" if descending else "ASCENDING")

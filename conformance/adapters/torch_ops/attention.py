@@ -1,17 +1,40 @@
 """torch mappings of the attention family (see ../mapping.py). Inputs arrive channels-last:
 attention q/k/v as (B, T, N, H), images as NHWC."""
 
+import torch
 import torch.nn.functional as F
 
 from conformance.adapters.mapping import impl
 
 
-@impl("torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale) on (B, N, T, H)")
-def scaled_dot_product_attention(q, k, v, causal, scale):
+def _attn_mask(q, t: int, s: int, causal, mask, bias):
+    """torch's one attn_mask for the catalogue's causal flag, boolean mask and additive mask: a
+    boolean (T, S) mask (True: attend) without a bias, else a float one (the bias, -inf where
+    masked). torch refuses an attn_mask together with is_causal, so causal goes into it."""
+    valid = torch.ones((t, s), dtype=torch.bool, device=q.device)
+    if causal:
+        valid = torch.tril(valid)
+    if mask is not None:
+        valid = valid & torch.tensor(mask, dtype=torch.bool, device=q.device).reshape(t, s)
+    if bias is None:
+        return valid
+    additive = torch.tensor(bias, dtype=q.dtype, device=q.device).reshape(t, s)
+    return additive.masked_fill(~valid, float("-inf"))
+
+
+@impl("torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale) on (B, N, T, H); "
+      "with a mask or bias: attn_mask (boolean, or the bias with -inf where masked, causal folded in)")
+def scaled_dot_product_attention(q, k, v, causal, scale, mask, bias):
     def heads_first(t):
         return t.permute(0, 2, 1, 3)
 
-    z = F.scaled_dot_product_attention(heads_first(q), heads_first(k), heads_first(v), is_causal=causal, scale=scale)
+    if mask is None and bias is None:
+        z = F.scaled_dot_product_attention(heads_first(q), heads_first(k), heads_first(v), is_causal=causal,
+                                           scale=scale)
+    else:
+        attn_mask = _attn_mask(q, q.shape[1], k.shape[1], causal, mask, bias)
+        z = F.scaled_dot_product_attention(heads_first(q), heads_first(k), heads_first(v), attn_mask=attn_mask,
+                                           scale=scale)
     return z.permute(0, 2, 1, 3)
 
 

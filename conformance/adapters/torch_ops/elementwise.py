@@ -30,7 +30,6 @@ TABLE = {
     "selu": direct("torch.selu"),
     "gelu": direct("torch.nn.functional.gelu", approximate="approximate"),  # "none" | "tanh", as the catalogue's
     "silu": direct("torch.nn.functional.silu"),
-    "softplus": direct("torch.nn.functional.softplus", note="defaults beta=1, threshold=20"),
     "softsign": direct("torch.nn.functional.softsign"),
     "clip": direct("torch.clamp", min="lo", max="hi"),
     "add": direct("torch.add"),
@@ -47,3 +46,10 @@ TABLE = {
 @impl("torch.square(x - y)", composite=True)
 def squared_difference(x, y):
     return torch.square(x - y)
+
+
+@impl("torch.nn.functional.softplus(x, beta, threshold) (threshold None: torch's default, 20)")
+def softplus(x, beta, threshold):
+    if threshold is None:
+        return torch.nn.functional.softplus(x, beta=beta)
+    return torch.nn.functional.softplus(x, beta=beta, threshold=threshold)

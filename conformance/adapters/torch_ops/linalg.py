@@ -30,12 +30,12 @@ def slogdet(x):
     return torch.linalg.slogdet(x).logabsdet
 
 
-@impl("torch.linalg.solve_triangular(a or a.mT, b, upper=...)")
-def triangular_solve(a, b, lower, transpose):
+@impl("torch.linalg.solve_triangular(a or a.mT, b, upper=..., unitriangular=unit_diagonal)")
+def triangular_solve(a, b, lower, transpose, unit_diagonal):
     # t^T z = b: pass the transposed view, whose read triangle is the opposite one
     if transpose:
-        return torch.linalg.solve_triangular(a.mT, b, upper=lower)
-    return torch.linalg.solve_triangular(a, b, upper=not lower)
+        return torch.linalg.solve_triangular(a.mT, b, upper=lower, unitriangular=unit_diagonal)
+    return torch.linalg.solve_triangular(a, b, upper=not lower, unitriangular=unit_diagonal)
 
 
 @impl("torch.linalg.cholesky((x + x.mT) / 2)", composite=True)

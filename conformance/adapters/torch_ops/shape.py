@@ -102,9 +102,9 @@ def cumsum(x, axis, reverse):
     return torch.cumsum(x, dim=axis)
 
 
-@impl("torch.sort(x, dim=axis).values")
-def sort(x, axis):
-    return torch.sort(x, dim=axis).values
+@impl("torch.sort(x, dim=axis, descending=descending).values")
+def sort(x, axis, descending):
+    return torch.sort(x, dim=axis, descending=descending).values
 
 
 @impl("torch.flip")
