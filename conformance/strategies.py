@@ -22,6 +22,7 @@ from conformance.case import Case
 from conformance.dtypes import DType, get_dtype
 from conformance.opspec import OpSpec
 
+
 def _draws_independent_of_imports() -> None:
     """Hypothesis (6.13x and newer) mixes into its draws integer and float literals it collects from
     every *local* module loaded at the time (not the standard library, not site-packages), so the

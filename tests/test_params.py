@@ -64,9 +64,10 @@ def test_every_declared_value_is_drawn(op: str, param: str, value: Any) -> None:
 
 
 def test_the_first_value_is_where_shrinking_ends() -> None:
-    """The minimal example of each op draws every parameter's first value (today's behaviour)."""
+    """The minimal example of each op draws every parameter's first value (today's behaviour), in the
+    small regime, where the suite's examples of a target shrink within (conformance/suite.py)."""
     for (op, param), values in REACH.items():
-        case = find(cases(get_op(op), "float64"), lambda c: True, settings=settings(database=None))
+        case = find(cases(get_op(op), "float64", regime="small"), lambda c: True, settings=settings(database=None))
         assert _kind(op, param, case.params[param]) == values[0], (op, param, case.params)
 
 

@@ -113,7 +113,7 @@ def _sparse_ce(draw, rng) -> Structure:
     labels = rng.integers(0, k, size=b)
     if ignore == IGNORED:
         labels = np.where(rng.random(b) < 0.3, IGNORED, labels)
-    if ignore is not None:  # row 0 always counts, so a mean over the kept rows is defined
+    if ignore is not None and b:  # row 0 always counts, so a mean over the kept rows is defined
         labels[0] = rng.integers(1, k) if ignore == 0 else labels[0] % k
     params = {"reduction": _reduction(draw), "ignore_index": ignore}
     return Structure({"logits": (b, k), "labels": (b,)}, params, values={"labels": labels})
