@@ -19,8 +19,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 REGIMES: dict[str, str] = {
     "small": "every side 1..5 (most examples; shrinking ends here)",
@@ -35,6 +34,8 @@ TAIL_SIDES = (7, 9, 15, 17, 31, 33, 63, 65, 127, 129)
 LONG_SIDES = (257, 1000, 1023, 1025, 2049, 4097)
 BATCH_SIDES = (8, 9, 16, 17, 32, 33)
 LARGE_ELEMENTS = 65_536  # "large": strictly more elements than this
+# an input's elements at most, where no profile says (conformance.selection.Profile.max_elements)
+DEFAULT_MAX_ELEMENTS = 2 * LARGE_ELEMENTS
 # shapes of just over LARGE_ELEMENTS elements, by rank (the helpers pick one for the rank drawn)
 LARGE_SHAPES: dict[int, tuple[tuple[int, ...], ...]] = {
     1: ((65_537,), (66_049,), (69_999,)),
@@ -68,7 +69,6 @@ class Active:
     max_elements: int
     applied: int = 0  # how many helper calls it has shaped (most regimes shape one)
     long_axis: int | None = None  # the long axis of the first shape the long regime made
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def take(self, limit: int = 1) -> bool:
         """Whether this helper call is one the regime shapes (the first ``limit`` calls are)."""

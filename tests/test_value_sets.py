@@ -85,7 +85,7 @@ def test_value_sets_keep_the_ops_own_choices_and_kink_margins(op: str) -> None:
                 seen_new_choice.append(not np.array_equal(labels, example.first.inputs["labels"]))
             elif op == "solve":
                 a = case.inputs["a"].astype(np.float64)
-                assert np.linalg.cond(a).max(initial=0.0) < 1e3  # the op's own well-conditioned draw (an empty batch: none)
+                assert np.linalg.cond(a).max(initial=0.0) < 1e3  # well conditioned (an empty batch: none)
                 seen_new_choice.append(not np.array_equal(a, example.first.inputs["a"]))
             elif op == "relu":
                 assert (np.abs(case.inputs["x"].astype(np.float64)) > 0).all()
