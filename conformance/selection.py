@@ -260,11 +260,14 @@ def targets(sel: Selection, devices: dict[str, list[str]], modes: dict[str, list
 
 
 def shard_of(all_targets: list[Target], index: int, count: int) -> list[Target]:
-    """Shard ``index`` of ``count`` (1-based): every ``count``-th target in the order of their
-    ids, starting at the ``index``-th. Each target falls in exactly one shard, shards differ in
-    size by one at most, and the split depends on the selection alone. The shard keeps the
-    selection's own order."""
-    chosen = {t.id for t in sorted(all_targets, key=lambda t: t.id)[index - 1::count]}
+    """Shard ``index`` of ``count`` (1-based): every ``count``-th target in the order of a stable
+    hash of their ids (SHA-1), starting at the ``index``-th. Each target falls in exactly one shard,
+    shards differ in size by one at most, and the split depends on the selection alone. Hashing
+    mixes the matrix's dimensions into every shard: in id order a period that divides the count of
+    modes or dtypes put, say, all of torch ``compile`` (the costliest mode) into one shard. The
+    shard keeps the selection's own order."""
+    ranked = sorted(all_targets, key=lambda t: (hashlib.sha1(t.id.encode()).hexdigest(), t.id))
+    chosen = {t.id for t in ranked[index - 1::count]}
     return [t for t in all_targets if t.id in chosen]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
+from conformance.modes import BUILTIN_MODES, expand
 from conformance.selection import SelectionError, parse_selection, parse_shard, shard_of, targets
 from tests.runner import TINY, cli
 
@@ -32,6 +33,24 @@ def test_shards_partition_the_targets(n: int) -> None:
         order = [every.index(t) for t in s]
         assert order == sorted(order)
     assert shards == [shard_of(list(reversed(every)), i, n)[::-1] for i in range(1, n + 1)]  # order-free split
+
+
+def test_shards_mix_the_modes_and_frameworks() -> None:
+    """Every shard of a compiled-modes run gets some of every (framework, mode): in id order a
+    shard count that divides the modes' period once put all of torch ``compile`` in one shard."""
+    sel = parse_selection(frameworks="torch,tensorflow,jax", devices=None, ops=None, dtypes="float32,float64",
+                          precision=None, profile=None, max_examples=None, seed=0, modes="eager,compiled",
+                          known_frameworks=["torch", "tensorflow", "jax"])
+    modes = {fw: expand(sel.modes, BUILTIN_MODES[fw]) for fw in sel.frameworks}
+    every = targets(sel, {"torch": ["cpu"], "tensorflow": ["cpu"], "jax": ["cpu"]}, modes)
+    kinds = {(t.framework, t.mode) for t in every}
+    assert len(kinds) == 8
+    for n in (2, 4, 8):
+        for i in range(1, n + 1):
+            shard = shard_of(every, i, n)
+            for kind in kinds:
+                share = sum((t.framework, t.mode) == kind for t in shard) / len(shard)
+                assert share > 0.5 / len(kinds), (n, i, kind, share)  # no kind starved or piled up
 
 
 def test_shard_values_are_checked() -> None:

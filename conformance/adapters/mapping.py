@@ -52,6 +52,9 @@ class OpImpl:
     unsupported: str | None = None  # why the framework cannot do this op at all
     row: Direct | None = None  # the TABLE row it was made from (None: an @impl function)
     source: str | None = None  # a row's function as Python source (``Direct.source``)
+    # the mapping reads static sizes (an output shape it must pass on): a compiled mode traces it
+    # per input shape instead of once for relaxed sizes (TensorFlow's reduce_retracing)
+    static_shapes: bool = False
 
     def describe(self) -> dict[str, Any]:
         d: dict[str, Any] = {"call": self.call, "composite": self.composite,
@@ -61,11 +64,11 @@ class OpImpl:
         return d
 
 
-def impl(call: str, composite: bool = False) -> Callable[[Callable[..., Any]], OpImpl]:
+def impl(call: str, composite: bool = False, static_shapes: bool = False) -> Callable[[Callable[..., Any]], OpImpl]:
     """Decorator: ``@impl("torch.sigmoid")`` turns a function into an OpImpl."""
 
     def wrap(fn: Callable[..., Any]) -> OpImpl:
-        return OpImpl(fn, call, composite)
+        return OpImpl(fn, call, composite, static_shapes=static_shapes)
 
     return wrap
 

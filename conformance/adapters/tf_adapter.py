@@ -57,12 +57,14 @@ def tf_device(device: str) -> str:
 
 
 def gradient_step(fn: Callable[..., tf.Tensor], params: dict[str, Any], differentiable: Sequence[str],
-                  mode: str = "eager") -> Callable[..., list[tf.Tensor]]:
+                  mode: str = "eager", static_shapes: bool = False) -> Callable[..., list[tf.Tensor]]:
     """One function of (tensors, cotangent): ``tf.GradientTape().gradient`` of ``fn(**tensors,
     **params)`` in the ``differentiable`` tensors, ``output_gradients=cotangent`` (zeros where the
     output does not depend on one). Mode ``eager`` runs it as is; ``function`` as
     ``tf.function(reduce_retracing=True)`` (a graph, traced once for shapes it relaxes to);
-    ``xla`` as ``tf.function(jit_compile=True, reduce_retracing=True)`` (XLA compiles it)."""
+    ``xla`` as ``tf.function(jit_compile=True, reduce_retracing=True)`` (XLA compiles it).
+    ``static_shapes`` (a mapping that passes on an output shape it computes from its inputs' sizes,
+    as conv2d_transpose does): traced per input shape, without reduce_retracing."""
 
     def step(tensors: dict[str, tf.Tensor], cotangent: tf.Tensor) -> list[tf.Tensor]:
         wrt = [tensors[name] for name in differentiable]
@@ -74,9 +76,9 @@ def gradient_step(fn: Callable[..., tf.Tensor], params: dict[str, Any], differen
         return [tf.convert_to_tensor(tf.zeros_like(t) if g is None else g) for t, g in zip(wrt, grads)]
 
     if mode == "function":
-        return tf.function(step, reduce_retracing=True)
+        return tf.function(step, reduce_retracing=not static_shapes)
     if mode == "xla":
-        return tf.function(step, jit_compile=True, reduce_retracing=True)
+        return tf.function(step, jit_compile=True, reduce_retracing=not static_shapes)
     return step
 
 
@@ -154,7 +156,8 @@ class TensorFlowAdapter(MappedAdapter):
         if step is None and self._cache and next(iter(self._cache))[0] != op.name:
             self._cache.clear()  # a new op: drop the last op's graphs
         if step is None:
-            step = self._cache[key] = gradient_step(self.ops[op.name].fn, params, op.differentiable, mode)
+            impl = self.ops[op.name]
+            step = self._cache[key] = gradient_step(impl.fn, params, op.differentiable, mode, impl.static_shapes)
         return step
 
     def call_stats(self) -> dict[str, int]:

@@ -150,7 +150,7 @@ def depthwise_conv2d(x, w, stride, dilation, padding):
     return _depthwise(x, w, stride, dilation, padding)
 
 
-@impl(TRANSPOSE_CALL, composite=True)
+@impl(TRANSPOSE_CALL, composite=True, static_shapes=True)
 def conv2d_transpose(x, w, stride, dilation, padding, output_padding):
     return _transpose(x, w, stride, dilation, padding, output_padding)
 
@@ -180,7 +180,7 @@ def depthwise_conv2d_bias(x, w, bias, stride, dilation, padding):
     return tf.nn.bias_add(_depthwise(x, w, stride, dilation, padding), bias)
 
 
-@impl(TRANSPOSE_CALL + BIAS_CALL, composite=True)
+@impl(TRANSPOSE_CALL + BIAS_CALL, composite=True, static_shapes=True)
 def conv2d_transpose_bias(x, w, bias, stride, dilation, padding, output_padding):
     return tf.nn.bias_add(_transpose(x, w, stride, dilation, padding, output_padding), bias)
 

@@ -40,11 +40,12 @@ def rms_norm(x, gamma, eps, axis):
 
 @impl("reshape to (N, ..., G, C/G) + tf.nn.moments + tf.nn.batch_normalization", composite=True)
 def group_norm(x, gamma, beta, groups, eps):
-    shape = x.shape.as_list()
-    c = shape[-1]
-    xg = tf.reshape(x, [*shape[:-1], groups, c // groups])
-    axes = [*range(1, len(shape) - 1), len(shape)]
-    y = _normalize(xg, axes, tf.reshape(gamma, [groups, c // groups]), tf.reshape(beta, [groups, c // groups]), eps)
+    rank = x.shape.rank
+    shape = tf.shape(x)  # sizes as a tensor: a tf.function with relaxed sizes knows none of them
+    per_group = [groups, shape[-1] // groups]  # not -1: reshape cannot infer a size of an empty tensor
+    xg = tf.reshape(x, tf.concat([shape[:-1], per_group], axis=0))
+    axes = [*range(1, rank - 1), rank]
+    y = _normalize(xg, axes, tf.reshape(gamma, per_group), tf.reshape(beta, per_group), eps)
     return tf.reshape(y, shape)
 
 
