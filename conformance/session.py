@@ -81,6 +81,7 @@ class Session:
                 av.adapter.claims = self.claims
         self._writer: RecordWriter | None = None
         self._precision: dict[str, str] = {}
+        self._warm: set[tuple[str, str, str]] = set()  # (framework, mode, device) set up in this process
         self.report_environment: list[str] = []  # frameworks whose details this worker reports
 
     # -- construction -------------------------------------------------------------------------
@@ -183,8 +184,15 @@ class Session:
         return self.frameworks[target.framework]
 
     def prepare(self, target: Target) -> None:
-        """Put the framework in the target's precision mode (once per change)."""
+        """Put the framework in the target's precision mode (once per change), and let it set up
+        the target's execution mode once per process (an adapter's optional ``warm_up(mode,
+        device)``: a compiler's one-time start-up, kept out of the examples' time limit)."""
         av = self.frameworks[target.framework]
+        warm_up = getattr(av.adapter, "warm_up", None) if av.available else None
+        key = (target.framework, target.mode, target.device)
+        if warm_up is not None and key not in self._warm:
+            self._warm.add(key)
+            warm_up(target.mode, target.device)
         if av.available and self._precision.get(target.framework) != target.precision:
             set_precision = getattr(av.adapter, "set_precision", None)
             if set_precision is not None:

@@ -4,6 +4,7 @@ process, a malformed answer."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
@@ -126,3 +127,19 @@ class WrongOnSomeValues(TinyGradAdapter):
         if op.name == "sigmoid" and cotangent.size and float(cotangent.flat[0]) < 0:
             return {k: np.asarray(v * 1.01).astype(v.dtype) for k, v in grads.items()}
         return grads
+
+
+class WarmUpRecorder(TinyGradAdapter):
+    """Declares two modes (``traced`` runs the same numbers) and logs each ``warm_up(mode,
+    device)`` call to the file ``$VJP_WARM_UP_LOG`` names, one JSON line per call."""
+
+    name = "warmup"
+    modes = ("eager", "traced")
+
+    def warm_up(self, mode: str, device: str) -> None:
+        with open(os.environ["VJP_WARM_UP_LOG"], "a") as f:
+            f.write(json.dumps([mode, device]) + "\n")
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device, mode="eager"):
+        return super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device)
+

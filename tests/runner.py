@@ -32,8 +32,8 @@ class Result:
         return json.loads((self.run_dir / "summary.json").read_text())
 
 
-def cli(*args: str, cwd: Path = ROOT, timeout: float = 600) -> Result:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+def cli(*args: str, cwd: Path = ROOT, timeout: float = 600, env: dict[str, str] | None = None) -> Result:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **(env or {})}
     p = subprocess.run([sys.executable, "-m", "conformance", *args], cwd=cwd, env=env,
                        capture_output=True, text=True, timeout=timeout)
     run_dir = None

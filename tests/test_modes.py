@@ -110,6 +110,35 @@ def test_torch_compiles_once_per_op_and_params_across_shapes(mode: str) -> None:
     assert adapter.call_stats()["compiles"] == 1  # other params: compiled once more
 
 
+def test_warm_up_sets_a_mode_up_once_per_process_outside_the_examples(tmp_path: Path) -> None:
+    """An adapter's optional ``warm_up(mode, device)`` runs once per framework, mode and device in
+    a worker, before that mode's first example (a compiler's one-time start-up is not an example's
+    time), and never for a mode the run does not select."""
+    calls_file = tmp_path / "calls.jsonl"
+    res = cli("run", "--adapter", "tests.fault_adapters:WarmUpRecorder", "--frameworks", "warmup",
+              "--ops", "sigmoid,exp", "--dtypes",
+              "float32,float64", "--modes", "eager,compiled", "--max-examples", "2", "--values-per-case", "1",
+              "-n", "0", "--out", str(tmp_path / "run"), env={"VJP_WARM_UP_LOG": str(calls_file)})
+    assert res.code == 0, res.err[-2000:]
+    calls = [tuple(json.loads(line)) for line in calls_file.read_text().splitlines()]
+    assert sorted(calls) == [("eager", "cpu"), ("traced", "cpu")], calls  # once each, for 8 targets
+    summary = json.loads((res.run_dir / "summary.json").read_text())
+    assert {c["mode"] for c in summary["cells"]} == {"eager", "traced"}
+
+
+def test_torch_warm_up_leaves_the_compiled_mode_working() -> None:
+    pytest.importorskip("torch")
+    from conformance.adapters.torch_adapter import TorchAdapter
+
+    adapter, spec = TorchAdapter(), get_op("sigmoid")
+    adapter.warm_up("aot_eager", "cpu")
+    adapter.warm_up("eager", "cpu")  # nothing to set up
+    x = np.linspace(-2.0, 2.0, 7)
+    got = adapter.vjp(spec, {"x": x}, {}, np.ones(7), dtype="float64", device="cpu", mode="aot_eager")["x"]
+    np.testing.assert_allclose(got, spec.reference_vjp(x=x, dz=np.ones(7))["x"].value, rtol=1e-14)
+    assert adapter.call_stats()["compiles"] == 1  # the warm-up's graph is gone, the op's is new
+
+
 def test_mode_in_records_summary_and_report(tmp_path: Path) -> None:
     r = cli("run", "--frameworks", "jax", "--modes", "eager,jit", "--ops", "sigmoid", "--dtypes", "float64",
             "--max-examples", "2", "--values-per-case", "1", "--families", "accuracy", "-n", "0",

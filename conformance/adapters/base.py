@@ -25,8 +25,10 @@ Optional: ``describe(op) -> dict`` (the call used, whether composite) for ``ops 
 ``set_precision(mode)``; ``modes`` (execution modes, the first the framework's default: see
 ``conformance.modes``): an adapter that declares them gets ``vjp(..., mode=...)``, may raise
 :class:`CompileFailed` from its compiler's exception (recorded ``error`` in phase ``compile``) and
-may say what its last call compiled (``call_stats() -> {"compiles": n}``). Without ``modes`` an
-adapter has one mode, ``eager``, and ``vjp`` gets no ``mode``.
+may say what its last call compiled (``call_stats() -> {"compiles": n}``) and may set a mode up
+once per process (``warm_up(mode, device)``, called before the mode's first example and outside
+its time limit: a compiler's one-time start-up). Without ``modes`` an adapter has one mode,
+``eager``, and ``vjp`` gets no ``mode``.
 """
 
 from __future__ import annotations
