@@ -37,6 +37,7 @@ REACH: dict[tuple[str, str], tuple[Any, ...]] = {
     (SDPA, "causal"): (False, True),
     (RESIZE, "align_corners"): (False, True),
     (RESIZE, "half_pixel_centers"): (True, False),
+    (RESIZE, "antialias"): (False, True),
 }
 
 
@@ -70,6 +71,8 @@ SHAPES: list[tuple[str, str | None, str, Callable[[Case], bool]]] = [
     (RESIZE, None, "asymmetric past twice the side", lambda c: not c.params["align_corners"]
      and not c.params["half_pixel_centers"] and c.params["size"][1] > 2 * c.shapes["x"][2]),
     (RESIZE, None, "corners aligned to one pixel", lambda c: c.params["align_corners"] and c.params["size"][0] == 1),
+    (RESIZE, None, "antialiased downsampling", lambda c: c.params["antialias"]
+     and c.params["size"][1] < c.shapes["x"][2]),
     (RESIZE, "large", "large image", lambda c: int(np.prod(c.shapes["x"])) > 65_536),
     (RESIZE, "large", "large output", lambda c: int(np.prod(c.cotangent.shape)) > 65_536),
     (RESIZE, "long", "long output side", lambda c: max(c.params["size"]) >= 257),
@@ -148,6 +151,8 @@ def _resize_cases() -> list[Edge]:
         for (h, w), size in SIZES:
             out.append(Edge(RESIZE, f"{ref.coordinates(ac, hp)},{h}x{w}->{size}", {"x": (1, h, w, 2)},
                             {"size": size, "align_corners": ac, "half_pixel_centers": hp}))
+    for (h, w), size in SIZES + (((9, 8), (2, 3)), ((7, 17), (3, 5))):
+        out.append(Edge(RESIZE, f"antialias,{h}x{w}->{size}", {"x": (1, h, w, 2)}, {"size": size, "antialias": True}))
     return out
 
 
@@ -201,6 +206,40 @@ def test_the_conventions_sample_where_they_say() -> None:
 def test_both_flags_are_refused() -> None:
     with pytest.raises(ValueError, match="refuses"):
         ref.resize_bilinear(np.ones((1, 2, 2, 1)), (3, 3), align_corners=True, half_pixel_centers=True)
+    with pytest.raises(ValueError, match="half-pixel centres only"):
+        ref.resize_bilinear(np.ones((1, 2, 2, 1)), (1, 1), align_corners=True, half_pixel_centers=False,
+                            antialias=True)
+
+
+def test_antialiasing_widens_the_triangle_when_downsampling() -> None:
+    """4 pixels to 1: the kernel is 4 wide around src = 1.5, weights 1 - |j - 1.5| / 4 normalised:
+    (0.625, 0.875, 0.875, 0.625) / 3. Upsampling, antialiasing changes nothing; every row of W
+    sums to 1."""
+    x = np.array([1.0, 2.0, 4.0, 8.0]).reshape(1, 1, 4, 1)
+    z = ref.resize_bilinear(x, (1, 1), antialias=True)
+    assert z.ravel()[0] == pytest.approx((0.625 * 1 + 0.875 * 2 + 0.875 * 4 + 0.625 * 8) / 3, rel=1e-15)
+    for n_in, n_out in ((3, 7), (5, 5), (2, 9)):
+        plain = ref.dense(ref.bilinear_weights(n_in, n_out), n_out, n_in)
+        aa = ref.dense(ref.bilinear_weights(n_in, n_out, antialias=True), n_out, n_in)
+        assert np.allclose(plain, aa, rtol=0, atol=1e-15), (n_in, n_out)
+    for n_in, n_out in ((9, 2), (17, 5), (1000, 33), (4, 1)):
+        w = ref.dense(ref.bilinear_weights(n_in, n_out, antialias=True), n_out, n_in)
+        assert np.allclose(w.sum(axis=1), 1.0, rtol=0, atol=1e-14) and np.all(w >= 0)
+        assert (w > 0).sum(axis=1).max() > 2  # wider than the two neighbours
+
+
+def test_sparse_weights_are_the_dense_formula() -> None:
+    """The oracle applies each side's weights as entries (no dense matrices for 4097 sides); they
+    are the textbook matrix: row o has 1 - f at floor(src) and f at floor(src) + 1."""
+    for (n_in, n_out), (ac, hp) in zip(((3, 7), (5, 2), (4, 4), (2, 9)), tuple(ref.COORDINATES) * 2):
+        src = np.clip(ref.source_positions(n_in, n_out, ac, hp), 0, n_in - 1)
+        want = np.zeros((n_out, n_in))
+        for o, s in enumerate(src):
+            lo = int(np.floor(s))
+            want[o, lo] += 1 - (s - lo)
+            want[o, min(lo + 1, n_in - 1)] += s - lo
+        got = ref.dense(ref.bilinear_weights(n_in, n_out, ac, hp), n_out, n_in)
+        assert np.allclose(got, want, rtol=0, atol=1e-15), (n_in, n_out, ac, hp)
 
 
 @pytest.mark.parametrize("sides", LARGE_SIDES, ids=str)
@@ -256,7 +295,8 @@ def test_adapters_map_each_value(framework: str) -> None:
         dz = np.random.default_rng(1).standard_normal(out.shape)
         want = spec.reference_vjp(**inputs, dz=dz, **case.params)
         try:
-            got = adapter.vjp(spec, {n: v.astype(np.float32) for n, v in inputs.items()}, case.params,
+            got = adapter.vjp(spec, {n: v.astype(np.float32) for n, v in inputs.items()},
+                              {**spec.param_defaults, **case.params},
                               dz.astype(np.float32), dtype="float32", device="cpu")
         except Unsupported:
             unsupported.append(case.id)
@@ -264,6 +304,8 @@ def test_adapters_map_each_value(framework: str) -> None:
         for n in spec.differentiable:
             scale = np.max(np.abs(want[n].magnitude), initial=1e-30)
             assert np.max(np.abs(got[n] - want[n].value)) <= 1e-4 * scale, (framework, case.id, n)
-    # torch alone has no asymmetric resize; every other case runs
+    # torch alone has no asymmetric resize; every other case runs (float32: the antialiased gradient
+    # has every framework's kernel there, see the expectations tf-resize-antialias-gradient-float32-only
+    # and torch-cpu-resize-antialias-half-precision)
     want_unsupported = [c.id for c in CASES if framework == "torch" and "asymmetric" in c.id]
     assert unsupported == want_unsupported

@@ -126,6 +126,8 @@ def _resize(draw, rng) -> Structure:
     n = batch_size(draw)
     c = 1 if regime == "large" else draw(st.integers(1, 3))
     align_corners, half_pixel = choice(draw, COORDINATES)
+    # half-pixel only; drawn whatever the convention, so the shortest draw is the default's
+    antialias = draw(st.booleans()) and (align_corners, half_pixel) == COORDINATES[0]
     budget = regimes.active().max_elements if regimes.active() is not None else regimes.DEFAULT_MAX_ELEMENTS
     if regime in ("tails", "long", "large") and draw(st.booleans()):
         # the regime's side is the output's: upsampling to (or downsampling from a source about) it
@@ -140,7 +142,7 @@ def _resize(draw, rng) -> Structure:
         if n * c * oh * ow > budget:
             oh, ow = h, w
     return Structure({"x": (n, h, w, c)}, {"size": (oh, ow), "align_corners": align_corners,
-                                            "half_pixel_centers": half_pixel})
+                                            "half_pixel_centers": half_pixel, "antialias": antialias})
 
 
 OPS = [
@@ -166,12 +168,15 @@ OPS = [
         structure=_resize,
         formula="dx = Wh^T dz Ww (per image and channel), W the bilinear interpolation matrices of the coordinate "
         "convention",
-        params=("size", "align_corners", "half_pixel_centers"),
+        params=("size", "align_corners", "half_pixel_centers", "antialias"),
         notes="x NHWC, size = (out height, out width), up- and downsampling; coordinates (align_corners, "
         "half_pixel_centers): (False, True) half-pixel centres, src = (o + 0.5) in/out - 0.5 clamped to the edge "
         "(torch align_corners=False, tf.image.resize, jax.image.resize); (True, False) corners aligned, "
         "src = o (in - 1)/(out - 1); (False, False) asymmetric, src = o in/out (TensorFlow 1's default; torch "
-        "has none). No antialiasing. Regimes: tails, long or large sides of the image or of the output; a batch "
+        "has none). antialias (half-pixel only): the triangle kernel widened by max(in/out, 1) when downsampling, "
+        "normalised over the image's pixels (torch antialias=True, tf.image.resize and jax.image.resize "
+        "antialias=True); upsampling it is plain bilinear. Regimes: tails, long or large sides of the image or of "
+        "the output; a batch "
         "of 8..33; an empty batch (an empty side or zero channels: not every framework takes them).",
     ),
 ]

@@ -4,6 +4,7 @@
 import jax
 import jax.numpy as jnp
 
+from conformance.adapters.base import Unsupported
 from conformance.adapters.mapping import impl
 from reference.attention import tiled
 
@@ -31,13 +32,15 @@ def _scale_translation(in_size: int, out_size: int, align_corners: bool) -> tupl
     return scale, 0.5 * (1.0 - scale)
 
 
-@impl("jax.image.resize(x, (N, *size, C), method='linear', antialias=False) (half-pixel centres); corners "
+@impl("jax.image.resize(x, (N, *size, C), method='linear', antialias=antialias) (half-pixel centres); corners "
       "aligned and asymmetric: jax.image.scale_and_translate(x edge-padded by one pixel at the far side, "
       "scale, translation, method='linear', antialias=False)", composite=True)
-def resize_bilinear(x, size, align_corners, half_pixel_centers):
+def resize_bilinear(x, size, align_corners, half_pixel_centers, antialias):
+    if antialias and not (half_pixel_centers and not align_corners):
+        raise Unsupported("antialiased bilinear resizing is defined with half-pixel centres only")
     shape = (x.shape[0], int(size[0]), int(size[1]), x.shape[3])
     if half_pixel_centers and not align_corners:
-        return jax.image.resize(x, shape, method="linear", antialias=False)
+        return jax.image.resize(x, shape, method="linear", antialias=bool(antialias))
     # jax.image has no align_corners: scale_and_translate places the samples, and zeroes those past
     # half a pixel beyond the image (asymmetric upsampling by more than 2 reaches there), so the
     # image gets one more copy of its last row and column, which the clamped formula reads instead

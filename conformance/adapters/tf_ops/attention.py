@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from conformance.adapters.base import Unsupported
 from conformance.adapters.mapping import impl
 from reference.attention import tiled
 
@@ -39,15 +40,17 @@ def scaled_dot_product_attention(q, k, v, causal, scale, mask, bias):
     return tf.einsum("bnts,bsnh->btnh", tf.nn.softmax(logits, axis=-1), v)
 
 
-@impl("tf.cast(tf.image.resize(x, size, method='bilinear', antialias=False), x.dtype) (half-pixel centres); "
+@impl("tf.cast(tf.image.resize(x, size, method='bilinear', antialias=antialias), x.dtype) (half-pixel centres); "
       "tf.compat.v1.image.resize_bilinear(x, size, align_corners=align_corners, "
       "half_pixel_centers=half_pixel_centers) for corners aligned and asymmetric")
-def resize_bilinear(x, size, align_corners, half_pixel_centers):
+def resize_bilinear(x, size, align_corners, half_pixel_centers, antialias):
+    if antialias and not (half_pixel_centers and not align_corners):
+        raise Unsupported("antialiased bilinear resizing is defined with half-pixel centres only")
     # ResizeBilinear returns float32 whatever the input dtype (its output is float); the cast gives
     # the catalogue's output dtype back
     size = [int(s) for s in size]
     if half_pixel_centers and not align_corners:
-        z = tf.image.resize(x, size, method="bilinear", antialias=False)
+        z = tf.image.resize(x, size, method="bilinear", antialias=bool(antialias))
     else:
         z = tf.compat.v1.image.resize_bilinear(x, size, align_corners=bool(align_corners),
                                                half_pixel_centers=bool(half_pixel_centers))
