@@ -64,7 +64,7 @@ SHAPES: list[tuple[str, str | None, str, Callable[[Case], bool]]] = [
     (SDPA, "long", "long keys,tiled bias", lambda c: _lengths(c)[1] >= 257 and _pattern_smaller(c, "bias")),
     (SDPA, "tails", "tail head size", lambda c: c.shapes["q"][3] in (7, 9, 15, 17, 31, 33, 63, 65, 127, 129)),
     *[(SDPA, "empty", f"empty {axis}", (lambda i: lambda c: (c.shapes["q"][0], _lengths(c)[0], _lengths(c)[1],
-                                                              c.shapes["q"][3])[i] == 0)(k))
+                                                              c.shapes["q"][3], c.shapes["q"][2])[i] == 0)(k))
       for k, axis in enumerate(EMPTY_AXES)],
     (RESIZE, None, "upsampling", lambda c: c.params["size"][0] > c.shapes["x"][1]),
     (RESIZE, None, "downsampling", lambda c: c.params["size"][1] < c.shapes["x"][2]),

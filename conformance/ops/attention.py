@@ -25,9 +25,9 @@ PATTERN_ROWS, PATTERN_COLS = 3, 8
 # wide head, and both long
 LARGE_SIDES = ((3, 1025, 65), (257, 5, 257), (17, 513, 129), (65, 2049, 33))
 # which side an empty case leaves out: the batch, the queries, the keys (every query's softmax
-# is then over no key: z = 0) or the head size; zero heads is left out (jax.nn.dot_product_attention
-# raises ZeroDivisionError on it: docs/findings.md)
-EMPTY_AXES = ("batch", "queries", "keys", "head")
+# is then over no key: z = 0), the head size or the heads (jax.nn.dot_product_attention raises
+# ZeroDivisionError on zero heads: the expectation jax-sdpa-zero-heads-raises)
+EMPTY_AXES = ("batch", "queries", "keys", "head", "heads")
 
 
 def _pattern_sides(draw, t: int, s: int) -> tuple[int, int]:
@@ -86,6 +86,7 @@ def _sdpa_sides(draw) -> tuple[int, int, int, int, int]:
         empty = choice(draw, EMPTY_AXES)
         b, t, s, h = (0 if empty == "batch" else b, 0 if empty == "queries" else t, 0 if empty == "keys" else s,
                       0 if empty == "head" else h)
+        n = 0 if empty == "heads" else n
     return b, t, s, n, h
 
 
@@ -160,7 +161,7 @@ OPS = [
         "`causal`; bias: None or an (R, C) additive pattern (0, -1, 0.5, -2, 1) tiled over (T, S) and added to the "
         "scaled logits; R, C = T, S in small cases, at most 3 x 8 beyond; both broadcast over batch and heads. "
         "Regimes: tails on T, S or H; long keys (S = 257..4097: the softmax axis); large q or k, v (one head); "
-        "a batch of 8..33; empty batch, queries, keys (z = 0) or head size (not heads: jax raises). No dropout.",
+        "a batch of 8..33; empty batch, queries, keys (z = 0), head size or heads. No dropout.",
     ),
     _spec(
         name="resize_bilinear",
