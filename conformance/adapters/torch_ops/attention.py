@@ -4,7 +4,9 @@ attention q/k/v as (B, T, N, H), images as NHWC."""
 import torch
 import torch.nn.functional as F
 
+from conformance.adapters.base import Unsupported
 from conformance.adapters.mapping import impl
+from reference.attention import tiled
 
 
 def _attn_mask(q, t: int, s: int, causal, mask, bias):
@@ -15,10 +17,10 @@ def _attn_mask(q, t: int, s: int, causal, mask, bias):
     if causal:
         valid = torch.tril(valid)
     if mask is not None:
-        valid = valid & torch.tensor(mask, dtype=torch.bool, device=q.device).reshape(t, s)
+        valid = valid & torch.from_numpy(tiled(mask, t, s, bool)).to(q.device)
     if bias is None:
         return valid
-    additive = torch.tensor(bias, dtype=q.dtype, device=q.device).reshape(t, s)
+    additive = torch.from_numpy(tiled(bias, t, s)).to(dtype=q.dtype, device=q.device)
     return additive.masked_fill(~valid, float("-inf"))
 
 
@@ -38,8 +40,16 @@ def scaled_dot_product_attention(q, k, v, causal, scale, mask, bias):
     return z.permute(0, 2, 1, 3)
 
 
-@impl("torch.nn.functional.interpolate(mode='bilinear', align_corners=False, antialias=False) on NCHW")
-def resize_bilinear(x, size):
+@impl("torch.nn.functional.interpolate(mode='bilinear', align_corners=align_corners, antialias=antialias) on NCHW "
+      "(align_corners=False is half-pixel centres; asymmetric coordinates: no torch mode, Unsupported)")
+def resize_bilinear(x, size, align_corners, half_pixel_centers, antialias):
+    if antialias and not (half_pixel_centers and not align_corners):
+        raise Unsupported("antialiased bilinear resizing is defined with half-pixel centres only")
+    if not align_corners and not half_pixel_centers:
+        raise Unsupported("torch.nn.functional.interpolate has no asymmetric bilinear coordinates (TensorFlow 1's "
+                          "src = o * in / out): align_corners=False is half-pixel centres")
+    if align_corners and half_pixel_centers:
+        raise Unsupported("align_corners with half_pixel_centers is undefined")
     z = F.interpolate(x.permute(0, 3, 1, 2), size=tuple(int(s) for s in size), mode="bilinear",
-                      align_corners=False, antialias=False)
+                      align_corners=bool(align_corners), antialias=bool(antialias))
     return z.permute(0, 2, 3, 1)
