@@ -79,7 +79,8 @@ RUN_OPTIONS = (
     Option("claims", "unsupported-claims file (default: the shipped conformance/unsupported.toml)"),
     Option("probe-unsupported", "run the targets an unsupported claim covers anyway: a claim whose target runs "
                                 "is reported stale, one whose targets still raise holds (summary.json)", kind="flag"),
-    Option("timeout", "per-example time limit in seconds (default: 60; 0: no limit)", "60"),
+    Option("timeout", "per-example time limit in seconds (default: 60; 0: no limit; five times it in a compiled mode, "
+                      "where a call may compile first)", "60"),
     Option("no-report", "skip index.html", kind="flag"),
 )
 

@@ -48,7 +48,7 @@ from conformance.selection import PROFILES
 from conformance.session import Session
 from conformance.specials import exact_case, special_case
 from conformance.strategies import StructureExample, structures
-from conformance.timeouts import ExampleTimeout, time_limit
+from conformance.timeouts import ExampleTimeout, limit_for, time_limit
 from conformance.witness import witness_case
 
 
@@ -94,7 +94,7 @@ def _call(sess: Session, checker: Checker, case: Case, inflight: dict[str, Any],
         inflight["claim"] = claim_record(checker.claim, probed=True)  # a crash under the probe says so
     sess.writer.mark_inflight(inflight)
     try:
-        with time_limit(sess.timeout):
+        with time_limit(limit_for(sess.timeout, checker.target.mode)):
             return checker.call(case, fields)
     except ExampleTimeout as e:
         rec = {**checker.base, **(fields if fields is not None else checker.case_fields(case))}

@@ -34,3 +34,16 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+# A call in a compiled mode may compile a program first (torch inductor builds C++ for each new
+# graph: 6-8 s on an idle 2-core machine, over a minute for a convolution's backward on a loaded
+# one): its limit is this many times the per-example limit, so a slow compile is not mistaken
+# for a hang. Eager calls keep the limit itself.
+COMPILED_MODE_FACTOR = 5
+
+
+def limit_for(seconds: float, mode: str) -> float:
+    """The time limit of one call in execution ``mode`` (``seconds`` <= 0: none)."""
+    return seconds * COMPILED_MODE_FACTOR if seconds > 0 and mode != "eager" else seconds
+

@@ -143,3 +143,17 @@ class WarmUpRecorder(TinyGradAdapter):
     def vjp(self, op, inputs, params, cotangent, *, dtype, device, mode="eager"):
         return super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device)
 
+
+class SlowWhenTraced(WarmUpRecorder):
+    """Takes 1.5 s per call in its ``traced`` mode (a slow compile), none eagerly."""
+
+    name = "slowtrace"
+
+    def warm_up(self, mode: str, device: str) -> None:
+        pass
+
+    def vjp(self, op, inputs, params, cotangent, *, dtype, device, mode="eager"):
+        if mode == "traced":
+            time.sleep(1.5)
+        return super().vjp(op, inputs, params, cotangent, dtype=dtype, device=device, mode=mode)
+

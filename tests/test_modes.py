@@ -126,6 +126,22 @@ def test_warm_up_sets_a_mode_up_once_per_process_outside_the_examples(tmp_path: 
     assert {c["mode"] for c in summary["cells"]} == {"eager", "traced"}
 
 
+def test_a_compiled_mode_call_gets_the_compile_allowance(tmp_path: Path) -> None:
+    """With --timeout 1 a call of 1.5 s times out eagerly and passes in a compiled mode, whose
+    limit is COMPILED_MODE_FACTOR times the per-example limit (a compile is not a hang)."""
+    from conformance.timeouts import COMPILED_MODE_FACTOR, limit_for
+
+    assert limit_for(1.0, "eager") == 1.0 and limit_for(1.0, "compile") == COMPILED_MODE_FACTOR
+    assert limit_for(0, "compile") == 0  # no limit stays no limit
+    res = cli("run", "--adapter", "tests.fault_adapters:SlowWhenTraced", "--frameworks", "slowtrace",
+              "--ops", "exp", "--dtypes", "float64", "--modes", "traced", "--max-examples", "1",
+              "--values-per-case", "1", "--families", "accuracy", "--timeout", "1", "-n", "0",
+              "--out", str(tmp_path / "run"))
+    assert res.code == 0, res.err[-2000:]
+    statuses = {json.loads(line)["status"] for line in (res.run_dir / "results.jsonl").read_text().splitlines()}
+    assert statuses == {"pass"}, statuses
+
+
 def test_torch_warm_up_leaves_the_compiled_mode_working() -> None:
     pytest.importorskip("torch")
     from conformance.adapters.torch_adapter import TorchAdapter
