@@ -1,6 +1,6 @@
-"""OpSpecs of the reduction family: sum, mean, prod, max, min, logsumexp, var, std, l2_norm over
-one axis, several axes or all of them (``axis`` an int, a tuple or None, with ``keepdims``), and
-softmax (the seed's) and log_softmax over one axis."""
+"""OpSpecs of the reduction family: sum, mean, prod, max, min, logsumexp, var, std, l2_norm and
+vector_norm (of order ``ord``) over one axis, several axes or all of them (``axis`` an int, a tuple
+or None, with ``keepdims``), and softmax (the seed's) and log_softmax over one axis."""
 
 from __future__ import annotations
 
@@ -82,6 +82,20 @@ def _std(draw, rng) -> Structure:
     return _with_ddof(draw, _reduce(draw, rng, min_group=2))
 
 
+# vector_norm's orders: 2 first (l2_norm's, where shrinking ends); the infinite ones as strings, so
+# that records, summaries and repro scripts stay JSON (the oracle and the adapters read float(ord))
+VECTOR_ORDS = (2, 1, "inf", "-inf", 3, 0.5)
+
+
+def _vector_norm(draw, rng) -> Structure:
+    """A reduction of order ``ord``; the infinite orders, which have no identity (torch refuses
+    an empty group for both), move the reduction off a size-0 side as max and min do."""
+    order = choice(draw, VECTOR_ORDS)
+    structure = _reduce(draw, rng, nonempty=order in ("inf", "-inf"))
+    structure.params["ord"] = order
+    return structure
+
+
 def _one_axis(draw, rng) -> Structure:
     s = shape(draw)
     return Structure({"x": s}, {"axis": axis(draw, len(s))})
@@ -136,6 +150,52 @@ def _not_zero_vector(values, params, dtype):
     first[tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))] = True
     x = np.where(first & (big < m), np.where(x < 0, -m, m), x)
     return {**values, "x": x}
+
+
+def _groups(x: np.ndarray, axis) -> tuple[tuple[int, ...], np.ndarray]:
+    """The reduced axes and a mask of each group's first element (an empty mask for empty x)."""
+    axes = R.reduced_axes(axis, x.ndim)
+    first = np.zeros(x.shape, dtype=bool)
+    first[tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))] = True
+    return axes, first
+
+
+def _vector_norm_values(values, params, dtype):
+    """Per order, off the kinks by the dtype's margin m, and in range:
+
+    - p = 1 and p = 0.5: every |x_i| >= m (|x| is not differentiable at 0; for p < 1 its power's
+      derivative is unbounded there);
+    - p = inf: the group's largest |x| at least m and unique with room (ties are kinks);
+    - p = -inf: the group's smallest |x| unique with room and at least m (ties, and 0, are kinks);
+    - p = 2 and p = 3: not the zero vector (a group's largest |x| at least m);
+    - every finite p: where S = sum |x|^p would pass max / 2^8 of the dtype, the group is scaled
+      down by a power of 2 (float16's sums of cubes: the gradient is representable, S is not).
+    """
+    x = np.array(values["x"], dtype=np.float64)
+    if x.size == 0:
+        return dict(values)
+    p = R.vector_ord(params["ord"])
+    m = kink_margin(dtype)
+    axes, first = _groups(x, params["axis"])
+    sign = np.where(x < 0, -1.0, 1.0)
+    a = np.abs(x)
+    if p in (1.0, 0.5):
+        a = np.maximum(a, m)
+    elif p == -np.inf:
+        a = -extreme_apart(-a, params["axis"], m)  # the smallest unique (it may now be below m) ...
+        low = a.min(axis=axes, keepdims=True)
+        a = a + np.maximum(0.0, m - low)  # ... then the group shifted up, its gaps kept
+    else:  # inf, 2, 3: not the zero vector
+        big = a.max(axis=axes, keepdims=True)
+        a = np.where(first & (big < m), m, a)
+        if p == np.inf:
+            a = extreme_apart(a, params["axis"], m)
+    if np.isfinite(p):
+        s = np.sum(a**p, axis=axes, keepdims=True)
+        limit = dtype.max / 2.0**8
+        over = np.where(s > limit, np.ceil(np.log2(s / limit) / p), 0.0)
+        a = a * 2.0**-over
+    return {**values, "x": sign * a}
 
 
 _TIE = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.5]])
@@ -222,6 +282,37 @@ OPS = [
             ),
         ),
         avoid=_not_zero_vector,
+    ),
+    _spec(
+        "vector_norm", _vector_norm,
+        f"ord p: dx = dzb * sign(x) * (|x| / n)^(p-1),  n = (sum |x|^p)^(1/p) (p = 2: x / n, p = 1: sign(x)); "
+        f"inf / -inf: dzb * sign(x) at the largest / smallest |x|, else 0  ({DZB})",
+        params=("ord", *PARAMS),
+        kinks=(
+            Kink("x=0", "the zero vector (ord 2): any g with |g| <= 1 times dz is a subgradient (0 is the natural "
+                 "choice)", inputs={"x": np.zeros((2, 3))}, params={"ord": 2, "axis": 1, "keepdims": False},
+                 at={"x": [[0, 0], [0, 1], [1, 2]]}),
+            Kink("x_i=0 (ord 1)", "|x_i| at 0: any value in [-1, 1] times dz (0, sign(0), is the natural choice)",
+                 inputs={"x": np.array([[0.0, 1.5, -2.0], [0.0, 0.0, 3.0]])},
+                 params={"ord": 1, "axis": 1, "keepdims": False}, at={"x": [[0, 0], [1, 0], [1, 1]]}),
+            Kink("tie (ord inf)", "tied largest |x_j|: any convex combination of sign(x_j) dz over them (split "
+                 "evenly, or all to one)", inputs={"x": np.array([[1.0, -3.0, 3.0], [2.0, 2.0, 0.5]])},
+                 params={"ord": "inf", "axis": 1, "keepdims": False}, at={"x": [[0, 1], [0, 2], [1, 0], [1, 1]]}),
+            Kink("tie (ord -inf)", "tied smallest |x_j|: any convex combination of sign(x_j) dz over them",
+                 inputs={"x": np.array([[1.0, -0.5, 0.5], [2.0, 2.0, 4.0]])},
+                 params={"ord": "-inf", "axis": 1, "keepdims": False}, at={"x": [[0, 1], [0, 2], [1, 0], [1, 1]]}),
+            Kink("x_i=0 (ord -inf)", "a smallest |x_i| of 0: any value in [-1, 1] times dz there, 0 elsewhere "
+                 "(0 is the natural choice)", inputs={"x": np.array([[0.0, 1.0, -2.0], [0.5, 0.0, 1.5]])},
+                 params={"ord": "-inf", "axis": 1, "keepdims": False}, at={"x": [[0, 0], [1, 1]]}),
+            Kink("x_i=0 (ord 0.5)", "|x_i|^(1/2) at 0 has unbounded one-sided derivatives (+-inf): no finite "
+                 "subgradient; the oracle gives 0, what sign(0) times anything gives",
+                 inputs={"x": np.array([[0.0, 1.0, 4.0], [0.25, 0.0, 1.0]])},
+                 params={"ord": 0.5, "axis": 1, "keepdims": False}, at={"x": [[0, 0], [1, 1]]}),
+        ),
+        avoid=_vector_norm_values,
+        notes="ord in (2, 1, inf, -inf, 3, 0.5), the infinite orders drawn as the strings 'inf' and '-inf'; "
+              "no empty group for the infinite orders (torch refuses them). Accuracy inputs keep off the "
+              "kinks (see the oracle) and, for finite orders, keep sum |x|^p in the dtype's range.",
     ),
     # softmax and log_softmax: no 0-d (TensorFlow and JAX refuse an axis of a 0-d input, torch takes 0 or -1)
     _spec("softmax", _one_axis, "dx = s * (dz - s.dz),  s = softmax(x, axis), s.dz summed along axis",
