@@ -10,10 +10,12 @@ shape; ``dzb`` is dz broadcast back over A to the input's shape. Every VJP below
 Edge cases, as the frameworks define them (torch 2.13, TensorFlow 2.21, JAX 0.10.2):
 
 - An empty group (N = 0, a reduced side of size 0) reduces to the reduction's identity or its
-  limit, as all three frameworks give it: sum 0, prod 1, logsumexp -inf, l2_norm 0, and
-  mean, var and std nan (0 / 0). The gradient of an empty input is an empty array of its shape.
+  limit, as all three frameworks give it: sum 0, prod 1, logsumexp -inf, l2_norm 0 (and
+  vector_norm of a finite order), and mean, var and std nan (0 / 0). The gradient of an
+  empty input is an empty array of its shape.
   ``max`` and ``min`` of an empty group raise ValueError: torch and JAX refuse them (no
-  identity); only TensorFlow answers, with -inf / +inf.
+  identity); only TensorFlow answers, with -inf / +inf. So do vector_norm's infinite orders
+  (torch refuses both; JAX refuses -inf, gives 0 for inf; TensorFlow gives -inf for inf).
 - A 0-d input reduced over axis 0 or -1 (an int or a 1-tuple) is one element: torch accepts
   it and returns a 0-d result whatever ``keepdims`` says; TensorFlow and JAX refuse any axis on
   a 0-d input, so the oracle follows torch. ``axis=None`` reduces the 0-d input as one element
@@ -421,8 +423,9 @@ def vector_norm_vjp(x: np.ndarray, dz: np.ndarray, ord=2, axis=None, keepdims: b
       ratio's power turns the relative error of n (grown with N, hence terms = N) and of the
       powers into (p - 1) times as much. tiny: an absolute error of one smallest normal in
       S = sum |x|^p (flushed subnormal powers) moves dx by |dx| |p - 1| / (p S). Kinks: the zero
-      vector (n = 0; the oracle gives 0) and, for p < 1, an element at 0, where the derivative
-      of |x|^p is unbounded (no finite subgradient; the oracle gives 0).
+      vector (n = 0; the oracle gives 0). For p < 1 an element at 0 is no kink but a point
+      where the derivative of |x|^p is unbounded (no finite subgradient, nothing to probe);
+      the oracle gives 0 there, and accuracy cases keep off it.
     """
     (x,) = f64(x)
     p = vector_ord(ord)
