@@ -210,3 +210,40 @@ def test_concat3_and_stack3_split_the_cotangent() -> None:
     dz = np.arange(6.0).reshape(2, 3)
     g = get_op("stack3").reference_vjp(np.ones(2), np.ones(2), np.ones(2), dz=dz, axis=-1)
     assert [g[k].value.tolist() for k in ("x", "y", "w")] == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+
+
+def _negative_index_cases() -> list[Edge]:
+    """Negative indices (not drawn: see the module's closing note) at fixed cases: the oracle
+    counts them from the end, as NumPy, JAX, torch's indexing and TensorFlow's numpy
+    take_along_axis do."""
+    gi = np.array([[-1, 0], [-3, -1]], dtype=np.int64)
+    ti = np.array([[-1, 0, -1], [2, -3, -2]], dtype=np.int64)
+    return [Edge("gather", "negative", {"x": (2, 3), "indices": gi.shape}, {"axis": 1}, {"indices": gi}),
+            Edge("gather", "negative,axis=0", {"x": (3, 2), "indices": gi.shape}, {"axis": 0}, {"indices": gi}),
+            Edge("take_along_axis", "negative", {"x": (2, 3), "indices": ti.shape}, {"axis": 1}, {"indices": ti})]
+
+
+@pytest.mark.parametrize("case", _negative_index_cases(), ids=lambda c: c.id)
+def test_negative_indices_count_from_the_end(case: Edge) -> None:
+    """The gradient at negative indices is the gradient at the same indices wrapped into [0, n),
+    and agrees with finite differences."""
+    spec = get_op(case.op)
+    check_well_formed(spec, case)
+    check_finite_differences(spec, case)
+    check_inner_product(spec, case)
+    x = np.random.default_rng(0).standard_normal(case.shapes["x"])
+    idx = case.values["indices"]
+    wrapped = idx % x.shape[case.params["axis"]]
+    dz = np.random.default_rng(1).standard_normal(np.shape(spec.reference(x, idx, **case.params)))
+    assert np.array_equal(spec.reference(x, idx, **case.params), spec.reference(x, wrapped, **case.params))
+    a = spec.reference_vjp(x, idx, dz=dz, **case.params)["x"]
+    b = spec.reference_vjp(x, wrapped, dz=dz, **case.params)["x"]
+    assert np.array_equal(a.value, b.value) and np.array_equal(a.magnitude, b.magnitude) and a.terms == b.terms
+
+# Negative indices are not drawn. Where they are defined differs by framework and op: gather is
+# torch advanced indexing (takes them), jnp.take (takes them) and tf.gather (refuses them on the
+# CPU: InvalidArgumentError); take_along_axis is torch.gather (refuses them: RuntimeError 'index -1
+# is out of bounds'), jnp.take_along_axis and tf.experimental.numpy.take_along_axis (take them).
+# Every framework runs the same drawn cases, and neither unsupported.toml's claims nor an
+# adapter's supports() can be scoped by a parameter value, so a drawn negative index would be an
+# `error` record, not a claim, for the framework that refuses it.
