@@ -292,6 +292,9 @@ OPS = [
             Kink("x=0", "the zero vector (ord 2): any g with |g| <= 1 times dz is a subgradient (0 is the natural "
                  "choice)", inputs={"x": np.zeros((2, 3))}, params={"ord": 2, "axis": 1, "keepdims": False},
                  at={"x": [[0, 0], [0, 1], [1, 2]]}),
+            Kink("x=0 (ord 3)", "the zero vector (ord 3): any g with |g|_(3/2) <= 1 (the dual norm) times dz is a "
+                 "subgradient (0 is the natural choice)", inputs={"x": np.zeros((2, 3))},
+                 params={"ord": 3, "axis": 1, "keepdims": False}, at={"x": [[0, 0], [0, 1], [1, 2]]}),
             Kink("x_i=0 (ord 1)", "|x_i| at 0: any value in [-1, 1] times dz (0, sign(0), is the natural choice)",
                  inputs={"x": np.array([[0.0, 1.5, -2.0], [0.0, 0.0, 3.0]])},
                  params={"ord": 1, "axis": 1, "keepdims": False}, at={"x": [[0, 0], [1, 0], [1, 1]]}),
