@@ -27,6 +27,7 @@ Edge cases, as the frameworks define them (torch 2.13, TensorFlow 2.21, JAX 0.10
 from __future__ import annotations
 
 import builtins
+from fractions import Fraction
 
 import numpy as np
 
@@ -421,7 +422,9 @@ def vector_norm_vjp(x: np.ndarray, dz: np.ndarray, ord=2, axis=None, keepdims: b
       [-1, 1] times dz there; the oracle gives 0).
     - other p > 0: dx = dzb * sign(x) * (|x| / n)^(p - 1). Magnitude |dx| (1 + |p - 1|): the
       ratio's power turns the relative error of n (grown with N, hence terms = N) and of the
-      powers into (p - 1) times as much. tiny: an absolute error of one smallest normal in
+      powers into (p - 1) times as much; where 1/p is not a binary fraction (p = 3) a framework
+      raises S = sum |x|^p to the rounded 1/p, which moves n by |ln S| u / p (S = 1e-12: 9 u),
+      so |dx| |p - 1| |ln S| / p is added. tiny: an absolute error of one smallest normal in
       S = sum |x|^p (flushed subnormal powers) moves dx by |dx| |p - 1| / (p S). Kinks: the zero
       vector (n = 0; the oracle gives 0). For p < 1 an element at 0 is no kink but a point
       where the derivative of |x|^p is unbounded (no finite subgradient, nothing to probe);
@@ -449,7 +452,10 @@ def vector_norm_vjp(x: np.ndarray, dz: np.ndarray, ord=2, axis=None, keepdims: b
     with np.errstate(divide="ignore"):
         ratio = np.where(a == 0, 0.0, (a / n) ** (p - 1.0))
     dx = np.where(zero, 0.0, dzb * sign * ratio)
-    mag = np.abs(dx) * (1.0 + abs(p - 1.0))
+    cond = 1.0 + abs(p - 1.0)
+    if Fraction(1.0 / p) * Fraction(p) != 1:  # 1/p is rounded (p = 3): n = S^(1/p) is off by |ln S| u / p
+        cond = cond + abs(p - 1.0) / p * np.abs(np.log(np.where(zero, 1.0, s)))
+    mag = np.abs(dx) * cond
     tiny = 1.0 + np.abs(dx) * abs(p - 1.0) / (p * np.where(zero, 1.0, s))
     return {"x": Grad(dx, mag, terms=_terms(x.shape, axes), tiny=tiny)}
 

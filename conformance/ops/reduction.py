@@ -168,8 +168,9 @@ def _vector_norm_values(values, params, dtype):
     - p = inf: the group's largest |x| at least m and unique with room (ties are kinks);
     - p = -inf: the group's smallest |x| unique with room and at least m (ties, and 0, are kinks);
     - p = 2 and p = 3: not the zero vector (a group's largest |x| at least m);
-    - every finite p: where S = sum |x|^p would pass max / 2^8 of the dtype, the group is scaled
-      down by a power of 2 (float16's sums of cubes: the gradient is representable, S is not).
+    - every finite p but 1: where S = sum |x|^p would pass max / 2^8 of the dtype, the group is
+      scaled down by a power of 2 (float16's sums of cubes: the gradient is representable, S is
+      not); ord 1's gradient, sign(x), does not depend on S.
     """
     x = np.array(values["x"], dtype=np.float64)
     if x.size == 0:
@@ -190,7 +191,7 @@ def _vector_norm_values(values, params, dtype):
         a = np.where(first & (big < m), m, a)
         if p == np.inf:
             a = extreme_apart(a, params["axis"], m)
-    if np.isfinite(p):
+    if np.isfinite(p) and p != 1:  # (ord 1's gradient, sign(x), does not depend on the sum)
         s = np.sum(a**p, axis=axes, keepdims=True)
         limit = dtype.max / 2.0**8
         over = np.where(s > limit, np.ceil(np.log2(s / limit) / p), 0.0)
