@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from conformance.dtypes import get_dtype
-from conformance.ops.reduction import VECTOR_ORDS
+from conformance.ops.reduction import HALF_ORDER_MAX_GROUP, VECTOR_ORDS
 from conformance.registry import get_op
 from conformance.strategies import cases, kink_margin
 from reference import reduction as R
@@ -165,8 +165,8 @@ def test_vector_norm_kinks_take_the_stated_subgradient() -> None:
 def test_vector_norm_values_keep_off_the_kinks_and_in_range(dtype: str, data: Any) -> None:
     """Every drawn case, as rounded to the test dtype: for ord 1 and 0.5 no |x_i| below the kink
     margin, for inf and -inf a unique extreme |x| with room (and, for -inf, not 0), for 2 and 3
-    not the zero vector; for every finite order but 1 (whose gradient is sign(x)) sum |x|^p within
-    the dtype's range."""
+    not the zero vector; for every finite order but 1 (whose gradient is sign(x)) sum |x|^p and the
+    norm within the dtype's range, and for ord 0.5 at most HALF_ORDER_MAX_GROUP elements a group."""
     case = data.draw(cases(get_op("vector_norm"), dtype))
     x = case.oracle_inputs()["x"]
     if x.size == 0:
@@ -188,7 +188,10 @@ def test_vector_norm_values_keep_off_the_kinks_and_in_range(dtype: str, data: An
     else:
         assert np.all(a.max(axis=-1) >= m)
     if np.isfinite(p) and p != 1:
-        assert np.all(np.sum(a**p, axis=-1) <= d.max)
+        total = np.sum(a**p, axis=-1)
+        assert np.all(total <= d.max) and np.all(total ** (1 / p) <= d.max)
+    if p == 0.5:
+        assert a.shape[-1] <= HALF_ORDER_MAX_GROUP
 
 
 def test_trace_is_the_sum_of_the_offset_diagonal() -> None:

@@ -85,13 +85,20 @@ def _std(draw, rng) -> Structure:
 # vector_norm's orders: 2 first (l2_norm's, where shrinking ends); the infinite ones as strings, so
 # that records, summaries and repro scripts stay JSON (the oracle and the adapters read float(ord))
 VECTOR_ORDS = (2, 1, "inf", "-inf", 3, 0.5)
+# ord 0.5 reduces at most this many elements into one output: its gradient sign(x) (n / |x|)^(1/2)
+# does not change with the scale of x, and n = (sum |x|^(1/2))^2 >= N^2 m with every |x| >= m (the
+# kink margin, 0.03 in float16), so a long group's gradient and norm leave float16's range whatever
+# the values: 64 elements keep n within a few thousand there.
+HALF_ORDER_MAX_GROUP = 64
 
 
 def _vector_norm(draw, rng) -> Structure:
     """A reduction of order ``ord``; the infinite orders, which have no identity (torch refuses
-    an empty group for both), move the reduction off a size-0 side as max and min do."""
+    an empty group for both), move the reduction off a size-0 side as max and min do; ord 0.5
+    reduces at most HALF_ORDER_MAX_GROUP elements into one output."""
     order = choice(draw, VECTOR_ORDS)
-    structure = _reduce(draw, rng, nonempty=order in ("inf", "-inf"))
+    structure = _reduce(draw, rng, nonempty=order in ("inf", "-inf"),
+                        max_group=HALF_ORDER_MAX_GROUP if order == 0.5 else None)
     structure.params["ord"] = order
     return structure
 
@@ -161,16 +168,17 @@ def _groups(x: np.ndarray, axis) -> tuple[tuple[int, ...], np.ndarray]:
 
 
 def _vector_norm_values(values, params, dtype):
-    """Per order, off the kinks by the dtype's margin m, and in range:
+    """Per order, in range and then off the kinks by the dtype's margin m:
 
+    - every finite p but 1: where S = sum |x|^p or the norm n = S^(1/p) would pass max / 2^8 of
+      the dtype, the group is first scaled down by a power of 2 (float16's sums of cubes, and the
+      norm of order 0.5, S^2: the gradient is representable, S or n is not); ord 1's gradient,
+      sign(x), depends on neither;
     - p = 1 and p = 0.5: every |x_i| >= m (|x| is not differentiable at 0; for p < 1 its power's
       derivative is unbounded there);
     - p = inf: the group's largest |x| at least m and unique with room (ties are kinks);
     - p = -inf: the group's smallest |x| unique with room and at least m (ties, and 0, are kinks);
-    - p = 2 and p = 3: not the zero vector (a group's largest |x| at least m);
-    - every finite p but 1: where S = sum |x|^p would pass max / 2^8 of the dtype, the group is
-      scaled down by a power of 2 (float16's sums of cubes: the gradient is representable, S is
-      not); ord 1's gradient, sign(x), does not depend on S.
+    - p = 2 and p = 3: not the zero vector (a group's largest |x| at least m).
     """
     x = np.array(values["x"], dtype=np.float64)
     if x.size == 0:
@@ -180,6 +188,13 @@ def _vector_norm_values(values, params, dtype):
     axes, first = _groups(x, params["axis"])
     sign = np.where(x < 0, -1.0, 1.0)
     a = np.abs(x)
+    if np.isfinite(p) and p != 1:
+        s = np.sum(a**p, axis=axes, keepdims=True)
+        limit = dtype.max / 2.0**8
+        with np.errstate(divide="ignore"):  # an all-zero group (raised below) needs no scaling
+            # halving x divides S by 2^p and n by 2
+            over = np.maximum(np.log2(s / limit) / p, np.log2(s ** (1.0 / p) / limit))
+        a = a * 2.0 ** -np.ceil(np.maximum(over, 0.0))
     if p in (1.0, 0.5):
         a = np.maximum(a, m)
     elif p == -np.inf:
@@ -191,11 +206,6 @@ def _vector_norm_values(values, params, dtype):
         a = np.where(first & (big < m), m, a)
         if p == np.inf:
             a = extreme_apart(a, params["axis"], m)
-    if np.isfinite(p) and p != 1:  # (ord 1's gradient, sign(x), does not depend on the sum)
-        s = np.sum(a**p, axis=axes, keepdims=True)
-        limit = dtype.max / 2.0**8
-        over = np.where(s > limit, np.ceil(np.log2(s / limit) / p), 0.0)
-        a = a * 2.0**-over
     return {**values, "x": sign * a}
 
 
@@ -311,9 +321,10 @@ OPS = [
         ),
         avoid=_vector_norm_values,
         notes="ord in (2, 1, inf, -inf, 3, 0.5), the infinite orders drawn as the strings 'inf' and '-inf'; "
-              "no empty group for the infinite orders (torch refuses them). Accuracy inputs keep off the "
-              "kinks (see the oracle) and, for finite orders, keep sum |x|^p in the dtype's range. An element "
-              "at 0 with ord 0.5 is kept off too but not probed as a kink: the derivative of |x|^(1/2) is "
+              f"no empty group for the infinite orders (torch refuses them), at most {HALF_ORDER_MAX_GROUP} elements "
+              "per output for ord 0.5 (its gradient grows with N whatever the scale). Accuracy inputs keep off the "
+              "kinks (see the oracle) and, for finite orders, keep sum |x|^p and the norm in the dtype's range. "
+              "An element at 0 with ord 0.5 is kept off too but not probed as a kink: the derivative of |x|^(1/2) is "
               "unbounded there, so there is no subgradient for a framework to choose.",
     ),
     # softmax and log_softmax: no 0-d (TensorFlow and JAX refuse an axis of a 0-d input, torch takes 0 or -1)
