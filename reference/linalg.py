@@ -466,3 +466,52 @@ def svdvals_vjp(x: np.ndarray, dz: np.ndarray) -> dict[str, Grad]:
             mag = mag + np.sum(au * lean[..., None, :], axis=-1)[..., :, None]
     value = u @ (dz[..., :, None] * vh)
     return {"x": Grad(value, mag, terms=max(1, min(m, n)))}
+
+
+# ---------------------------------------------------------------------------------------------
+# diagonal and trace with an offset, of any (..., m, n)
+
+
+def _diagonal_index(shape: tuple[int, ...], offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the ``offset`` diagonal of an (m, n) matrix: (i, i + offset) for
+    offset >= 0, (i - offset, i) below; empty where the diagonal leaves the matrix (as torch and
+    JAX give it; TensorFlow's diag_part refuses such an offset, so none is drawn)."""
+    if len(shape) < 2:
+        raise ValueError(f"a diagonal needs a matrix (..., m, n); got shape {shape}")
+    m, n = shape[-2], shape[-1]
+    offset = int(offset)
+    k = max(0, min(m, n - offset) if offset >= 0 else min(m + offset, n))
+    i = np.arange(k)
+    return (i, i + offset) if offset >= 0 else (i - offset, i)
+
+
+def diagonal(x: np.ndarray, offset: int = 0) -> np.ndarray:
+    """z[..., i] = x[..., r_i, c_i] along the ``offset`` diagonal of the last two axes (offset > 0
+    above the main diagonal, < 0 below); z has shape (..., k), k its length (0 off the matrix)."""
+    (x,) = f64(x)
+    rows, cols = _diagonal_index(x.shape, offset)
+    return x[..., rows, cols]
+
+
+def diagonal_vjp(x: np.ndarray, dz: np.ndarray, offset: int = 0) -> dict[str, Grad]:
+    """dx = zeros with dz written onto the ``offset`` diagonal (exact: a copy)."""
+    (x, dz) = f64(x, dz)
+    rows, cols = _diagonal_index(x.shape, offset)
+    dx = np.zeros(x.shape)
+    dx[..., rows, cols] = dz
+    return {"x": Grad(dx, np.abs(dx))}
+
+
+def trace(x: np.ndarray, offset: int = 0) -> np.ndarray:
+    """z[...] = sum_i x[..., r_i, c_i] over the ``offset`` diagonal of the last two axes (0 where
+    that diagonal is empty); the matrix may be non-square."""
+    return np.sum(diagonal(x, offset), axis=-1)
+
+
+def trace_vjp(x: np.ndarray, dz: np.ndarray, offset: int = 0) -> dict[str, Grad]:
+    """dx = dz (broadcast along the diagonal) on the ``offset`` diagonal, 0 elsewhere (exact)."""
+    (x, dz) = f64(x, dz)
+    rows, cols = _diagonal_index(x.shape, offset)
+    dx = np.zeros(x.shape)
+    dx[..., rows, cols] = dz[..., None]
+    return {"x": Grad(dx, np.abs(dx))}

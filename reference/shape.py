@@ -101,6 +101,32 @@ def stack_vjp(x: np.ndarray, y: np.ndarray, dz: np.ndarray, axis: int) -> dict[s
     return {"x": _exact(np.take(dz, 0, axis=axis)), "y": _exact(np.take(dz, 1, axis=axis))}
 
 
+def concat3(x: np.ndarray, y: np.ndarray, w: np.ndarray, axis: int) -> np.ndarray:
+    """z = [x, y, w] joined along ``axis`` (other dims equal): concat of three inputs."""
+    x, y, w = f64(x, y, w)
+    return np.concatenate([x, y, w], axis=axis)
+
+
+def concat3_vjp(x: np.ndarray, y: np.ndarray, w: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
+    """dx, dy, dw = dz split along ``axis`` at nx and nx + ny (exact)."""
+    (dz,) = f64(dz)
+    nx, ny = np.shape(x)[axis], np.shape(y)[axis]
+    dx, dy, dw = np.split(dz, [nx, nx + ny], axis=axis)
+    return {"x": _exact(dx), "y": _exact(dy), "w": _exact(dw)}
+
+
+def stack3(x: np.ndarray, y: np.ndarray, w: np.ndarray, axis: int) -> np.ndarray:
+    """z = x, y and w (one shape) stacked along a new axis at position ``axis`` of the output."""
+    x, y, w = f64(x, y, w)
+    return np.stack([x, y, w], axis=axis)
+
+
+def stack3_vjp(x: np.ndarray, y: np.ndarray, w: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
+    """dx, dy, dw = take(dz, 0, axis), take(dz, 1, axis), take(dz, 2, axis) (exact)."""
+    (dz,) = f64(dz)
+    return {k: _exact(np.take(dz, i, axis=axis)) for i, k in enumerate(("x", "y", "w"))}
+
+
 # --------------------------------------------------------------------------- slicing and padding
 
 

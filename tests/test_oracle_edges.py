@@ -152,6 +152,15 @@ def _reductions() -> None:
                 _add(name, f"(),axis={ax}{tag}", {"x": ()}, {"axis": ax, "keepdims": False, **extra}, expect="refused")
         if name in ("var", "std"):  # N == ddof with a non-empty group
             _add(name, "(2,1),axis=1,ddof=1", {"x": (2, 1)}, {"axis": 1, "keepdims": False, "ddof": 1}, kind="N<=ddof")
+    # vector_norm: an empty group is 0 for a finite order; the infinite orders refuse it (torch
+    # refuses both, JAX -inf), as max and min do; a 0-d input is its own |x|
+    for order in (1, 3, 0.5, "inf", "-inf"):
+        for s, ax, empty_group in (((2, 0), 1, True), ((0, 3), 0, True), ((0, 3), 1, False), ((0,), None, True)):
+            expect = "refused" if empty_group and order in ("inf", "-inf") else "ok"
+            _add("vector_norm", f"ord={order},{s},axis={ax}", {"x": s},
+                 {"ord": order, "axis": ax, "keepdims": False}, expect=expect)
+        for ax in (None, 0):
+            _add("vector_norm", f"ord={order},(),axis={ax}", {"x": ()}, {"ord": order, "axis": ax, "keepdims": False})
     for name in ("softmax", "log_softmax"):
         for s, ax in (((2, 0), -1), ((2, 0), 0), ((0,), 0), ((0, 3), -1), ((), 0), ((), -1)):
             _add(name, f"{s},axis={ax}", {"x": s}, {"axis": ax})
@@ -207,6 +216,12 @@ def _linalg() -> None:
             _add(name, f"{xs}", {"x": xs})
     for xs in ((0, 0), (0, 3), (3, 0), (2, 0, 3), (0, 2, 3), (2, 3, 0)):
         _add("svdvals", f"{xs}", {"x": xs})
+    # an empty batch, an empty matrix side, an offset whose diagonal leaves the matrix (torch and JAX
+    # give an empty diagonal and a zero trace; TensorFlow's diag_part refuses it: not drawn)
+    for name in ("diagonal", "trace"):
+        for xs, offset in (((0, 2, 3), 1), ((2, 0, 3), 0), ((3, 0), -1), ((2, 3), 3), ((2, 3), -2), ((2, 3), 5)):
+            _add(name, f"{xs},offset={offset}", {"x": xs}, {"offset": offset},
+                 kind="empty" if 0 not in xs else "")
     for name, variants in (("solve", [{}]),
                            ("triangular_solve", [{"lower": lo, "transpose": tr} for lo in (True, False)
                                                  for tr in (False, True)])):
@@ -273,6 +288,11 @@ def _shape_ops() -> None:
         _add("concat", f"{xs},{ys},axis={ax}", {"x": xs, "y": ys}, {"axis": ax})
     for xs, ax in (((0,), 0), ((0,), 1), ((0,), -1), ((2, 0), 1), ((), 0), ((), -1)):
         _add("stack", f"{xs},axis={ax}", {"x": xs, "y": xs}, {"axis": ax})
+    for xs, ys, ws, ax in (((2, 0), (2, 3), (2, 1), 1), ((0, 3), (2, 3), (0, 3), 0), ((2, 3), (2, 0), (2, 2), -1),
+                           ((0, 3), (0, 3), (0, 3), 1)):
+        _add("concat3", f"{xs},{ys},{ws},axis={ax}", {"x": xs, "y": ys, "w": ws}, {"axis": ax})
+    for xs, ax in (((0,), 0), ((2, 0), 1), ((2, 0), -3), ((), 0), ((), -1)):
+        _add("stack3", f"{xs},axis={ax}", {"x": xs, "y": xs, "w": xs}, {"axis": ax})
     for xs, b, e, st in (((0, 3), [None, None], [None, None], [1, 1]), ((3, 4), [2, None], [1, None], [1, 2]),
                          ((3, 4), [None, 0], [None, 0], [1, -1]), ((), [], [], [])):
         _add("strided_slice", f"{xs},{b}:{e}:{st}", {"x": xs}, {"begin": b, "end": e, "strides": st},

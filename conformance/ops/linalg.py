@@ -234,6 +234,14 @@ SVDVALS_TIE = Kink(
 )
 
 
+def _diagonal(draw, rng) -> Structure:
+    """A batch of (m, n) matrices, m and n drawn apart (non-square), and an offset whose diagonal
+    is non-empty: -(m - 1) .. n - 1 (0 first, where shrinking ends). Values are generic."""
+    batch, m, n = batch_dims(draw), side(draw, 1, 5, of=2), side(draw, 1, 5, of=2)
+    offset = draw(st.integers(-(m - 1), n - 1)) if draw(st.booleans()) else 0
+    return Structure({"x": (*batch, m, n)}, {"offset": offset})
+
+
 # ---------------------------------------------------------------------------------------------
 
 OPS = [
@@ -331,5 +339,22 @@ OPS = [
         avoid=_avoid_svdvals,
         notes="x (..., m, n), m and n in 1..5; distinct singular values on a jittered grid over "
         "[0.5, 2.5] times the scale.",
+    ),
+    _spec(
+        name="diagonal",
+        inputs=(X,),
+        structure=_diagonal,
+        formula="dx = zeros_like(x) with dz on the offset diagonal,  z[..., i] = x[..., i, i + offset] (offset >= 0)",
+        params=("offset",),
+        notes="x (..., m, n), m and n in 1..5 drawn apart (non-square included); offset in -(m-1) .. n-1 (a "
+        "non-empty diagonal: TensorFlow's diag_part refuses one off the matrix), 0 half the time. Exact.",
+    ),
+    _spec(
+        name="trace",
+        inputs=(X,),
+        structure=_diagonal,
+        formula="dx = dz on the offset diagonal, 0 elsewhere,  z = sum_i x[..., i, i + offset] (offset >= 0)",
+        params=("offset",),
+        notes="x and offset as for diagonal. Exact.",
     ),
 ]

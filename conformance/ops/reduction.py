@@ -1,6 +1,6 @@
-"""OpSpecs of the reduction family: sum, mean, prod, max, min, logsumexp, var, std, l2_norm over
-one axis, several axes or all of them (``axis`` an int, a tuple or None, with ``keepdims``), and
-softmax (the seed's) and log_softmax over one axis."""
+"""OpSpecs of the reduction family: sum, mean, prod, max, min, logsumexp, var, std, l2_norm and
+vector_norm (of order ``ord``) over one axis, several axes or all of them (``axis`` an int, a tuple
+or None, with ``keepdims``), and softmax (the seed's) and log_softmax over one axis."""
 
 from __future__ import annotations
 
@@ -82,6 +82,27 @@ def _std(draw, rng) -> Structure:
     return _with_ddof(draw, _reduce(draw, rng, min_group=2))
 
 
+# vector_norm's orders: 2 first (l2_norm's, where shrinking ends); the infinite ones as strings, so
+# that records, summaries and repro scripts stay JSON (the oracle and the adapters read float(ord))
+VECTOR_ORDS = (2, 1, "inf", "-inf", 3, 0.5)
+# ord 0.5 reduces at most this many elements into one output: its gradient sign(x) (n / |x|)^(1/2)
+# does not change with the scale of x, and n = (sum |x|^(1/2))^2 >= N^2 m with every |x| >= m (the
+# kink margin, 0.03 in float16), so a long group's gradient and norm leave float16's range whatever
+# the values: 64 elements keep n within a few thousand there.
+HALF_ORDER_MAX_GROUP = 64
+
+
+def _vector_norm(draw, rng) -> Structure:
+    """A reduction of order ``ord``; the infinite orders, which have no identity (torch refuses
+    an empty group for both), move the reduction off a size-0 side as max and min do; ord 0.5
+    reduces at most HALF_ORDER_MAX_GROUP elements into one output."""
+    order = choice(draw, VECTOR_ORDS)
+    structure = _reduce(draw, rng, nonempty=order in ("inf", "-inf"),
+                        max_group=HALF_ORDER_MAX_GROUP if order == 0.5 else None)
+    structure.params["ord"] = order
+    return structure
+
+
 def _one_axis(draw, rng) -> Structure:
     s = shape(draw)
     return Structure({"x": s}, {"axis": axis(draw, len(s))})
@@ -136,6 +157,56 @@ def _not_zero_vector(values, params, dtype):
     first[tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))] = True
     x = np.where(first & (big < m), np.where(x < 0, -m, m), x)
     return {**values, "x": x}
+
+
+def _groups(x: np.ndarray, axis) -> tuple[tuple[int, ...], np.ndarray]:
+    """The reduced axes and a mask of each group's first element (an empty mask for empty x)."""
+    axes = R.reduced_axes(axis, x.ndim)
+    first = np.zeros(x.shape, dtype=bool)
+    first[tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))] = True
+    return axes, first
+
+
+def _vector_norm_values(values, params, dtype):
+    """Per order, in range and then off the kinks by the dtype's margin m:
+
+    - every finite p but 1: where S = sum |x|^p or the norm n = S^(1/p) would pass max / 2^8 of
+      the dtype, the group is first scaled down by a power of 2 (float16's sums of cubes, and the
+      norm of order 0.5, S^2: the gradient is representable, S or n is not); ord 1's gradient,
+      sign(x), depends on neither;
+    - p = 1 and p = 0.5: every |x_i| >= m (|x| is not differentiable at 0; for p < 1 its power's
+      derivative is unbounded there);
+    - p = inf: the group's largest |x| at least m and unique with room (ties are kinks);
+    - p = -inf: the group's smallest |x| unique with room and at least m (ties, and 0, are kinks);
+    - p = 2 and p = 3: not the zero vector (a group's largest |x| at least m).
+    """
+    x = np.array(values["x"], dtype=np.float64)
+    if x.size == 0:
+        return dict(values)
+    p = R.vector_ord(params["ord"])
+    m = kink_margin(dtype)
+    axes, first = _groups(x, params["axis"])
+    sign = np.where(x < 0, -1.0, 1.0)
+    a = np.abs(x)
+    if np.isfinite(p) and p != 1:
+        s = np.sum(a**p, axis=axes, keepdims=True)
+        limit = dtype.max / 2.0**8
+        with np.errstate(divide="ignore"):  # an all-zero group (raised below) needs no scaling
+            # halving x divides S by 2^p and n by 2
+            over = np.maximum(np.log2(s / limit) / p, np.log2(s ** (1.0 / p) / limit))
+        a = a * 2.0 ** -np.ceil(np.maximum(over, 0.0))
+    if p in (1.0, 0.5):
+        a = np.maximum(a, m)
+    elif p == -np.inf:
+        a = -extreme_apart(-a, params["axis"], m)  # the smallest unique (it may now be below m) ...
+        low = a.min(axis=axes, keepdims=True)
+        a = a + np.maximum(0.0, m - low)  # ... then the group shifted up, its gaps kept
+    else:  # inf, 2, 3: not the zero vector
+        big = a.max(axis=axes, keepdims=True)
+        a = np.where(first & (big < m), m, a)
+        if p == np.inf:
+            a = extreme_apart(a, params["axis"], m)
+    return {**values, "x": sign * a}
 
 
 _TIE = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.5]])
@@ -222,6 +293,39 @@ OPS = [
             ),
         ),
         avoid=_not_zero_vector,
+    ),
+    _spec(
+        "vector_norm", _vector_norm,
+        f"ord p: dx = dzb * sign(x) * (|x| / n)^(p-1),  n = (sum |x|^p)^(1/p) (p = 2: x / n, p = 1: sign(x)); "
+        f"inf / -inf: dzb * sign(x) at the largest / smallest |x|, else 0  ({DZB})",
+        params=("ord", *PARAMS),
+        kinks=(
+            Kink("x=0", "the zero vector (ord 2): any g with |g| <= 1 times dz is a subgradient (0 is the natural "
+                 "choice)", inputs={"x": np.zeros((2, 3))}, params={"ord": 2, "axis": 1, "keepdims": False},
+                 at={"x": [[0, 0], [0, 1], [1, 2]]}),
+            Kink("x=0 (ord 3)", "the zero vector (ord 3): any g with |g|_(3/2) <= 1 (the dual norm) times dz is a "
+                 "subgradient (0 is the natural choice)", inputs={"x": np.zeros((2, 3))},
+                 params={"ord": 3, "axis": 1, "keepdims": False}, at={"x": [[0, 0], [0, 1], [1, 2]]}),
+            Kink("x_i=0 (ord 1)", "|x_i| at 0: any value in [-1, 1] times dz (0, sign(0), is the natural choice)",
+                 inputs={"x": np.array([[0.0, 1.5, -2.0], [0.0, 0.0, 3.0]])},
+                 params={"ord": 1, "axis": 1, "keepdims": False}, at={"x": [[0, 0], [1, 0], [1, 1]]}),
+            Kink("tie (ord inf)", "tied largest |x_j|: any convex combination of sign(x_j) dz over them (split "
+                 "evenly, or all to one)", inputs={"x": np.array([[1.0, -3.0, 3.0], [2.0, 2.0, 0.5]])},
+                 params={"ord": "inf", "axis": 1, "keepdims": False}, at={"x": [[0, 1], [0, 2], [1, 0], [1, 1]]}),
+            Kink("tie (ord -inf)", "tied smallest |x_j|: any convex combination of sign(x_j) dz over them",
+                 inputs={"x": np.array([[1.0, -0.5, 0.5], [2.0, 2.0, 4.0]])},
+                 params={"ord": "-inf", "axis": 1, "keepdims": False}, at={"x": [[0, 1], [0, 2], [1, 0], [1, 1]]}),
+            Kink("x_i=0 (ord -inf)", "a smallest |x_i| of 0: any value in [-1, 1] times dz there, 0 elsewhere "
+                 "(0 is the natural choice)", inputs={"x": np.array([[0.0, 1.0, -2.0], [0.5, 0.0, 1.5]])},
+                 params={"ord": "-inf", "axis": 1, "keepdims": False}, at={"x": [[0, 0], [1, 1]]}),
+        ),
+        avoid=_vector_norm_values,
+        notes="ord in (2, 1, inf, -inf, 3, 0.5), the infinite orders drawn as the strings 'inf' and '-inf'; "
+              f"no empty group for the infinite orders (torch refuses them), at most {HALF_ORDER_MAX_GROUP} elements "
+              "per output for ord 0.5 (its gradient grows with N whatever the scale). Accuracy inputs keep off the "
+              "kinks (see the oracle) and, for finite orders, keep sum |x|^p and the norm in the dtype's range. "
+              "An element at 0 with ord 0.5 is kept off too but not probed as a kink: the derivative of |x|^(1/2) is "
+              "unbounded there, so there is no subgradient for a framework to choose.",
     ),
     # softmax and log_softmax: no 0-d (TensorFlow and JAX refuse an axis of a 0-d input, torch takes 0 or -1)
     _spec("softmax", _one_axis, "dx = s * (dz - s.dz),  s = softmax(x, axis), s.dz summed along axis",

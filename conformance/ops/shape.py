@@ -19,6 +19,7 @@ _spec = spec_factory("shape", ref, REGIMES)
 
 X = InputSpec("x")
 Y = InputSpec("y")
+W = InputSpec("w")
 INDICES = InputSpec("indices", domain="index", differentiable=False)
 COND = InputSpec("cond", domain="bool", differentiable=False)
 INDEX_DTYPES = (np.int32, np.int64)
@@ -62,6 +63,20 @@ def _concat(draw, rng) -> Structure:
     t = list(s)
     t[ax] = draw(st.integers(1, 5))
     return Structure({"x": s, "y": tuple(t)}, {"axis": ax})
+
+
+def _concat3(draw, rng) -> Structure:
+    s = shape(draw)
+    ax = axis(draw, len(s))
+    y, w = list(s), list(s)
+    y[ax], w[ax] = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    return Structure({"x": s, "y": tuple(y), "w": tuple(w)}, {"axis": ax})
+
+
+def _stack3(draw, rng) -> Structure:
+    s = shape(draw, max_dims=3)
+    ax = draw(st.integers(-(len(s) + 1), len(s)))
+    return Structure({"x": s, "y": s, "w": s}, {"axis": ax})
 
 
 def _stack(draw, rng) -> Structure:
@@ -246,6 +261,24 @@ OPS = [
         formula="dx = dz[..., 0, ...],  dy = dz[..., 1, ...]  along the new axis",
         params=("axis",),
         notes="Two inputs of one shape; axis indexes the output (-(ndim+1) .. ndim).",
+    ),
+    _spec(
+        name="concat3",
+        regimes=REGIMES[:-1],  # no 0-d: as concat
+        inputs=(X, Y, W),
+        structure=_concat3,
+        formula="dx, dy, dw = dz split along axis at nx and nx + ny",
+        params=("axis",),
+        notes="Three inputs, x, y then w: concat of more than two (an OpSpec's inputs are a fixed tuple, "
+        "so n = 3 is its own op).",
+    ),
+    _spec(
+        name="stack3",
+        inputs=(X, Y, W),
+        structure=_stack3,
+        formula="dx, dy, dw = dz[..., 0, ...], dz[..., 1, ...], dz[..., 2, ...]  along the new axis",
+        params=("axis",),
+        notes="Three inputs of one shape (x, y, w); axis indexes the output (-(ndim+1) .. ndim).",
     ),
     _spec(
         name="strided_slice",

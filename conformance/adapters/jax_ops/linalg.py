@@ -24,6 +24,8 @@ TABLE = {
     "cholesky": direct("jnp.linalg.cholesky", const={"symmetrize_input": True}),
     "eigvalsh": direct("jnp.linalg.eigvalsh", const={"symmetrize_input": True}),
     "svdvals": direct("jnp.linalg.svdvals"),
+    "diagonal": direct("jnp.diagonal", offset="offset", const={"axis1": -2, "axis2": -1}),
+    "trace": direct("jnp.trace", offset="offset", const={"axis1": -2, "axis2": -1}),
 }
 
 

@@ -62,3 +62,8 @@ def std(x, axis, keepdims, ddof):
 @impl("jnp.linalg.vector_norm(x, ord=2, axis, keepdims)")
 def l2_norm(x, axis, keepdims):
     return jnp.linalg.vector_norm(x, ord=2, axis=axes(axis), keepdims=keepdims)
+
+
+@impl("jnp.linalg.vector_norm(x, ord=float(ord), axis, keepdims)")
+def vector_norm(x, ord, axis, keepdims):
+    return jnp.linalg.vector_norm(x, ord=float(ord), axis=axes(axis), keepdims=keepdims)

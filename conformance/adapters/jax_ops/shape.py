@@ -68,3 +68,13 @@ def cumsum(x, axis, reverse):
 @impl("jnp.flip(x, axes)")
 def flip(x, axes):
     return jnp.flip(x, tuple(axes))
+
+
+@impl("jnp.concatenate([x, y, w], axis)")
+def concat3(x, y, w, axis):
+    return jnp.concatenate([x, y, w], axis=axis)
+
+
+@impl("jnp.stack([x, y, w], axis)")
+def stack3(x, y, w, axis):
+    return jnp.stack([x, y, w], axis=axis)

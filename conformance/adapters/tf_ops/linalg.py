@@ -19,6 +19,7 @@ TABLE = {
     "det": direct("tf.linalg.det"),
     "solve": direct("tf.linalg.solve"),
     "svdvals": direct("tf.linalg.svd", const={"compute_uv": False}),
+    "diagonal": direct("tf.linalg.diag_part", k="offset"),
 }
 
 
@@ -47,3 +48,11 @@ def triangular_solve(a, b, lower, transpose, unit_diagonal):
     if unit_diagonal:
         a = tf.linalg.set_diag(a, tf.ones_like(tf.linalg.diag_part(a)))
     return tf.linalg.triangular_solve(a, b, lower=lower, adjoint=transpose)
+
+
+@impl("tf.linalg.trace(x) (offset 0); tf.reduce_sum(tf.linalg.diag_part(x, k=offset), -1) (tf.linalg.trace "
+      "has no offset)", composite=True)
+def trace(x, offset):
+    if offset == 0:
+        return tf.linalg.trace(x)
+    return tf.reduce_sum(tf.linalg.diag_part(x, k=offset), axis=-1)

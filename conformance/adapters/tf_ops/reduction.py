@@ -95,3 +95,24 @@ def std(x, axis, keepdims, ddof):
 @impl("tf.math.reduce_euclidean_norm(x, axis, keepdims)")
 def l2_norm(x, axis, keepdims):
     return tf.math.reduce_euclidean_norm(x, axis=axes(axis), keepdims=keepdims)
+
+
+@impl("tf.norm(x, ord=float(ord), axis, keepdims) (several axes: moved last and flattened first, tf.norm "
+      "reads a pair of axes as a matrix norm; ord -inf, which tf.norm refuses: tf.reduce_min(tf.abs(x)))",
+      composite=True)
+def vector_norm(x, ord, axis, keepdims):
+    p = float(ord)
+    if p == -float("inf"):
+        return tf.reduce_min(tf.abs(x), axis=axes(axis), keepdims=keepdims)
+    if axis is None or isinstance(axis, int) or len(axis) == 1:
+        one = axis if axis is None or isinstance(axis, int) else int(axis[0])
+        return tf.norm(x, ord=p, axis=one, keepdims=keepdims)
+    ndim = len(x.shape)
+    reduced = sorted({int(a) % ndim for a in axis})
+    kept = [a for a in range(ndim) if a not in reduced]
+    lead = tf.gather(tf.shape(x), tf.constant(kept, tf.int32))
+    flat = tf.reshape(tf.transpose(x, kept + reduced), tf.concat([lead, [-1]], 0))
+    z = tf.norm(flat, ord=p, axis=-1)
+    if keepdims:
+        z = tf.reshape(z, [1 if a in reduced else tf.shape(x)[a] for a in range(ndim)])
+    return z

@@ -67,3 +67,13 @@ def flip(x, axes):
 @impl("tf.sort(x, axis, direction='DESCENDING' if descending else 'ASCENDING')")
 def sort(x, axis, descending):
     return tf.sort(x, axis=axis, direction="DESCENDING" if descending else "ASCENDING")
+
+
+@impl("tf.concat([x, y, w], axis)")
+def concat3(x, y, w, axis):
+    return tf.concat([x, y, w], axis=axis)
+
+
+@impl("tf.stack([x, y, w], axis)")
+def stack3(x, y, w, axis):
+    return tf.stack([x, y, w], axis=axis)

@@ -18,6 +18,7 @@ TABLE = {
     "det": direct("torch.linalg.det"),
     "solve": direct("torch.linalg.solve"),
     "svdvals": direct("torch.linalg.svdvals"),
+    "diagonal": direct("torch.diagonal", offset="offset", const={"dim1": -2, "dim2": -1}),
 }
 
 
@@ -46,3 +47,9 @@ def cholesky(x):
 @impl("torch.linalg.eigvalsh((x + x.mT) / 2)", composite=True)
 def eigvalsh(x):
     return torch.linalg.eigvalsh(_sym(x))
+
+
+@impl("torch.diagonal(x, offset, dim1=-2, dim2=-1).sum(-1) (torch.trace takes a 2-D input and no offset)",
+      composite=True)
+def trace(x, offset):
+    return torch.diagonal(x, offset, dim1=-2, dim2=-1).sum(-1)

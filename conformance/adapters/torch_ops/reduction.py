@@ -78,3 +78,8 @@ def std(x, axis, keepdims, ddof):
 @impl("torch.linalg.vector_norm(x, ord=2, dim, keepdim)")
 def l2_norm(x, axis, keepdims):
     return torch.linalg.vector_norm(x, ord=2, dim=dims(axis, x.ndim), keepdim=keepdims)
+
+
+@impl("torch.linalg.vector_norm(x, ord=float(ord), dim, keepdim)")
+def vector_norm(x, ord, axis, keepdims):
+    return torch.linalg.vector_norm(x, ord=float(ord), dim=dims(axis, x.ndim), keepdim=keepdims)

@@ -110,3 +110,13 @@ def sort(x, axis, descending):
 @impl("torch.flip")
 def flip(x, axes):
     return torch.flip(x, tuple(axes))
+
+
+@impl("torch.cat([x, y, w], dim=axis)")
+def concat3(x, y, w, axis):
+    return torch.cat([x, y, w], dim=axis)
+
+
+@impl("torch.stack([x, y, w], dim=axis)")
+def stack3(x, y, w, axis):
+    return torch.stack([x, y, w], dim=axis)
