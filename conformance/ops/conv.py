@@ -109,13 +109,34 @@ def _transpose(draw, rng) -> Structure:
     return Structure({"x": (n, *sides, c), "w": (*kernel, o, c)}, params)
 
 
-def _pool(draw, rng) -> Structure:
-    n, c = batch_size(draw), draw(st.integers(1, 3))
-    window = tuple(draw(st.integers(1, 3)) for _ in range(2))
-    stride = tuple(draw(st.integers(1, 3)) for _ in range(2))
-    padding = choice(draw, ["VALID", "SAME"])
-    sides = tuple(side(draw, k if padding == "VALID" else 1, 6, of=2) for k in window)
-    return Structure({"x": (n, *sides, c)}, {"window": window, "stride": stride, "padding": padding})
+def _pool(average: bool):
+    """Pooling structures: window, stride and dilation (1..2; the first value, 1, is the old
+    behaviour), padding VALID / SAME / explicit symmetric pads of at most half the kernel (torch's
+    limit, so that torch pads natively and its ceil_mode sees the same pads), ceil_mode (drawn
+    where it can change the output: not under SAME), and for the average count_include_pad and
+    divisor_override."""
+
+    def structure(draw, rng) -> Structure:
+        n, c = batch_size(draw), draw(st.integers(1, 3))
+        window = tuple(draw(st.integers(1, 3)) for _ in range(2))
+        stride = tuple(draw(st.integers(1, 3)) for _ in range(2))
+        dilation = tuple(draw(st.integers(1, 2)) for _ in range(2))
+        padding = choice(draw, ["VALID", "SAME", "explicit"])
+        if padding == "explicit":
+            padding = [[p, p] for p in (draw(st.integers(0, k // 2)) for k in window)]
+        ceil_mode = False if padding == "SAME" else choice(draw, [False, True])
+        eff = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
+        pads = padding if isinstance(padding, list) else [[0, 0]] * 2
+        # the (padded) input holds one window; SAME needs no element (it pads up to one window)
+        lows = [1 if padding == "SAME" else max(1, e - b - a) for e, (b, a) in zip(eff, pads)]
+        sides = tuple(side(draw, lo, max(lo, 6), of=2) for lo in lows)
+        params = {"window": window, "stride": stride, "padding": padding, "dilation": dilation, "ceil_mode": ceil_mode}
+        if average:
+            params["count_include_pad"] = choice(draw, [False, True])
+            params["divisor_override"] = choice(draw, [None, 1, 3])
+        return Structure({"x": (n, *sides, c)}, params)
+
+    return structure
 
 
 def _with_bias(structure, out_channels):
@@ -217,27 +238,32 @@ BASE = [
         # float16 has too few values for a plane of 64k of them
         regimes=("small", "tails", "batch", "empty"),
         inputs=(X,),
-        structure=_pool,
+        structure=_pool(average=False),
         formula="dx = dz routed to the maximum of each window (summed where windows overlap)",
-        params=("window", "stride", "padding"),
+        params=("window", "stride", "padding", "dilation", "ceil_mode"),
         kinks=(MAX_POOL_TIE,),
         avoid=_max_pool_avoid,
         notes=(
-            "NHWC; window (kh, kw), stride (sh, sw), padding VALID or SAME (TensorFlow's rule); padded "
-            "positions are -inf and never chosen. Accuracy cases keep values distinct within each "
-            "(n, c) plane so no window holds a tie."
+            "NHWC; window (kh, kw), stride (sh, sw), dilation (dh, dw), padding VALID, SAME (TensorFlow's "
+            "rule) or explicit symmetric [[p, p], [q, q]] with p <= kh // 2 (torch's limit); padded "
+            "positions are -inf and never chosen. ceil_mode is torch's (reference/pool.py states the "
+            "rule: a last window must start inside the input or the left padding). Accuracy cases keep "
+            "values distinct within each (n, c) plane so no window holds a tie."
         ),
     ),
     _pool_spec(
         name="avg_pool2d",
         inputs=(X,),
-        structure=_pool,
+        structure=_pool(average=True),
         formula="dx = sum over the windows holding x of dz / count(window)",
-        params=("window", "stride", "padding"),
+        params=("window", "stride", "padding", "dilation", "ceil_mode", "count_include_pad", "divisor_override"),
         notes=(
-            "NHWC; window (kh, kw), stride (sh, sw), padding VALID or SAME (TensorFlow's rule). SAME "
-            "averages over the real elements only: each window's divisor is the number of unpadded "
-            "elements in it (TensorFlow's tf.nn.avg_pool2d; torch count_include_pad=False)."
+            "NHWC; window (kh, kw), stride (sh, sw), dilation (dh, dw), padding VALID, SAME (TensorFlow's "
+            "rule) or explicit symmetric pads (at most half the kernel), ceil_mode as for max_pool2d. "
+            "Each window's divisor: the number of unpadded elements in it (count_include_pad=False, the "
+            "first value: TensorFlow's SAME average), the taps within the padded extent "
+            "(count_include_pad=True, torch's default) or divisor_override. torch's avg_pool2d has no "
+            "dilation: its mapping composes the dilated case (a depthwise conv2d with a ones filter)."
         ),
     ),
 ]

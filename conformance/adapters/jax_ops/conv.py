@@ -6,7 +6,8 @@ import numpy as np
 from jax import lax
 
 from conformance.adapters.mapping import impl
-from reference.conv import resolve_padding, transpose_geometry
+from reference.conv import transpose_geometry
+from reference.pool import pool_geometry
 
 DIMS = {1: ("NWC", "WIO", "NWC"), 2: ("NHWC", "HWIO", "NHWC"), 3: ("NDHWC", "DHWIO", "NDHWC")}
 
@@ -121,21 +122,58 @@ def _init(value, dtype):
     return np.array(value, dtype)
 
 
-def _pool_args(x, window, stride, padding):
-    pads = resolve_padding(padding, x.shape[1:3], window, stride, (1, 1))
-    return (1, *window, 1), (1, *stride, 1), ((0, 0), *pads, (0, 0))
+def _pool_args(x, window, stride, padding, dilation, ceil_mode):
+    """reduce_window's window, strides, padding (the catalogue's, plus ceil_mode's extra after) and
+    window dilation, and the pads and extra themselves."""
+    pads, extra = pool_geometry(x.shape[1:3], window, stride, dilation, padding, ceil_mode)
+    lax_pads = ((0, 0), *((b, a + e) for (b, a), e in zip(pads, extra)), (0, 0))
+    return (1, *window, 1), (1, *stride, 1), lax_pads, (1, *dilation, 1), pads, extra
 
 
-@impl("jax.lax.reduce_window(x, -inf, lax.max) (NHWC)")
-def max_pool2d(x, window, stride, padding):
-    dims, strides, pads = _pool_args(x, window, stride, padding)
+def _dilated_max(x, window, stride, dilation, lax_pads):
+    """The max over each dilated window as jnp.max over its taps, each tap a strided lax.slice of
+    the -inf padded input: JAX 0.10.2 has no VJP for a dilated max reduce_window
+    ("VJP not implemented for select_and_gather (MaxPool) with window dilation")."""
+    xp = jnp.pad(x, lax_pads, constant_values=-np.inf)
+    out = [max(0, (n - (k - 1) * d - 1) // s + 1) for n, k, s, d in zip(xp.shape[1:3], window, stride, dilation)]
+    taps = []
+    for a in range(window[0]):
+        for b in range(window[1]):
+            start = (0, a * dilation[0], b * dilation[1], 0)
+            limit = (xp.shape[0], start[1] + (out[0] - 1) * stride[0] + 1, start[2] + (out[1] - 1) * stride[1] + 1,
+                     xp.shape[3])
+            taps.append(lax.slice(xp, start, tuple(max(lo, hi) for lo, hi in zip(start, limit)),
+                                  (1, *stride, 1)))
+    return jnp.max(jnp.stack(taps), axis=0)
+
+
+@impl(
+    "jax.lax.reduce_window(x, -inf, lax.max) (NHWC; ceil_mode: more -inf padding after; dilated: jnp.max over "
+    "the window's taps, strided lax.slice-s of the -inf padded input)",
+    composite=True,
+)
+def max_pool2d(x, window, stride, padding, dilation, ceil_mode):
+    dims, strides, pads, wdil, _, _ = _pool_args(x, window, stride, padding, dilation, ceil_mode)
+    if any(d != 1 for d in dilation):
+        return _dilated_max(x, tuple(window), tuple(stride), tuple(dilation), pads)
     return lax.reduce_window(x, _init(-np.inf, x.dtype), lax.max, dims, strides, pads)
 
 
-@impl("jax.lax.reduce_window(x, 0, lax.add) / reduce_window of ones (count of real elements)", composite=True)
-def avg_pool2d(x, window, stride, padding):
-    dims, strides, pads = _pool_args(x, window, stride, padding)
-    total = lax.reduce_window(x, _init(0, x.dtype), lax.add, dims, strides, pads)
-    count = lax.reduce_window(jnp.ones((1, *x.shape[1:3], 1), x.dtype), _init(0, x.dtype), lax.add,
-                              dims, strides, pads)
+@impl(
+    "jax.lax.reduce_window(x, 0, lax.add, window_dilation) / the window divisors (reduce_window of a mask of the "
+    "counted positions, or divisor_override)",
+    composite=True,
+)
+def avg_pool2d(x, window, stride, padding, dilation, ceil_mode, count_include_pad, divisor_override):
+    dims, strides, lax_pads, wdil, pads, extra = _pool_args(x, window, stride, padding, dilation, ceil_mode)
+    total = lax.reduce_window(x, _init(0, x.dtype), lax.add, dims, strides, lax_pads, window_dilation=wdil)
+    if divisor_override is not None:
+        return total / divisor_override
+    ones = jnp.ones((1, *x.shape[1:3], 1), x.dtype)
+    if count_include_pad:  # the padding counts, ceil_mode's extra does not
+        mask = jnp.pad(ones, ((0, 0), *pads, (0, 0)), constant_values=1)
+        mask_pads = ((0, 0), *((0, e) for e in extra), (0, 0))
+    else:
+        mask, mask_pads = ones, lax_pads
+    count = lax.reduce_window(mask, _init(0, x.dtype), lax.add, dims, strides, mask_pads, window_dilation=wdil)
     return total / count

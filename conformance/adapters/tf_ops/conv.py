@@ -10,6 +10,7 @@ import tensorflow as tf
 from conformance.adapters.mapping import impl
 from conformance.adapters.tf_ops.onednn import grouped_conv_path
 from reference.conv import resolve_padding, transpose_geometry
+from reference.pool import pool_geometry
 
 
 def conv_nd(x, w, stride, dilation, padding, groups=1):
@@ -190,11 +191,60 @@ def conv2d_transpose_bias(x, w, bias, stride, dilation, padding, output_padding)
 CPU_DEPENDENT_PATHS = {"grouped_conv2d": grouped_conv_path, "grouped_conv2d_bias": grouped_conv_path}
 
 
-@impl("tf.nn.max_pool2d")
-def max_pool2d(x, window, stride, padding):
-    return tf.nn.max_pool2d(x, list(window), list(stride), padding)
+def _dilated_pool(xp, window, stride, dilation, kind):
+    """tf.nn.pool refuses strides > 1 with dilation > 1: a stride-1 dilated VALID pool of the padded
+    input, then every stride-th output (the same windows)."""
+    z = tf.nn.pool(xp, list(window), kind, strides=[1, 1], padding="VALID", dilations=list(dilation))
+    return _strided(z, stride)
 
 
-@impl("tf.nn.avg_pool2d (SAME divides by the real elements of each window)")
-def avg_pool2d(x, window, stride, padding):
-    return tf.nn.avg_pool2d(x, list(window), list(stride), padding)
+def _explicit(pads, extra):
+    return [[0, 0], *[[b, a + e] for (b, a), e in zip(pads, extra)], [0, 0]]
+
+
+@impl(
+    "tf.nn.max_pool2d (explicit padding and ceil_mode: its explicit padding, the extra on the after side; dilated: "
+    "tf.pad with -inf + stride-1 dilated tf.nn.pool + strided slice)",
+    composite=True,
+)
+def max_pool2d(x, window, stride, padding, dilation, ceil_mode):
+    if any(d != 1 for d in dilation):
+        pads, extra = pool_geometry(x.shape[1:3], window, stride, dilation, padding, ceil_mode)
+        xp = tf.pad(x, _explicit(pads, extra), constant_values=float("-inf"))
+        return _dilated_pool(xp, window, stride, dilation, "MAX")
+    if isinstance(padding, str) and not ceil_mode:
+        return tf.nn.max_pool2d(x, list(window), list(stride), padding)
+    pads, extra = pool_geometry(x.shape[1:3], window, stride, dilation, padding, ceil_mode)
+    return tf.nn.max_pool2d(x, list(window), list(stride), _explicit(pads, extra))
+
+
+@impl(
+    "tf.nn.avg_pool2d (SAME divides by the real elements of each window; explicit padding, ceil_mode, "
+    "count_include_pad, divisor_override: tf.pad + VALID avg_pool2d (dilated: stride-1 tf.nn.pool + strided "
+    "slice) times window size / the window divisors)",
+    composite=True,
+)
+def avg_pool2d(x, window, stride, padding, dilation, ceil_mode, count_include_pad, divisor_override):
+    dilated = any(d != 1 for d in dilation)
+    if not dilated and isinstance(padding, str) and not ceil_mode and not count_include_pad \
+            and divisor_override is None:
+        return tf.nn.avg_pool2d(x, list(window), list(stride), padding)
+    pads, extra = pool_geometry(x.shape[1:3], window, stride, dilation, padding, ceil_mode)
+    xp = tf.pad(x, _explicit(pads, extra))
+    if dilated:
+        mean = _dilated_pool(xp, window, stride, dilation, "AVG")
+    else:
+        mean = tf.nn.avg_pool2d(xp, list(window), list(stride), "VALID")
+    size = float(window[0] * window[1])
+    if divisor_override is not None:
+        divisor = tf.constant(float(divisor_override), tf.float64)
+    else:  # the divisors: window sums of a mask of the counted positions
+        ones = tf.ones([1, *x.shape[1:3], 1], tf.float64)
+        if count_include_pad:
+            mask = tf.pad(tf.pad(ones, _explicit(pads, (0, 0)), constant_values=1.0), _explicit([(0, 0)] * 2, extra))
+        else:
+            mask = tf.pad(ones, _explicit(pads, extra))
+        windows = _dilated_pool(mask, window, stride, dilation, "AVG") if dilated else \
+            tf.nn.avg_pool2d(mask, list(window), list(stride), "VALID")
+        divisor = windows * size  # a factor of exactly 1 where a window divides by its size
+    return mean * tf.cast(size / divisor, x.dtype)
