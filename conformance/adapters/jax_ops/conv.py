@@ -37,7 +37,7 @@ def _depthwise(x, w, stride, dilation, padding):
     return _conv(x, w.reshape(kh, kw, 1, c * m), stride, dilation, padding, groups=c)
 
 
-def _transpose(x, w, stride, dilation, padding, output_padding):
+def _transpose(x, w, stride, dilation, padding, output_padding, groups=1):
     """lax.conv_transpose(transpose_kernel=True): the gradient of conv_general_dilated w.r.t. its
     input, with w the forward (HWIO) filter. Its explicit padding applies to the stride-dilated
     input: (eff - 1 - before, eff - 1 - after + extra), extra being how far the catalogue's output
@@ -48,20 +48,35 @@ def _transpose(x, w, stride, dilation, padding, output_padding):
         eff = (k - 1) * d + 1
         extra = b + o + a - ((n - 1) * s + eff)
         lhs_pads.append((eff - 1 - b, eff - 1 - a + extra))
+    if groups != 1:
+        return _grouped_transpose(x, w, stride, dilation, lhs_pads, groups)
     return lax.conv_transpose(
         x, w, strides=tuple(stride), padding=lhs_pads, rhs_dilation=tuple(dilation),
         dimension_numbers=DIMS[2], transpose_kernel=True,
     )
 
 
-@impl("jax.lax.conv_general_dilated (NWC/WIO)")
-def conv1d(x, w, stride, dilation, padding):
-    return _conv(x, w, stride, dilation, padding)
+def _grouped_transpose(x, w, stride, dilation, lhs_pads, groups):
+    """lax.conv_transpose has no groups; it is conv_general_dilated of the stride-dilated input with
+    the spatially flipped filter, inputs and outputs swapped. Grouped, the swap is per group: the
+    forward filter (kh, kw, Og, groups * Cg) becomes (kh, kw, Cg, groups * Og), output channel
+    g*Og + p reading w[flipped k, p, g*Cg + c], with feature_group_count=groups."""
+    kh, kw, og, c = w.shape
+    rhs = w.reshape(kh, kw, og, groups, c // groups).transpose(0, 1, 4, 3, 2).reshape(kh, kw, c // groups, groups * og)
+    return lax.conv_general_dilated(
+        x, rhs[::-1, ::-1], window_strides=(1, 1), padding=lhs_pads, lhs_dilation=tuple(stride),
+        rhs_dilation=tuple(dilation), dimension_numbers=DIMS[2], feature_group_count=groups,
+    )
 
 
-@impl("jax.lax.conv_general_dilated (NDHWC/DHWIO)")
-def conv3d(x, w, stride, dilation, padding):
-    return _conv(x, w, stride, dilation, padding)
+@impl("jax.lax.conv_general_dilated(feature_group_count=groups) (NWC/WIO)")
+def conv1d(x, w, stride, dilation, padding, groups):
+    return _conv(x, w, stride, dilation, padding, groups)
+
+
+@impl("jax.lax.conv_general_dilated(feature_group_count=groups) (NDHWC/DHWIO)")
+def conv3d(x, w, stride, dilation, padding, groups):
+    return _conv(x, w, stride, dilation, padding, groups)
 
 
 @impl("jax.lax.conv_general_dilated(feature_group_count=groups) (NHWC/HWIO)")
@@ -74,20 +89,24 @@ def depthwise_conv2d(x, w, stride, dilation, padding):
     return _depthwise(x, w, stride, dilation, padding)
 
 
-TRANSPOSE_CALL = "jax.lax.conv_transpose(transpose_kernel=True, explicit padding of the dilated input)"
+TRANSPOSE_CALL = (
+    "jax.lax.conv_transpose(transpose_kernel=True, explicit padding of the dilated input) (groups, which "
+    "conv_transpose lacks: conv_general_dilated(lhs_dilation=stride, feature_group_count=groups) with the "
+    "flipped filter, in and out swapped per group)"
+)
 
 
-@impl(TRANSPOSE_CALL)
-def conv2d_transpose(x, w, stride, dilation, padding, output_padding):
-    return _transpose(x, w, stride, dilation, padding, output_padding)
+@impl(TRANSPOSE_CALL, composite=True)
+def conv2d_transpose(x, w, stride, dilation, padding, output_padding, groups):
+    return _transpose(x, w, stride, dilation, padding, output_padding, groups)
 
 
 BIAS_CALL = " + bias"
 
 
-@impl("jax.lax.conv_general_dilated (NWC/WIO)" + BIAS_CALL, composite=True)
-def conv1d_bias(x, w, bias, stride, dilation, padding):
-    return _conv(x, w, stride, dilation, padding) + bias
+@impl("jax.lax.conv_general_dilated(feature_group_count=groups) (NWC/WIO)" + BIAS_CALL, composite=True)
+def conv1d_bias(x, w, bias, stride, dilation, padding, groups):
+    return _conv(x, w, stride, dilation, padding, groups) + bias
 
 
 @impl("jax.lax.conv_general_dilated (NHWC/HWIO)" + BIAS_CALL, composite=True)
@@ -95,9 +114,9 @@ def conv2d_bias(x, w, bias, stride, dilation, padding):
     return _conv(x, w, stride, dilation, padding) + bias
 
 
-@impl("jax.lax.conv_general_dilated (NDHWC/DHWIO)" + BIAS_CALL, composite=True)
-def conv3d_bias(x, w, bias, stride, dilation, padding):
-    return _conv(x, w, stride, dilation, padding) + bias
+@impl("jax.lax.conv_general_dilated(feature_group_count=groups) (NDHWC/DHWIO)" + BIAS_CALL, composite=True)
+def conv3d_bias(x, w, bias, stride, dilation, padding, groups):
+    return _conv(x, w, stride, dilation, padding, groups) + bias
 
 
 @impl("jax.lax.conv_general_dilated(feature_group_count=groups)" + BIAS_CALL, composite=True)
@@ -111,8 +130,8 @@ def depthwise_conv2d_bias(x, w, bias, stride, dilation, padding):
 
 
 @impl(TRANSPOSE_CALL + BIAS_CALL, composite=True)
-def conv2d_transpose_bias(x, w, bias, stride, dilation, padding, output_padding):
-    return _transpose(x, w, stride, dilation, padding, output_padding) + bias
+def conv2d_transpose_bias(x, w, bias, stride, dilation, padding, output_padding, groups):
+    return _transpose(x, w, stride, dilation, padding, output_padding, groups) + bias
 
 
 def _init(value, dtype):

@@ -58,7 +58,7 @@ def _depthwise(x, w, bias, stride, dilation, padding):
     return _conv(x, w.reshape(kh, kw, 1, c * m), bias, stride, dilation, padding, groups=c)
 
 
-def _transpose(x, w, bias, stride, dilation, padding, output_padding):
+def _transpose(x, w, bias, stride, dilation, padding, output_padding, groups=1):
     """F.conv_transpose2d with the symmetric part of the padding; slices cut the asymmetric rest.
 
     Without padding, conv_transpose2d's output is the 'full' one, (in - 1) * stride + eff per
@@ -74,22 +74,22 @@ def _transpose(x, w, bias, stride, dilation, padding, output_padding):
         sym.append(p)
         extra.append(q)
         crops.append(slice(b - p, b - p + o))
-    weight = w.permute(3, 2, 0, 1).contiguous()  # (kh, kw, O, C) -> torch's (in=C, out=O, kh, kw)
+    weight = w.permute(3, 2, 0, 1).contiguous()  # (kh, kw, Og, C) -> torch's (in=C, out/groups=Og, kh, kw)
     z = F.conv_transpose2d(
         channels_first(x), weight, bias, stride=tuple(stride), padding=tuple(sym),
-        output_padding=tuple(extra), dilation=tuple(dilation),
+        output_padding=tuple(extra), groups=groups, dilation=tuple(dilation),
     )
     return channels_last(z[(slice(None), slice(None), *crops)])
 
 
-@impl("torch.nn.functional.conv1d (NCW/OIW, explicit F.pad)")
-def conv1d(x, w, stride, dilation, padding):
-    return _conv(x, w, None, stride, dilation, padding)
+@impl("torch.nn.functional.conv1d(groups=groups) (NCW/OIW, explicit F.pad)")
+def conv1d(x, w, stride, dilation, padding, groups):
+    return _conv(x, w, None, stride, dilation, padding, groups)
 
 
-@impl("torch.nn.functional.conv1d(bias=bias) (NCW/OIW, explicit F.pad)")
-def conv1d_bias(x, w, bias, stride, dilation, padding):
-    return _conv(x, w, bias, stride, dilation, padding)
+@impl("torch.nn.functional.conv1d(bias=bias, groups=groups) (NCW/OIW, explicit F.pad)")
+def conv1d_bias(x, w, bias, stride, dilation, padding, groups):
+    return _conv(x, w, bias, stride, dilation, padding, groups)
 
 
 @impl("torch.nn.functional.conv2d(bias=bias) (NCHW/OIHW, explicit F.pad)")
@@ -97,14 +97,14 @@ def conv2d_bias(x, w, bias, stride, dilation, padding):
     return _conv(x, w, bias, stride, dilation, padding)
 
 
-@impl("torch.nn.functional.conv3d (NCDHW/OIDHW, explicit F.pad)")
-def conv3d(x, w, stride, dilation, padding):
-    return _conv(x, w, None, stride, dilation, padding)
+@impl("torch.nn.functional.conv3d(groups=groups) (NCDHW/OIDHW, explicit F.pad)")
+def conv3d(x, w, stride, dilation, padding, groups):
+    return _conv(x, w, None, stride, dilation, padding, groups)
 
 
-@impl("torch.nn.functional.conv3d(bias=bias) (NCDHW/OIDHW, explicit F.pad)")
-def conv3d_bias(x, w, bias, stride, dilation, padding):
-    return _conv(x, w, bias, stride, dilation, padding)
+@impl("torch.nn.functional.conv3d(bias=bias, groups=groups) (NCDHW/OIDHW, explicit F.pad)")
+def conv3d_bias(x, w, bias, stride, dilation, padding, groups):
+    return _conv(x, w, bias, stride, dilation, padding, groups)
 
 
 @impl("torch.nn.functional.conv2d(groups=groups) (NCHW/OIHW, explicit F.pad)")
@@ -128,19 +128,19 @@ def depthwise_conv2d_bias(x, w, bias, stride, dilation, padding):
 
 
 TRANSPOSE_CALL = (
-    "torch.nn.functional.conv_transpose2d(padding=min(before, after), output_padding) "
+    "torch.nn.functional.conv_transpose2d(padding=min(before, after), output_padding, groups) "
     "+ slice off asymmetric padding"
 )
 
 
 @impl(TRANSPOSE_CALL, composite=True)
-def conv2d_transpose(x, w, stride, dilation, padding, output_padding):
-    return _transpose(x, w, None, stride, dilation, padding, output_padding)
+def conv2d_transpose(x, w, stride, dilation, padding, output_padding, groups):
+    return _transpose(x, w, None, stride, dilation, padding, output_padding, groups)
 
 
 @impl(TRANSPOSE_CALL.replace("(padding", "(bias=bias, padding"), composite=True)
-def conv2d_transpose_bias(x, w, bias, stride, dilation, padding, output_padding):
-    return _transpose(x, w, bias, stride, dilation, padding, output_padding)
+def conv2d_transpose_bias(x, w, bias, stride, dilation, padding, output_padding, groups):
+    return _transpose(x, w, bias, stride, dilation, padding, output_padding, groups)
 
 
 def _pool_geometry(x, window, stride, dilation, padding, ceil_mode):
