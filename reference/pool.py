@@ -25,9 +25,12 @@ Average pooling divides each window's sum by
   torch's avg_pool2d);
 - ``divisor_override=d`` (torch): d, whatever the window holds (it overrides both).
 
-Every window holds at least one real element: SAME's total padding is below the window span,
-explicit pads are drawn at most half the kernel (torch's limit), and ceil_mode's last window
-starts inside the input.
+Undilated, every window holds at least one real element: SAME's total padding is below the
+window span, explicit pads are drawn at most half the kernel (torch's limit), and ceil_mode's last
+window starts inside the input. A dilated window can put every tap in the padding (a small input
+under SAME or explicit pads): its max is then -inf with no gradient, and its average over real
+elements 0 / 0 (nan). The catalogue draws no such window (conformance/ops/conv.py falls back to
+dilation 1 there).
 
 Vectorised: windows are strided views; gradients are scattered back with one slice-add per window
 offset (max pooling: one ``np.add.at`` over all windows), never a Python loop over positions.

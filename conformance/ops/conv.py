@@ -124,12 +124,20 @@ def _transpose(draw, rng) -> Structure:
     return Structure({"x": (n, *sides, c), "w": (*kernel, o // groups, c)}, params)
 
 
+def _tapless_window(sides, window, stride, dilation, padding, ceil_mode) -> bool:
+    """Whether some window's taps all fall in the padding (dilated windows can skip a small input,
+    under SAME or explicit pads): its max would be -inf and its real-element average 0 / 0."""
+    if 0 in sides:
+        return False
+    return bool(np.min(pool.pool_divisor(sides, window, stride, dilation, padding, ceil_mode)) == 0)
+
+
 def _pool(average: bool):
     """Pooling structures: window, stride and dilation (1..2; the first value, 1, is the old
     behaviour), padding VALID / SAME / explicit symmetric pads of at most half the kernel (torch's
-    limit, so that torch pads natively and its ceil_mode sees the same pads), ceil_mode (drawn
-    where it can change the output: not under SAME), and for the average count_include_pad and
-    divisor_override."""
+    limit, so that torch pads natively and its ceil_mode sees the same pads), ceil_mode (True
+    only where it can change the output: not under SAME), and for the average count_include_pad
+    and divisor_override. Dilation falls back to 1 where a dilated window would read only padding."""
 
     def structure(draw, rng) -> Structure:
         n, c = batch_size(draw), draw(st.integers(1, 3))
@@ -139,12 +147,16 @@ def _pool(average: bool):
         padding = choice(draw, ["VALID", "SAME", "explicit"])
         if padding == "explicit":
             padding = [[p, p] for p in (draw(st.integers(0, k // 2)) for k in window)]
-        ceil_mode = False if padding == "SAME" else choice(draw, [False, True])
+        # drawn under SAME too, where it changes nothing (reference/pool.py) and is left False: a
+        # branch that skipped the draw would make SAME's examples shorter, so shrinking would end there
+        ceil_mode = choice(draw, [False, True]) and padding != "SAME"
         eff = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
         pads = padding if isinstance(padding, list) else [[0, 0]] * 2
         # the (padded) input holds one window; SAME needs no element (it pads up to one window)
         lows = [1 if padding == "SAME" else max(1, e - b - a) for e, (b, a) in zip(eff, pads)]
         sides = tuple(side(draw, lo, max(lo, 6), of=2) for lo in lows)
+        if dilation != (1, 1) and _tapless_window(sides, window, stride, dilation, padding, ceil_mode):
+            dilation = (1, 1)  # no window may read padding only (-inf / 0-of-0); undilated, none does
         params = {"window": window, "stride": stride, "padding": padding, "dilation": dilation, "ceil_mode": ceil_mode}
         if average:
             params["count_include_pad"] = choice(draw, [False, True])
