@@ -15,7 +15,8 @@ with one slice-add per kernel offset (never a Python loop over output positions)
 
 Beside the seed's ``conv2d``: 1-D and 3-D (NWC/WIO, NDHWC/DHWIO), grouped, depthwise, transposed,
 and a variant of each with a bias added per output channel, all built on :func:`conv` and
-:func:`conv_vjp`.
+:func:`conv_vjp`. conv1d, conv3d and conv2d_transpose take ``groups`` too (default 1), grouped as
+grouped_conv2d is.
 
 Depthwise convolution uses the filter layout of ``tf.nn.depthwise_conv2d``: w is (kh, kw, C, M)
 with channel multiplier M, and output channel ``c * M + m`` is input channel c correlated with
@@ -203,25 +204,26 @@ def _plus_bias(z: np.ndarray, bias: np.ndarray) -> np.ndarray:
 # 1-D and 3-D convolution
 
 
-def conv1d(x, w, *, stride=(1,), dilation=(1,), padding: Padding = "VALID"):
+def conv1d(x, w, *, stride=(1,), dilation=(1,), padding: Padding = "VALID", groups: int = 1):
     """1-D convolution, NWC input and WIO filter:
-    z[n, o, p] = sum_{k, c} xpad[n, o*stride + k*dilation, c] * w[k, c, p]."""
-    return conv(x, w, stride=stride, dilation=dilation, padding=padding)
+    z[n, o, p] = sum_{k, c} xpad[n, o*stride + k*dilation, c] * w[k, c, p]; with groups, w is
+    (kw, C // groups, O) and output channel g*Og + p sees input channels g*Cg .. g*Cg + Cg - 1."""
+    return conv(x, w, stride=stride, dilation=dilation, padding=padding, groups=groups)
 
 
-def conv1d_vjp(x, w, dz, *, stride=(1,), dilation=(1,), padding: Padding = "VALID"):
+def conv1d_vjp(x, w, dz, *, stride=(1,), dilation=(1,), padding: Padding = "VALID", groups: int = 1):
     """dw = windows of x correlated with dz; dx = dz scattered back through w (see conv_vjp)."""
-    return conv_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding)
+    return conv_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding, groups=groups)
 
 
-def conv3d(x, w, *, stride=(1, 1, 1), dilation=(1, 1, 1), padding: Padding = "VALID"):
-    """3-D convolution, NDHWC input and DHWIO filter (the n-d sum of :func:`conv1d`)."""
-    return conv(x, w, stride=stride, dilation=dilation, padding=padding)
+def conv3d(x, w, *, stride=(1, 1, 1), dilation=(1, 1, 1), padding: Padding = "VALID", groups: int = 1):
+    """3-D convolution, NDHWC input and DHWIO filter (the n-d sum of :func:`conv1d`, grouped alike)."""
+    return conv(x, w, stride=stride, dilation=dilation, padding=padding, groups=groups)
 
 
-def conv3d_vjp(x, w, dz, *, stride=(1, 1, 1), dilation=(1, 1, 1), padding: Padding = "VALID"):
+def conv3d_vjp(x, w, dz, *, stride=(1, 1, 1), dilation=(1, 1, 1), padding: Padding = "VALID", groups: int = 1):
     """Gradients of :func:`conv3d` for x and w; see :func:`reference.conv.conv_vjp`."""
-    return conv_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding)
+    return conv_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding, groups=groups)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,7 +307,8 @@ def transpose_geometry(in_sizes, kernel, stride, dilation, padding: Padding, out
     return out, pads
 
 
-def conv2d_transpose(x, w, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID", output_padding=(0, 0)):
+def conv2d_transpose(x, w, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID", output_padding=(0, 0),
+                     groups: int = 1):
     """Transposed 2-D convolution: the adjoint (gradient w.r.t. its input) of conv2d.
 
     x is (N, H, W, C) and w is (kh, kw, O, C), the layout of tf.nn.conv2d_transpose: w is the
@@ -313,26 +316,31 @@ def conv2d_transpose(x, w, *, stride=(1, 1), dilation=(1, 1), padding: Padding =
     dilation, pads) for y of shape (N, Ho, Wo, O) (sizes and pads: :func:`transpose_geometry`),
     z = J^T x, i.e.
         z[n, i, o] = sum_{j, k, c : j*stride + k*dilation - before = i} x[n, j, c] * w[k, o, c].
+
+    With groups, J is the grouped conv2d (its filter (kh, kw, O // groups, C)): w is
+    (kh, kw, Og, C), the output has O = groups * Og channels, and output channel g*Og + p sees
+    input channels g*Cg .. g*Cg + Cg - 1 (torch's conv_transpose2d(groups) with its weight
+    (C, Og, kh, kw)).
     """
     (x, w) = f64(x, w)
     out, pads = transpose_geometry(x.shape[1:-1], w.shape[:2], stride, dilation, padding, output_padding)
-    y = np.zeros((x.shape[0], *out, w.shape[2]))
-    return conv_vjp(y, w, x, stride=stride, dilation=dilation, padding=pads)["x"].value
+    y = np.zeros((x.shape[0], *out, w.shape[2] * groups))
+    return conv_vjp(y, w, x, stride=stride, dilation=dilation, padding=pads, groups=groups)["x"].value
 
 
 def conv2d_transpose_vjp(x, w, dz, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID",
-                         output_padding=(0, 0)):
+                         output_padding=(0, 0), groups: int = 1):
     """z = J_w^T x is linear in x and in w, and <J_w^T x, dz> = <x, conv2d(dz, w)>, so
 
         dx = conv2d(dz, w; stride, dilation, pads)            (the forward convolution of dz)
         dw = conv2d's filter gradient with input dz and cotangent x:
              dw[k, o, c] = sum_{n, j} dzpad[n, j*stride + k*dilation, o] * x[n, j, c].
 
-    Magnitudes are the same sums over absolute values.
+    Both within each group. Magnitudes are the same sums over absolute values.
     """
     (x, w, dz) = f64(x, w, dz)
     out, pads = transpose_geometry(x.shape[1:-1], w.shape[:2], stride, dilation, padding, output_padding)
-    kw = {"stride": stride, "dilation": dilation, "padding": pads}
+    kw = {"stride": stride, "dilation": dilation, "padding": pads, "groups": groups}
     dx = conv(dz, w, **kw)
     dx_mag = conv(np.abs(dz), np.abs(w), **kw)
     taps = int(np.prod(w.shape[:2]))
@@ -344,15 +352,18 @@ def conv2d_transpose_vjp(x, w, dz, *, stride=(1, 1), dilation=(1, 1), padding: P
 # the same convolutions plus a bias per output channel: z = conv(...) + bias, dbias = sum dz
 
 
-def conv1d_bias(x, w, bias, *, stride=(1,), dilation=(1,), padding: Padding = "VALID"):
+def conv1d_bias(x, w, bias, *, stride=(1,), dilation=(1,), padding: Padding = "VALID",
+                groups: int = 1):
     """:func:`conv1d` plus ``bias[o]`` on output channel o."""
-    return _plus_bias(conv1d(x, w, stride=stride, dilation=dilation, padding=padding), bias)
+    return _plus_bias(conv1d(x, w, stride=stride, dilation=dilation, padding=padding, groups=groups), bias)
 
 
-def conv1d_bias_vjp(x, w, bias, dz, *, stride=(1,), dilation=(1,), padding: Padding = "VALID"):
+def conv1d_bias_vjp(x, w, bias, dz, *, stride=(1,), dilation=(1,), padding: Padding = "VALID",
+                    groups: int = 1):
     """dx, dw as for :func:`conv1d_vjp`; dbias = dz summed over batch and spatial positions."""
     (dz,) = f64(dz)
-    return {**conv1d_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding), "bias": _bias_grad(dz)}
+    g = conv1d_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding, groups=groups)
+    return {**g, "bias": _bias_grad(dz)}
 
 
 def conv2d_bias(x, w, bias, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID"):
@@ -366,15 +377,18 @@ def conv2d_bias_vjp(x, w, bias, dz, *, stride=(1, 1), dilation=(1, 1), padding: 
     return {**conv_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding), "bias": _bias_grad(dz)}
 
 
-def conv3d_bias(x, w, bias, *, stride=(1, 1, 1), dilation=(1, 1, 1), padding: Padding = "VALID"):
+def conv3d_bias(x, w, bias, *, stride=(1, 1, 1), dilation=(1, 1, 1), padding: Padding = "VALID",
+                groups: int = 1):
     """:func:`conv3d` plus ``bias[o]`` on output channel o."""
-    return _plus_bias(conv3d(x, w, stride=stride, dilation=dilation, padding=padding), bias)
+    return _plus_bias(conv3d(x, w, stride=stride, dilation=dilation, padding=padding, groups=groups), bias)
 
 
-def conv3d_bias_vjp(x, w, bias, dz, *, stride=(1, 1, 1), dilation=(1, 1, 1), padding: Padding = "VALID"):
+def conv3d_bias_vjp(x, w, bias, dz, *, stride=(1, 1, 1), dilation=(1, 1, 1), padding: Padding = "VALID",
+                    groups: int = 1):
     """dx, dw as for :func:`conv3d_vjp`; dbias = dz summed over batch and spatial positions."""
     (dz,) = f64(dz)
-    return {**conv3d_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding), "bias": _bias_grad(dz)}
+    g = conv3d_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding, groups=groups)
+    return {**g, "bias": _bias_grad(dz)}
 
 
 def grouped_conv2d_bias(x, w, bias, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID", groups: int = 2):
@@ -404,16 +418,17 @@ def depthwise_conv2d_bias_vjp(x, w, bias, dz, *, stride=(1, 1), dilation=(1, 1),
 
 
 def conv2d_transpose_bias(x, w, bias, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID",
-                          output_padding=(0, 0)):
-    """:func:`conv2d_transpose` plus ``bias[o]`` on output channel o (bias has w.shape[2] = O)."""
-    z = conv2d_transpose(x, w, stride=stride, dilation=dilation, padding=padding, output_padding=output_padding)
+                          output_padding=(0, 0), groups: int = 1):
+    """:func:`conv2d_transpose` plus ``bias[o]`` on output channel o (bias has O = groups * w.shape[2])."""
+    z = conv2d_transpose(x, w, stride=stride, dilation=dilation, padding=padding, output_padding=output_padding,
+                         groups=groups)
     return _plus_bias(z, bias)
 
 
 def conv2d_transpose_bias_vjp(x, w, bias, dz, *, stride=(1, 1), dilation=(1, 1), padding: Padding = "VALID",
-                              output_padding=(0, 0)):
+                              output_padding=(0, 0), groups: int = 1):
     """dx, dw as for :func:`conv2d_transpose_vjp`; dbias = dz summed over batch and spatial positions."""
     (dz,) = f64(dz)
     g = conv2d_transpose_vjp(x, w, dz, stride=stride, dilation=dilation, padding=padding,
-                             output_padding=output_padding)
+                             output_padding=output_padding, groups=groups)
     return {**g, "bias": _bias_grad(dz)}

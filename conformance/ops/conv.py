@@ -1,5 +1,7 @@
 """OpSpecs of the conv family: 1-D / 3-D, grouped, depthwise and transposed convolution, a bias
-variant of each (and of the seed's conv2d), and 2-D max / average pooling.
+variant of each (and of the seed's conv2d), and 2-D max / average pooling. conv1d, conv3d and
+conv2d_transpose draw groups (1 first); the pools draw dilation, explicit padding and ceil_mode,
+the average count_include_pad and divisor_override (the old behaviour first).
 
 Every op is channels-last (NWC / NHWC / NDHWC inputs, filters (*kernel, C // groups, O)) like the
 seed's conv2d. Shapes stay small (N <= 2, spatial sides <= 6, channels <= 4) so the float64
@@ -63,11 +65,22 @@ def _conv2d(draw, rng) -> Structure:
     return Structure({"x": (n, h, w, c), "w": (kh, kw, c, o)}, params)
 
 
-def _conv(nd: int, max_kernel: int = 3, max_side: int = 6, max_channels: int = 4):
+def _channels(draw, max_channels: int, grouped: bool) -> tuple[int, int, int]:
+    """groups (1 first, the ungrouped op), and input and output channels that are multiples of it,
+    each at most ``max_channels``; with groups 1 the draws of the ungrouped structure."""
+    groups = draw(st.integers(1, max_channels)) if grouped else 1
+    per = max_channels // groups
+    return groups, groups * draw(st.integers(1, per)), groups * draw(st.integers(1, per))
+
+
+def _conv(nd: int, max_kernel: int = 3, max_side: int = 6, max_channels: int = 4, grouped: bool = False):
     def structure(draw, rng) -> Structure:
-        n, c, o = batch_size(draw), draw(st.integers(1, max_channels)), draw(st.integers(1, max_channels))
+        n = batch_size(draw)
+        groups, c, o = _channels(draw, max_channels, grouped)
         kernel, sides, params = _window_params(draw, nd, max_kernel, 2 if nd == 3 else 3, max_side)
-        return Structure({"x": (n, *sides, c), "w": (*kernel, c, o)}, params)
+        if grouped:
+            params["groups"] = groups
+        return Structure({"x": (n, *sides, c), "w": (*kernel, c // groups, o)}, params)
 
     return structure
 
@@ -89,7 +102,8 @@ def _depthwise(draw, rng) -> Structure:
 
 
 def _transpose(draw, rng) -> Structure:
-    n, c, o = batch_size(draw), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    n = batch_size(draw)
+    groups, c, o = _channels(draw, 4, grouped=True)
     kernel = tuple(draw(st.integers(1, 3)) for _ in range(2))
     stride = tuple(draw(st.integers(1, 2)) for _ in range(2))
     dilation = tuple(draw(st.integers(1, 2)) for _ in range(2))
@@ -98,24 +112,58 @@ def _transpose(draw, rng) -> Structure:
     padding = choice(draw, ["VALID", "SAME", "explicit"])
     if padding == "explicit":
         padding = []
-        for k, d, s, q, n in zip(kernel, dilation, stride, output_padding, sides):
+        for k, d, s, q, m in zip(kernel, dilation, stride, output_padding, sides):
             eff = (k - 1) * d + 1
             # pads up to the dilated kernel's reach (beyond it the output would be cut), and an
-            # output of at least one element: (n - 1) * s + eff - before - after + q >= 1
+            # output of at least one element: (m - 1) * s + eff - before - after + q >= 1
             before = draw(st.integers(0, min(2, eff - 1)))
-            after = draw(st.integers(0, min(2, eff - 1, (n - 1) * s + eff - before + q - 1)))
+            after = draw(st.integers(0, min(2, eff - 1, (m - 1) * s + eff - before + q - 1)))
             padding.append([before, after])
-    params = {"stride": stride, "dilation": dilation, "padding": padding, "output_padding": output_padding}
-    return Structure({"x": (n, *sides, c), "w": (*kernel, o, c)}, params)
+    params = {"stride": stride, "dilation": dilation, "padding": padding, "output_padding": output_padding,
+              "groups": groups}
+    return Structure({"x": (n, *sides, c), "w": (*kernel, o // groups, c)}, params)
 
 
-def _pool(draw, rng) -> Structure:
-    n, c = batch_size(draw), draw(st.integers(1, 3))
-    window = tuple(draw(st.integers(1, 3)) for _ in range(2))
-    stride = tuple(draw(st.integers(1, 3)) for _ in range(2))
-    padding = choice(draw, ["VALID", "SAME"])
-    sides = tuple(side(draw, k if padding == "VALID" else 1, 6, of=2) for k in window)
-    return Structure({"x": (n, *sides, c)}, {"window": window, "stride": stride, "padding": padding})
+def _tapless_window(sides, window, stride, dilation, padding, ceil_mode) -> bool:
+    """Whether some window's taps all fall in the padding (dilated windows can skip a small input,
+    under SAME or explicit pads): its max would be -inf and its real-element average 0 / 0."""
+    if 0 in sides:
+        return False
+    return bool(np.min(pool.pool_divisor(sides, window, stride, dilation, padding, ceil_mode)) == 0)
+
+
+def _pool(average: bool):
+    """Pooling structures: window, stride and dilation (1..2; the first value, 1, is the old
+    behaviour), padding VALID / SAME / explicit symmetric pads of at most half the kernel (torch's
+    limit, so that torch pads natively and its ceil_mode sees the same pads), ceil_mode (True
+    only where it can change the output: not under SAME), and for the average count_include_pad
+    and divisor_override. Dilation falls back to 1 where a dilated window would read only padding."""
+
+    def structure(draw, rng) -> Structure:
+        n, c = batch_size(draw), draw(st.integers(1, 3))
+        window = tuple(draw(st.integers(1, 3)) for _ in range(2))
+        stride = tuple(draw(st.integers(1, 3)) for _ in range(2))
+        dilation = tuple(draw(st.integers(1, 2)) for _ in range(2))
+        padding = choice(draw, ["VALID", "SAME", "explicit"])
+        if padding == "explicit":
+            padding = [[p, p] for p in (draw(st.integers(0, k // 2)) for k in window)]
+        # drawn under SAME too, where it changes nothing (reference/pool.py) and is left False: a
+        # branch that skipped the draw would make SAME's examples shorter, so shrinking would end there
+        ceil_mode = choice(draw, [False, True]) and padding != "SAME"
+        eff = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
+        pads = padding if isinstance(padding, list) else [[0, 0]] * 2
+        # the (padded) input holds one window; SAME needs no element (it pads up to one window)
+        lows = [1 if padding == "SAME" else max(1, e - b - a) for e, (b, a) in zip(eff, pads)]
+        sides = tuple(side(draw, lo, max(lo, 6), of=2) for lo in lows)
+        if dilation != (1, 1) and _tapless_window(sides, window, stride, dilation, padding, ceil_mode):
+            dilation = (1, 1)  # no window may read padding only (-inf / 0-of-0); undilated, none does
+        params = {"window": window, "stride": stride, "padding": padding, "dilation": dilation, "ceil_mode": ceil_mode}
+        if average:
+            params["count_include_pad"] = choice(draw, [False, True])
+            params["divisor_override"] = choice(draw, [None, 1, 3])
+        return Structure({"x": (n, *sides, c)}, params)
+
+    return structure
 
 
 def _with_bias(structure, out_channels):
@@ -123,7 +171,7 @@ def _with_bias(structure, out_channels):
 
     def biased(draw, rng) -> Structure:
         s = structure(draw, rng)
-        s.shapes["bias"] = (out_channels(s.shapes["w"]),)
+        s.shapes["bias"] = (out_channels(s.shapes["w"], s.params.get("groups", 1)),)
         return s
 
     return biased
@@ -152,18 +200,18 @@ BASE = [
     _spec(
         name="conv1d",
         inputs=(X, W),
-        structure=_conv(1),
-        formula=CONV_FORMULA + "  (1-D)",
-        params=CONV_PARAMS,
-        notes="NWC input, WIO filter. " + PADDING_NOTE,
+        structure=_conv(1, grouped=True),
+        formula=CONV_FORMULA + "  (1-D; within each group)",
+        params=(*CONV_PARAMS, "groups"),
+        notes="NWC input, WIO filter (W, C // groups, O), grouped as grouped_conv2d. " + PADDING_NOTE,
     ),
     _spec(
         name="conv3d",
         inputs=(X, W),
-        structure=_conv(3, max_kernel=2, max_side=4, max_channels=3),
-        formula=CONV_FORMULA + "  (3-D)",
-        params=CONV_PARAMS,
-        notes="NDHWC input, DHWIO filter. " + PADDING_NOTE,
+        structure=_conv(3, max_kernel=2, max_side=4, max_channels=3, grouped=True),
+        formula=CONV_FORMULA + "  (3-D; within each group)",
+        params=(*CONV_PARAMS, "groups"),
+        notes="NDHWC input, DHWIO filter (D, H, W, C // groups, O), grouped as grouped_conv2d. " + PADDING_NOTE,
     ),
     _spec(
         name="grouped_conv2d",
@@ -196,7 +244,7 @@ BASE = [
         structure=_transpose,
         formula="dx = conv2d(dz, w) (the forward convolution);  dw = conv2d's filter gradient with input dz "
         "and cotangent x",
-        params=(*CONV_PARAMS, "output_padding"),
+        params=(*CONV_PARAMS, "output_padding", "groups"),
         # no large: the output is stride^2 times the input, so a large input makes a huge oracle case;
         # its large side is its cotangent's in the tails regime's 129 x stride
         regimes=("small", "tails", "batch", "empty"),
@@ -208,7 +256,9 @@ BASE = [
             "(in - 1) * stride + eff - before - after + output_padding (torch's rule, with asymmetric "
             "padding allowed); SAME: (in - 1) * stride + 1 + output_padding, padded by TensorFlow's SAME "
             "rule on that output size (output_padding = stride - 1 gives tf's default in * stride). "
-            "Explicit pads stay within the dilated kernel's reach (<= eff - 1)."
+            "Explicit pads stay within the dilated kernel's reach (<= eff - 1). With groups, w is "
+            "(kh, kw, O // groups, C), the grouped conv2d's filter: output channel g*Og + p sees input "
+            "channels g*Cg .. g*Cg + Cg - 1 (torch conv_transpose2d(groups), weight (C, Og, kh, kw))."
         ),
     ),
     _pool_spec(
@@ -217,27 +267,32 @@ BASE = [
         # float16 has too few values for a plane of 64k of them
         regimes=("small", "tails", "batch", "empty"),
         inputs=(X,),
-        structure=_pool,
+        structure=_pool(average=False),
         formula="dx = dz routed to the maximum of each window (summed where windows overlap)",
-        params=("window", "stride", "padding"),
+        params=("window", "stride", "padding", "dilation", "ceil_mode"),
         kinks=(MAX_POOL_TIE,),
         avoid=_max_pool_avoid,
         notes=(
-            "NHWC; window (kh, kw), stride (sh, sw), padding VALID or SAME (TensorFlow's rule); padded "
-            "positions are -inf and never chosen. Accuracy cases keep values distinct within each "
-            "(n, c) plane so no window holds a tie."
+            "NHWC; window (kh, kw), stride (sh, sw), dilation (dh, dw), padding VALID, SAME (TensorFlow's "
+            "rule) or explicit symmetric [[p, p], [q, q]] with p <= kh // 2 (torch's limit); padded "
+            "positions are -inf and never chosen. ceil_mode is torch's (reference/pool.py states the "
+            "rule: a last window must start inside the input or the left padding). Accuracy cases keep "
+            "values distinct within each (n, c) plane so no window holds a tie."
         ),
     ),
     _pool_spec(
         name="avg_pool2d",
         inputs=(X,),
-        structure=_pool,
+        structure=_pool(average=True),
         formula="dx = sum over the windows holding x of dz / count(window)",
-        params=("window", "stride", "padding"),
+        params=("window", "stride", "padding", "dilation", "ceil_mode", "count_include_pad", "divisor_override"),
         notes=(
-            "NHWC; window (kh, kw), stride (sh, sw), padding VALID or SAME (TensorFlow's rule). SAME "
-            "averages over the real elements only: each window's divisor is the number of unpadded "
-            "elements in it (TensorFlow's tf.nn.avg_pool2d; torch count_include_pad=False)."
+            "NHWC; window (kh, kw), stride (sh, sw), dilation (dh, dw), padding VALID, SAME (TensorFlow's "
+            "rule) or explicit symmetric pads (at most half the kernel), ceil_mode as for max_pool2d. "
+            "Each window's divisor: the number of unpadded elements in it (count_include_pad=False, the "
+            "first value: TensorFlow's SAME average), the taps within the padded extent "
+            "(count_include_pad=True, torch's default) or divisor_override. torch's avg_pool2d has no "
+            "dilation: its mapping composes the dilated case (a depthwise conv2d with a ones filter)."
         ),
     ),
 ]
@@ -246,7 +301,7 @@ BASE = [
 CONV2D_BIAS = _spec(
     name="conv2d_bias",
     inputs=(X, W, BIAS),
-    structure=_with_bias(_conv(2), lambda w: w[-1]),
+    structure=_with_bias(_conv(2), lambda w, g: w[-1]),
     formula=CONV_FORMULA + ";  dbias = dz summed over batch and spatial positions",
     params=CONV_PARAMS,
     notes="The seed's conv2d (NHWC / HWIO) plus bias[o] on output channel o. " + PADDING_NOTE,
@@ -269,11 +324,11 @@ def _bias_variant(spec: OpSpec, out_channels) -> OpSpec:
 _BY_NAME = {spec.name: spec for spec in BASE}
 BIASED = [
     CONV2D_BIAS,
-    _bias_variant(_BY_NAME["conv1d"], lambda w: w[-1]),
-    _bias_variant(_BY_NAME["conv3d"], lambda w: w[-1]),
-    _bias_variant(_BY_NAME["grouped_conv2d"], lambda w: w[-1]),
-    _bias_variant(_BY_NAME["depthwise_conv2d"], lambda w: w[-2] * w[-1]),
-    _bias_variant(_BY_NAME["conv2d_transpose"], lambda w: w[-2]),
+    _bias_variant(_BY_NAME["conv1d"], lambda w, g: w[-1]),
+    _bias_variant(_BY_NAME["conv3d"], lambda w, g: w[-1]),
+    _bias_variant(_BY_NAME["grouped_conv2d"], lambda w, g: w[-1]),
+    _bias_variant(_BY_NAME["depthwise_conv2d"], lambda w, g: w[-2] * w[-1]),
+    _bias_variant(_BY_NAME["conv2d_transpose"], lambda w, g: w[-2] * g),
 ]
 
 OPS = [*BASE, *BIASED]

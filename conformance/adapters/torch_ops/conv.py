@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from conformance.adapters.mapping import impl
 from reference.conv import resolve_padding, transpose_geometry
+from reference.pool import pool_geometry
 
 
 def channels_first(x):
@@ -57,7 +58,7 @@ def _depthwise(x, w, bias, stride, dilation, padding):
     return _conv(x, w.reshape(kh, kw, 1, c * m), bias, stride, dilation, padding, groups=c)
 
 
-def _transpose(x, w, bias, stride, dilation, padding, output_padding):
+def _transpose(x, w, bias, stride, dilation, padding, output_padding, groups=1):
     """F.conv_transpose2d with the symmetric part of the padding; slices cut the asymmetric rest.
 
     Without padding, conv_transpose2d's output is the 'full' one, (in - 1) * stride + eff per
@@ -73,22 +74,22 @@ def _transpose(x, w, bias, stride, dilation, padding, output_padding):
         sym.append(p)
         extra.append(q)
         crops.append(slice(b - p, b - p + o))
-    weight = w.permute(3, 2, 0, 1).contiguous()  # (kh, kw, O, C) -> torch's (in=C, out=O, kh, kw)
+    weight = w.permute(3, 2, 0, 1).contiguous()  # (kh, kw, Og, C) -> torch's (in=C, out/groups=Og, kh, kw)
     z = F.conv_transpose2d(
         channels_first(x), weight, bias, stride=tuple(stride), padding=tuple(sym),
-        output_padding=tuple(extra), dilation=tuple(dilation),
+        output_padding=tuple(extra), groups=groups, dilation=tuple(dilation),
     )
     return channels_last(z[(slice(None), slice(None), *crops)])
 
 
-@impl("torch.nn.functional.conv1d (NCW/OIW, explicit F.pad)")
-def conv1d(x, w, stride, dilation, padding):
-    return _conv(x, w, None, stride, dilation, padding)
+@impl("torch.nn.functional.conv1d(groups=groups) (NCW/OIW, explicit F.pad)")
+def conv1d(x, w, stride, dilation, padding, groups):
+    return _conv(x, w, None, stride, dilation, padding, groups)
 
 
-@impl("torch.nn.functional.conv1d(bias=bias) (NCW/OIW, explicit F.pad)")
-def conv1d_bias(x, w, bias, stride, dilation, padding):
-    return _conv(x, w, bias, stride, dilation, padding)
+@impl("torch.nn.functional.conv1d(bias=bias, groups=groups) (NCW/OIW, explicit F.pad)")
+def conv1d_bias(x, w, bias, stride, dilation, padding, groups):
+    return _conv(x, w, bias, stride, dilation, padding, groups)
 
 
 @impl("torch.nn.functional.conv2d(bias=bias) (NCHW/OIHW, explicit F.pad)")
@@ -96,14 +97,14 @@ def conv2d_bias(x, w, bias, stride, dilation, padding):
     return _conv(x, w, bias, stride, dilation, padding)
 
 
-@impl("torch.nn.functional.conv3d (NCDHW/OIDHW, explicit F.pad)")
-def conv3d(x, w, stride, dilation, padding):
-    return _conv(x, w, None, stride, dilation, padding)
+@impl("torch.nn.functional.conv3d(groups=groups) (NCDHW/OIDHW, explicit F.pad)")
+def conv3d(x, w, stride, dilation, padding, groups):
+    return _conv(x, w, None, stride, dilation, padding, groups)
 
 
-@impl("torch.nn.functional.conv3d(bias=bias) (NCDHW/OIDHW, explicit F.pad)")
-def conv3d_bias(x, w, bias, stride, dilation, padding):
-    return _conv(x, w, bias, stride, dilation, padding)
+@impl("torch.nn.functional.conv3d(bias=bias, groups=groups) (NCDHW/OIDHW, explicit F.pad)")
+def conv3d_bias(x, w, bias, stride, dilation, padding, groups):
+    return _conv(x, w, bias, stride, dilation, padding, groups)
 
 
 @impl("torch.nn.functional.conv2d(groups=groups) (NCHW/OIHW, explicit F.pad)")
@@ -127,53 +128,82 @@ def depthwise_conv2d_bias(x, w, bias, stride, dilation, padding):
 
 
 TRANSPOSE_CALL = (
-    "torch.nn.functional.conv_transpose2d(padding=min(before, after), output_padding) "
+    "torch.nn.functional.conv_transpose2d(padding=min(before, after), output_padding, groups) "
     "+ slice off asymmetric padding"
 )
 
 
 @impl(TRANSPOSE_CALL, composite=True)
-def conv2d_transpose(x, w, stride, dilation, padding, output_padding):
-    return _transpose(x, w, None, stride, dilation, padding, output_padding)
+def conv2d_transpose(x, w, stride, dilation, padding, output_padding, groups):
+    return _transpose(x, w, None, stride, dilation, padding, output_padding, groups)
 
 
 @impl(TRANSPOSE_CALL.replace("(padding", "(bias=bias, padding"), composite=True)
-def conv2d_transpose_bias(x, w, bias, stride, dilation, padding, output_padding):
-    return _transpose(x, w, bias, stride, dilation, padding, output_padding)
+def conv2d_transpose_bias(x, w, bias, stride, dilation, padding, output_padding, groups):
+    return _transpose(x, w, bias, stride, dilation, padding, output_padding, groups)
 
 
-def _pool_pads(x, window, stride, padding):
-    """(symmetric torch padding or None, F.pad list) for the catalogue's VALID / SAME."""
-    pads = resolve_padding(padding, x.shape[1:3], window, stride, (1, 1))
-    if all(b == a for b, a in pads):
-        return tuple(b for b, _ in pads), None
-    return (0, 0), [p for pair in reversed(pads) for p in pair]
+def _pool_geometry(x, window, stride, dilation, padding, ceil_mode):
+    """The catalogue's pads and ceil_mode extra (reference.pool.pool_geometry), and whether torch
+    takes them natively: symmetric pads of at most half the kernel (torch's limit)."""
+    pads, extra = pool_geometry(x.shape[1:3], window, stride, dilation, padding, ceil_mode)
+    native = all(b == a and 2 * b <= k for (b, a), k in zip(pads, window))
+    return pads, extra, native
 
 
-@impl("torch.nn.functional.max_pool2d (asymmetric SAME: F.pad with -inf first)", composite=True)
-def max_pool2d(x, window, stride, padding):
-    sym, flat = _pool_pads(x, window, stride, padding)
-    xc = channels_first(x)
-    if flat is not None:
-        xc = F.pad(xc, flat, value=float("-inf"))
-    return channels_last(F.max_pool2d(xc, tuple(window), tuple(stride), padding=sym))
+def _flat(pads, extra=(0, 0)):
+    """F.pad's list (last dim first) for (before, after) pads plus ``extra`` after."""
+    return [p for (b, a), e in reversed(list(zip(pads, extra))) for p in (b, a + e)]
 
 
 @impl(
-    "torch.nn.functional.avg_pool2d(count_include_pad=False) (asymmetric SAME: "
-    "F.pad + avg_pool2d(divisor_override=1) / count of real elements)",
+    "torch.nn.functional.max_pool2d(padding, dilation, ceil_mode) (pads torch refuses, asymmetric or over half the "
+    "kernel: F.pad with -inf first, ceil_mode's extra as more -inf)",
     composite=True,
 )
-def avg_pool2d(x, window, stride, padding):
-    sym, flat = _pool_pads(x, window, stride, padding)
+def max_pool2d(x, window, stride, padding, dilation, ceil_mode):
+    pads, extra, native = _pool_geometry(x, window, stride, dilation, padding, ceil_mode)
     xc = channels_first(x)
-    if flat is None:
-        z = F.avg_pool2d(xc, tuple(window), tuple(stride), padding=sym, count_include_pad=False)
+    kw = {"kernel_size": tuple(window), "stride": tuple(stride), "dilation": tuple(dilation)}
+    if native:
+        z = F.max_pool2d(xc, padding=tuple(b for b, _ in pads), ceil_mode=bool(ceil_mode), **kw)
+    else:
+        z = F.max_pool2d(F.pad(xc, _flat(pads, extra), value=float("-inf")), **kw)
+    return channels_last(z)
+
+
+def _window_sums(xc, window, stride, dilation):
+    """The sum of each window: avg_pool2d(divisor_override=1), or with dilation (which torch's
+    avg_pool2d lacks) a depthwise conv2d with a ones filter."""
+    if all(d == 1 for d in dilation):
+        return F.avg_pool2d(xc, tuple(window), tuple(stride), divisor_override=1)
+    c = xc.shape[1]
+    ones = torch.ones((c, 1, *window), dtype=xc.dtype, device=xc.device)
+    return F.conv2d(xc, ones, stride=tuple(stride), dilation=tuple(dilation), groups=c)
+
+
+@impl(
+    "torch.nn.functional.avg_pool2d(padding, ceil_mode, count_include_pad, divisor_override) (dilation, which "
+    "avg_pool2d lacks, or pads it refuses: window sums (avg_pool2d(divisor_override=1), dilated: depthwise "
+    "conv2d with a ones filter) of the F.pad-ded input / the window divisors)",
+    composite=True,
+)
+def avg_pool2d(x, window, stride, padding, dilation, ceil_mode, count_include_pad, divisor_override):
+    pads, extra, native = _pool_geometry(x, window, stride, dilation, padding, ceil_mode)
+    xc = channels_first(x)
+    if native and all(d == 1 for d in dilation):
+        z = F.avg_pool2d(xc, tuple(window), tuple(stride), padding=tuple(b for b, _ in pads),
+                         ceil_mode=bool(ceil_mode), count_include_pad=bool(count_include_pad),
+                         divisor_override=divisor_override)
         return channels_last(z)
-    # torch pads symmetrically only; the window sum over an explicitly padded input divided by
-    # the number of real elements in each window is TensorFlow's SAME average
-    with torch.no_grad():
-        ones = F.pad(torch.ones_like(xc[:1, :1]), flat)
-        count = F.avg_pool2d(ones, tuple(window), tuple(stride), divisor_override=1)
-    total = F.avg_pool2d(F.pad(xc, flat), tuple(window), tuple(stride), divisor_override=1)
+    total = _window_sums(F.pad(xc, _flat(pads, extra)), window, stride, dilation)
+    if divisor_override is not None:
+        return channels_last(total / divisor_override)
+    with torch.no_grad():  # the divisors: window sums of a mask of the counted positions
+        ones = torch.ones_like(xc[:1, :1])
+        if count_include_pad:
+            mask = F.pad(F.pad(ones, _flat(pads), value=1.0), _flat([(0, 0), (0, 0)], extra))
+        else:
+            mask = F.pad(ones, _flat(pads, extra))
+        count = _window_sums(mask, window, stride, dilation)
     return channels_last(total / count)
