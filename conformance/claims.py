@@ -1,10 +1,13 @@
 """Claims that a framework cannot run an op, as data (``unsupported.toml``).
 
 A claim says: this framework, in these versions, on this kind of device, raises for these ops in
-these dtypes, with this message (the framework's own), observed there. A built-in adapter's
+these dtypes (optionally: only for cases with these param values), with this message (the
+framework's own), observed there. A built-in adapter's
 ``supports()`` answers a covered target with the claim's reason (a :class:`ClaimedReason`, which
 carries the claim); a target the claim does not cover (another device, a version outside its
-range) runs. ``--probe-unsupported`` runs the covered targets anyway, and each claim's state in
+range) runs. A claim scoped by ``params`` (for example tf.gather, which has no negative indices)
+covers only the cases with those param values: it is looked up per case (:meth:`Claims.find_for_case`)
+and the target's other cases run. ``--probe-unsupported`` runs the covered targets anyway, and each claim's state in
 the run says whether it still holds (:func:`claim_states`).
 """
 
@@ -20,21 +23,25 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from conformance.dtypes import DTYPES
 from conformance.matching import allowed, version_in
+from conformance.outcome import FAILING
 
 DEFAULT_FILE = Path(__file__).with_name("unsupported.toml")
 # the frameworks a claim may name: the built-in adapters (conformance.adapters.BUILTIN)
 FRAMEWORKS = ("torch", "tensorflow", "jax")
 DEVICES = ("cpu", "cuda", "any")  # a device kind: "cuda" covers every cuda:N
 REQUIRED = ("framework", "op", "dtype", "device", "reason", "observed")
-KEYS = REQUIRED + ("id", "versions")
-# A claim's state in a run, from the records of the targets it covers:
-CLAIM_STATES = (
-    "holds",  # probed: every example raised (recorded unsupported, with the framework's message)
-    "stale",  # probed: an example ran to a verdict, so the framework can do it now
-    "changed",  # probed: nothing raised cleanly nor ran (crashed or timed out)
-    "unprobed",  # covered targets were recorded unsupported from the claim, without --probe-unsupported
-    "unused",  # no target of the run fell under it (not selected, another device or version)
-)
+KEYS = REQUIRED + ("id", "versions", "params")
+# A claim's state in a run, from the records of the targets it covers (the report and the
+# summary's schema say these meanings; this is their one home):
+CLAIM_STATE_MEANINGS = {
+    "holds": "probed: every example raised (recorded unsupported, with the framework's message)",
+    "stale": "probed: examples ran and every one passed, so the framework can do it now (end the claim's range)",
+    "changed": "probed: an example ran to a failing verdict (no longer raises, yet wrong: a finding), or none "
+               "raised cleanly nor ran (crashed or timed out)",
+    "unprobed": "its targets were recorded unsupported from the claim, without --probe-unsupported",
+    "unused": "no target of the run fell under it (not selected, another device or version)",
+}
+CLAIM_STATES = tuple(CLAIM_STATE_MEANINGS)
 
 
 class ClaimsError(ValueError):
@@ -51,6 +58,8 @@ class Claim:
     reason: str
     observed: str
     versions: str = ""
+    # (param, accepted values): the claim covers only cases whose params match every one
+    params: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     def covers_device(self, device: str) -> bool:
         kind = device.split(":")[0]
@@ -61,13 +70,18 @@ class Claim:
         return version_in(version, self.versions)
 
     def covers(self, framework: str, op: str, dtype: str, device: str, version: str) -> bool:
+        """Whether the claim covers the target (a ``params``-scoped one: some of its cases)."""
         return (framework == self.framework and op in self.ops and dtype in self.dtypes
                 and self.covers_device(device) and self.covers_version(version))
+
+    def covers_params(self, params: dict[str, Any]) -> bool:
+        """Whether a case with these params falls under the claim (an unscoped claim: every case)."""
+        return all(_plain(params.get(name)) in accepted for name, accepted in self.params)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "framework": self.framework, "op": list(self.ops), "dtype": list(self.dtypes),
                 "device": list(self.devices), "versions": self.versions, "reason": self.reason,
-                "observed": self.observed}
+                "observed": self.observed, **({"params": {k: list(v) for k, v in self.params}} if self.params else {})}
 
 
 class ClaimedReason(str):
@@ -87,6 +101,30 @@ def _strings(where: str, key: str, value: Any) -> tuple[str, ...]:
     if not values or not all(isinstance(v, str) and v for v in values):
         raise ClaimsError(f"{where}: {key} must be a non-empty string or list of strings, got {value!r}")
     return values
+
+
+def _plain(value: Any) -> Any:
+    """A param value as TOML and JSON spell it (tuples as lists, NumPy scalars as Python ones)."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value.item() if hasattr(value, "item") else value
+
+
+def _params(where: str, value: Any, op_names: tuple[str, ...],
+            check_ops: bool) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """A claim's ``params`` table: each key a param of every op it names, each value one accepted
+    value or a list of them."""
+    if not isinstance(value, dict) or not value:
+        raise ClaimsError(f"{where}: params must be a non-empty table of param = value (or [values])")
+    if check_ops:
+        from conformance.registry import get_op
+
+        for op in op_names:
+            unknown = sorted(set(value) - set(get_op(op).params))
+            if unknown:
+                raise ClaimsError(f"{where}: params: {op} has no param {', '.join(map(repr, unknown))}; "
+                                  f"valid: {', '.join(get_op(op).params) or 'none'}")
+    return tuple((k, tuple(v) if isinstance(v, list) else (v,)) for k, v in sorted(value.items()))
 
 
 class Claims:
@@ -146,15 +184,16 @@ class Claims:
             if ident in seen:
                 raise ClaimsError(f"{where}: id {ident!r} is used by {seen[ident]} too")
             seen[ident] = where
+            scope = _params(where, row["params"], op_names, ops is not None) if "params" in row else ()
             for op in op_names:
                 for dt in dtypes:
                     for dev in devices:
-                        key = (framework, op, dt, dev, versions)
+                        key = (framework, op, dt, dev, versions, repr(scope))
                         if key in cells:
                             raise ClaimsError(f"{where}: {framework} {op} {dt} on {dev} is claimed by {cells[key]} too")
                         cells[key] = where
             out.append(Claim(ident, framework, op_names, dtypes, devices, row["reason"].strip(),
-                             row["observed"].strip(), versions))
+                             row["observed"].strip(), versions, scope))
         return cls(out, source)
 
     @classmethod
@@ -168,8 +207,16 @@ class Claims:
         return cls.parse(data, str(path))
 
     def find(self, framework: str, op: str, dtype: str, device: str, version: str) -> Claim | None:
-        """The claim that covers this target, or None (it runs)."""
-        return next((c for c in self.claims if c.covers(framework, op, dtype, device, version)), None)
+        """The claim that covers the whole target, or None (it runs; a ``params``-scoped claim
+        may still cover some of its cases: :meth:`find_for_case`)."""
+        return next((c for c in self.claims if not c.params and c.covers(framework, op, dtype, device, version)),
+                    None)
+
+    def find_for_case(self, framework: str, op: str, dtype: str, device: str, version: str,
+                      params: dict[str, Any]) -> Claim | None:
+        """The ``params``-scoped claim that covers this case of a running target, or None."""
+        return next((c for c in self.claims if c.params and c.covers(framework, op, dtype, device, version)
+                     and c.covers_params(params)), None)
 
     def for_framework(self, framework: str) -> list[Claim]:
         return [c for c in self.claims if c.framework == framework]
@@ -207,7 +254,10 @@ def claim_states(claims: list[dict[str, Any]], records: list[dict[str, Any]]) ->
         probed = [r for r in under if (r.get("claim") or {}).get("probed")]
         ran = [r for r in probed if r.get("status") not in _NOT_A_VERDICT]
         raised = [r for r in probed if r.get("status") == "unsupported"]
-        if ran:
+        wrong = [r for r in ran if r.get("status") in FAILING]
+        if wrong:
+            state = "changed"
+        elif ran:
             state = "stale"
         elif raised:
             state = "holds"
@@ -224,6 +274,9 @@ def claim_states(claims: list[dict[str, Any]], records: list[dict[str, Any]]) ->
         if raised:  # the framework's messages (first lines), and whether the claim's own was among them
             entry["messages"] = messages[:5]
             entry["message_seen"] = claim.get("reason") in messages
+        if wrong:  # ran without raising, to a failing verdict: a finding, not a stale claim
+            entry["failed_targets"] = sorted({f"{r.get('op')}/{r.get('device')}/{r.get('dtype')}/{r.get('mode')}"
+                                              for r in wrong})
         if ran:
             entry["ran_targets"] = sorted({f"{r.get('op')}/{r.get('device')}/{r.get('dtype')}" for r in ran})
         out.append(entry)

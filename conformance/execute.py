@@ -13,6 +13,7 @@ import numpy as np
 from conformance import layouts
 from conformance.adapters.base import CompileFailed, Unsupported
 from conformance.case import Case
+from conformance.claims import claim_record
 from conformance.compare import check_output, compare, figures_json, screen, verdict
 from conformance.dtypes import get_dtype
 from conformance.modes import default_mode
@@ -99,6 +100,10 @@ class Checker:
         self.budget = tolerances.budget(target.op, target.framework, target.device, target.dtype, target.precision)
         self.base = base_record(target, run_id=run_id, framework_version=framework_version, spec=spec)
         self.claim: Any = None  # the unsupported claim a probed target runs under (the suite sets it)
+        self.probe_unsupported = False  # --probe-unsupported: run the cases a claim covers (the suite sets it)
+        # the params-scoped claims on the target (conformance/claims.py): each covers some of its cases
+        self.case_claims: tuple[Any, ...] = tuple(getattr(adapter, "case_claims", lambda *a: ())(
+            spec, target.dtype, target.device))
         # an adapter that declares execution modes is told the target's (conformance/modes.py)
         self.call_kwargs: dict[str, Any] = {"mode": target.mode} if getattr(adapter, "modes", None) else {}
         # an adapter that declares memory layouts is told the case's where it applies (conformance/layouts.py)
@@ -146,6 +151,13 @@ class Checker:
             rec["layout"] = layout
         if layout != layouts.CONTIGUOUS:
             kwargs["layout"] = layout
+        claim = next((c for c in self.case_claims if c.covers_params(case.params)), None)
+        if claim is not None:  # the framework raises for these params (a claim says so): recorded, or probed
+            rec["claim"] = claim_record(claim, probed=self.probe_unsupported)
+            if not self.probe_unsupported:
+                rec.update(status="unsupported", message=claim.reason, max_abs_err=None, max_rel_err=None,
+                           bound_ratio=None, max_ulp=None)
+                return Call(rec)
         t0 = time.perf_counter()
         with np.errstate(all="ignore"):  # special values: the oracle evaluates them with IEEE semantics
             ref = self.spec.reference_vjp(**case.oracle_inputs(), dz=case.cotangent.astype(np.float64), **case.params)

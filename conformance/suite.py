@@ -74,16 +74,18 @@ def _ready(sess: Session, t: Target) -> Checker:
     sess.prepare(t)
     checker = Checker(t, spec, av.adapter, sess.tolerances, run_id=sess.run_id, framework_version=version)
     checker.claim = claim
+    checker.probe_unsupported = sess.selection.probe_unsupported
     return checker
 
 
 def _under_claim(checker: Checker, rec: dict[str, Any]) -> dict[str, Any]:
     """A record of a target probed under its claim names the claim, and an example the framework
-    raised on is ``unsupported`` with the framework's own message (the claim holds)."""
+    raised on is ``unsupported`` with the framework's own message (the claim holds); so is a case
+    probed under a params-scoped claim (``Checker.call`` names that one)."""
     if checker.claim is not None:
         rec["claim"] = claim_record(checker.claim, probed=True)
-        if rec["status"] == "error":
-            rec["status"] = "unsupported"
+    if (rec.get("claim") or {}).get("probed") and rec["status"] == "error":
+        rec["status"] = "unsupported"
     return rec
 
 

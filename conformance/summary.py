@@ -257,6 +257,9 @@ def claim_lines(summary: dict[str, Any]) -> list[str]:
         if c["state"] == "stale":
             lines.append(f"stale claim {c['id']}: ran {', '.join(c.get('ran_targets', []))} "
                          f"(end its range in the claims file)")
+        elif c["state"] == "changed" and c.get("failed_targets"):
+            lines.append(f"claim {c['id']}: ran without raising to a failing verdict on "
+                         f"{', '.join(c['failed_targets'])} (a finding: see its records)")
         elif c["state"] == "changed":
             lines.append(f"claim {c['id']}: its targets neither raised nor ran (crashed or timed out)")
         elif c.get("message_seen") is False:

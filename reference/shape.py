@@ -302,10 +302,12 @@ def _from_end(indices: np.ndarray, n: int) -> np.ndarray:
     return np.where(idx < 0, idx + n, idx)
 
 
-def gather(x: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
+def gather(x: np.ndarray, indices: np.ndarray, axis: int, indices_from_end: bool = False) -> np.ndarray:
     """z = take(x, indices, axis): z[a, i..., b] = x[a, indices[i...], b], with a the dims before
     ``axis`` and b those after (indices in [-n, n) with n = x.shape[axis], negative ones counted
-    from the end; repeats allowed). A 0-d x has no axis to gather along: ValueError."""
+    from the end; repeats allowed). A 0-d x has no axis to gather along: ValueError.
+    ``indices_from_end`` says how the case wrote its indices (some as i - n): the values decide,
+    the flag is for the record (and a claim on a framework that refuses negative indices)."""
     (x,) = f64(x)
     _gather_axis(x.shape, axis)
     return np.take(x, np.asarray(indices), axis=axis)
@@ -318,7 +320,8 @@ def _gather_axis(shape: tuple[int, ...], axis: int) -> int:
     return int(axis) % len(shape)
 
 
-def gather_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
+def gather_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int,
+               indices_from_end: bool = False) -> dict[str, Grad]:
     """dx[a, j, b] = sum over i with indices[i] = j of dz[a, i, b] (a scatter-add: repeated
     indices accumulate). Magnitude: the same scatter of |dz|; terms: the most repeats of one index."""
     (dz,) = f64(dz)
@@ -337,11 +340,11 @@ def gather_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int) ->
     return {"x": Grad(dx, mag, terms=_max_repeat(idx, n))}
 
 
-def take_along_axis(x: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
+def take_along_axis(x: np.ndarray, indices: np.ndarray, axis: int, indices_from_end: bool = False) -> np.ndarray:
     """z[a, i, b] = x[a, indices[a, i, b], b]: indices has x's rank and shape except along
     ``axis`` (any length there; values in [-n, n), negative ones from the end; repeats allowed).
     A 0-d x takes a 0-d index 0 or -1 along axis 0 or -1: z = x (torch.gather's rule; TensorFlow
-    and JAX refuse a 0-d x)."""
+    and JAX refuse a 0-d x). ``indices_from_end``: as for :func:`gather`, for the record."""
     (x,) = f64(x)
     if _scalar_take(x, indices, axis):
         return x.copy()
@@ -359,7 +362,8 @@ def _scalar_take(x: np.ndarray, indices: np.ndarray, axis: int) -> bool:
     return True
 
 
-def take_along_axis_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int) -> dict[str, Grad]:
+def take_along_axis_vjp(x: np.ndarray, indices: np.ndarray, dz: np.ndarray, axis: int,
+                        indices_from_end: bool = False) -> dict[str, Grad]:
     """dx[a, j, b] = sum over i with indices[a, i, b] = j of dz[a, i, b] (scatter-add along
     ``axis``). Magnitude: the scatter of |dz|; terms: the most repeats of one index in a line."""
     (dz,) = f64(dz)

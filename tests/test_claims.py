@@ -4,6 +4,7 @@ and version; consulted by the built-in adapters' supports(); probed by --probe-u
 from __future__ import annotations
 
 import json
+import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,15 @@ from typing import Any
 import pytest
 
 from conformance.adapters.mapping import MappedAdapter, OpImpl
-from conformance.claims import CLAIM_STATES, ClaimedReason, Claims, claim_states, shipped
+from conformance.claims import (
+    CLAIM_STATE_MEANINGS,
+    CLAIM_STATES,
+    ClaimedReason,
+    Claims,
+    ClaimsError,
+    claim_states,
+    shipped,
+)
 from conformance.options import RUN_OPTIONS
 from conformance.registry import get_op
 from tests.runner import cli
@@ -81,28 +90,76 @@ def _rec(claim_id: str, status: str, probed: bool, **kw: Any) -> dict[str, Any]:
             "phase": "generate", "claim": {"id": claim_id, "reason": "r", "probed": probed}, **kw}
 
 
+SCOPED = {**ROW, "op": "gather", "versions": "", "id": "gather-from-end", "params": {"indices_from_end": True}}
+
+
+def test_a_params_scoped_claim_covers_only_the_cases_with_its_values():
+    claims = Claims.parse({"claim": [SCOPED]})
+    adapter = Fake()
+    adapter.ops = {**adapter.ops, "gather": OpImpl(lambda x, indices, axis, indices_from_end: x, "x[indices]")}
+    adapter.claims = claims
+    gather = get_op("gather")
+    assert adapter.supports(gather, "float32", "cpu") is True  # the target runs: its other cases are not covered
+    assert claims.find("torch", "gather", "float32", "cpu", "2.13.0") is None
+    (claim,) = adapter.case_claims(gather, "float32", "cpu")
+    assert claim.covers_params({"axis": 0, "indices_from_end": True})
+    assert not claim.covers_params({"axis": 0, "indices_from_end": False})
+    assert claims.find_for_case("torch", "gather", "float32", "cpu", "2.13.0", {"indices_from_end": True}) is claim
+    assert claims.find_for_case("torch", "gather", "float64", "cpu", "2.13.0", {"indices_from_end": True}) is None
+    assert adapter.case_claims(gather, "float32", "cuda:0") == []
+    assert claim.to_json()["params"] == {"indices_from_end": [True]}
+    assert adapter.describe(gather)["claims"][0]["params"] == {"indices_from_end": [True]}
+
+
+@pytest.mark.parametrize(("params", "says"), [
+    ({"from_end": True}, "gather has no param 'from_end'; valid: axis, indices_from_end"),
+    ({}, "params must be a non-empty table"),
+    ("indices_from_end", "params must be a non-empty table"),
+])
+def test_a_params_scoped_claim_names_params_of_its_op(params: Any, says: str):
+    with pytest.raises(ClaimsError, match=re.escape(says)):
+        Claims.parse({"claim": [{**SCOPED, "params": params}]})
+
+
+def test_the_shipped_tf_gather_claim_covers_negative_indices_only():
+    claims = shipped()
+    assert claims.find("tensorflow", "gather", "float32", "cpu", "2.21.0") is None
+    claim = claims.find_for_case("tensorflow", "gather", "float32", "cpu", "2.21.0",
+                                 {"axis": 0, "indices_from_end": True})
+    assert claim is not None and claim.id == "tf-gather-negative-indices"
+    assert claims.find_for_case("tensorflow", "gather", "float32", "cpu", "2.21.0",
+                                {"axis": 0, "indices_from_end": False}) is None
+    for framework in ("torch", "jax"):  # their gather and take_along_axis count negative indices from the end
+        for op in ("gather", "take_along_axis"):
+            assert claims.find_for_case(framework, op, "float32", "cpu", "9", {"indices_from_end": True}) is None
+
+
 def test_claim_states_from_the_records():
-    claims = [{"id": i, "framework": "torch", "reason": "RuntimeError: r"} for i in "ABCDE"]
+    claims = [{"id": i, "framework": "torch", "reason": "RuntimeError: r"} for i in "ABCDEF"]
     records = [
         _rec("A", "unsupported", True, message="RuntimeError: r\nmore"),
         _rec("A", "unsupported", True, message="RuntimeError: other"),
-        _rec("B", "unsupported", True, message="x"), _rec("B", "pass", True), _rec("B", "fail", True),
+        _rec("B", "unsupported", True, message="x"), _rec("B", "pass", True), _rec("B", "known", True),
+        _rec("F", "unsupported", True, message="x"), _rec("F", "pass", True), _rec("F", "fail", True, mode="xla"),
         _rec("C", "crashed", True),
         _rec("D", "unsupported", False, message="RuntimeError: r"),
         _rec("B", "pass", True, phase="shrink"),  # shrink steps are not counted
     ]
     states = {c["id"]: c for c in claim_states(claims, records)}
     assert {i: c["state"] for i, c in states.items()} == {
-        "A": "holds", "B": "stale", "C": "changed", "D": "unprobed", "E": "unused"}
+        "A": "holds", "B": "stale", "C": "changed", "D": "unprobed", "E": "unused", "F": "changed"}
     assert states["A"]["messages"] == ["RuntimeError: r", "RuntimeError: other"] and states["A"]["message_seen"]
     assert states["B"]["ran"] == 2 and states["B"]["raised"] == 1 and states["B"]["ran_targets"] == ["neg/cpu/float32"]
     assert states["D"]["probed"] == 0 and states["D"]["records"] == 1
+    # ran without raising, to a wrong gradient: not a claim to drop but a finding (its records say)
+    assert states["F"]["failed_targets"] == ["neg/cpu/float32/xla"] and "failed_targets" not in states["B"]
 
 
 def test_schema_lists_the_claim_states():
     summary = json.loads(files("conformance").joinpath("schemas", "summary.schema.json").read_text())
-    enum = summary["properties"]["claims"]["items"]["properties"]["state"]["enum"]
-    assert enum == list(CLAIM_STATES)
+    state = summary["properties"]["claims"]["items"]["properties"]["state"]
+    assert state["enum"] == list(CLAIM_STATES)
+    assert state["description"] == "; ".join(f"{k}: {v}" for k, v in CLAIM_STATE_MEANINGS.items())
     record = json.loads(files("conformance").joinpath("schemas", "record.schema.json").read_text())
     assert record["properties"]["claim"]["required"] == ["id", "reason", "probed"]
 
@@ -190,3 +247,44 @@ def test_a_bad_claims_file_is_refused_before_any_work(tmp_path: Path):
     res = cli("run", "--ops", "neg", "--claims", str(bad), "--out", str(tmp_path / "out"))
     assert res.code == 2 and "--claims" in res.err and "#1" in res.err and "float33" in res.err
     assert not (tmp_path / "out").exists()
+
+
+def _scoped_run(tmp_path: Path, *extra: str):
+    pytest.importorskip("torch")
+    path = tmp_path / "scoped.toml"
+    path.write_text("""
+[[claim]]
+id = "fake-gather-from-end"
+framework = "torch"
+op = "gather"
+dtype = "float64"
+device = "cpu"
+params = { indices_from_end = true }
+reason = "RuntimeError: a claim made up for the test (torch indexing takes negative indices)"
+observed = "nowhere: tests/test_claims.py"
+""")
+    res = cli("run", "--frameworks", "torch", "--devices", "cpu", "--ops", "gather", "--dtypes", "float64",
+              "--families", "accuracy", "--max-examples", "8", "--claims", str(path), "-n", "0", "--no-report",
+              "--out", str(tmp_path / "out"), *extra)
+    assert res.run_dir is not None and res.code == 0, res.out + res.err[-3000:]
+    recs = [r for r in res.records() if r.get("case_family") == "accuracy"]
+    covered = [r for r in recs if r["params"]["indices_from_end"]]
+    others = [r for r in recs if not r["params"]["indices_from_end"]]
+    assert covered and others  # seed 0 draws both forms in eight examples
+    return res, covered, others
+
+
+def test_a_params_scoped_claim_records_its_cases_unsupported_and_runs_the_others(tmp_path: Path):
+    res, covered, others = _scoped_run(tmp_path)
+    assert all(r["status"] == "unsupported" and r["claim"] == {"id": "fake-gather-from-end", "reason": r["message"],
+                                                               "probed": False} for r in covered)
+    assert all(r["status"] in ("pass", "convention") and "claim" not in r for r in others)
+    (state,) = [c for c in res.summary()["claims"] if c["id"] == "fake-gather-from-end"]
+    assert state["state"] == "unprobed" and state["params"] == {"indices_from_end": [True]}
+
+
+def test_probing_a_params_scoped_claim_runs_its_cases(tmp_path: Path):
+    res, covered, _ = _scoped_run(tmp_path, "--probe-unsupported")
+    assert all(r["status"] == "pass" and r["claim"]["probed"] for r in covered)
+    (state,) = [c for c in res.summary()["claims"] if c["id"] == "fake-gather-from-end"]
+    assert state["state"] == "stale" and state["ran_targets"] == ["gather/cpu/float64"]

@@ -30,6 +30,8 @@ REACH: dict[tuple[str, str], tuple[Any, ...]] = {
     ("trace", "offset"): (0, 2, -2, 4, -4),
     ("concat3", "axis"): (0, -1, 1, -2),
     ("stack3", "axis"): (0, -1, 1, -2),
+    ("gather", "indices_from_end"): (False, True),
+    ("take_along_axis", "indices_from_end"): (False, True),
 }
 
 FIND = settings(max_examples=2000, database=None, suppress_health_check=list(HealthCheck))
@@ -217,7 +219,7 @@ def test_concat3_and_stack3_split_the_cotangent() -> None:
 
 
 def _negative_index_cases() -> list[Edge]:
-    """Negative indices (not drawn: see the module's closing note) at fixed cases: the oracle
+    """Negative indices (drawn too: indices_from_end, see the module's closing note) at fixed cases: the oracle
     counts them from the end, as NumPy, JAX, torch's indexing and TensorFlow's numpy
     take_along_axis do."""
     gi = np.array([[-1, 0], [-3, -1]], dtype=np.int64)
@@ -244,10 +246,24 @@ def test_negative_indices_count_from_the_end(case: Edge) -> None:
     b = spec.reference_vjp(x, wrapped, dz=dz, **case.params)["x"]
     assert np.array_equal(a.value, b.value) and np.array_equal(a.magnitude, b.magnitude) and a.terms == b.terms
 
-# Negative indices are not drawn. Where they are defined differs by framework and op: gather is
-# torch advanced indexing (takes them), jnp.take (takes them) and tf.gather (refuses them on the
-# CPU: InvalidArgumentError); take_along_axis is torch.gather (refuses them: RuntimeError 'index -1
-# is out of bounds'), jnp.take_along_axis and tf.experimental.numpy.take_along_axis (take them).
-# Every framework runs the same drawn cases, and neither unsupported.toml's claims nor an
-# adapter's supports() can be scoped by a parameter value, so a drawn negative index would be an
-# `error` record, not a claim, for the framework that refuses it.
+@pytest.mark.parametrize("op", ["gather", "take_along_axis"])
+def test_indices_from_end_draws_negative_indices_in_range(op: str) -> None:
+    """A case drawn with indices_from_end has at least one negative index, every index in
+    [-n, n) (n the length of the axis), and the repeat along the axis still there; one drawn
+    without has none below 0."""
+    spec = get_op(op)
+    for from_end in (True, False):
+        case = find(cases(spec, "float64", regime="small"),
+                    lambda c, f=from_end: c.params["indices_from_end"] is f and c.inputs["indices"].size >= 2,
+                    settings=FIND)
+        idx, n = case.inputs["indices"], case.inputs["x"].shape[case.params["axis"]]
+        assert idx.min() >= -n and idx.max() < n
+        assert bool(idx.min() < 0) is from_end, (from_end, idx)
+
+
+# Negative indices are drawn (indices_from_end; False first, where shrinking ends). Where they are
+# defined differs by framework and op: gather is torch advanced indexing (takes them), jnp.take
+# (takes them) and tf.gather (refuses them on the CPU: InvalidArgumentError, a params-scoped claim
+# in unsupported.toml, tf-gather-negative-indices); take_along_axis is torch.take_along_dim,
+# jnp.take_along_axis and tf.experimental.numpy.take_along_axis (all take them; torch.gather
+# itself refuses them). tests/test_claims.py checks the params-scoped claims.

@@ -10,7 +10,8 @@ maps an op in one of two forms:
           "clip": direct("torch.clamp", min="lo", max="hi"),                         # keywords renamed
           "einsum": direct("torch.einsum", "equation", "x", "y"),                    # positional order
           "mse": direct("torch.nn.functional.mse_loss", const={"reduction": "mean"}),  # a fixed keyword
-      }
+          "gather": direct("jnp.take", axis="axis", describes=("indices_from_end",)),  # a param the call
+      }                                                       # does not take: it names how values were drawn
 
   The dotted name is resolved in the module's own namespace (its imports), as a function body
   there would read it, when the adapter is built (``collect``). Positional arguments are the
@@ -41,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.claims import ClaimedReason, Claims, shipped
+from conformance.claims import Claim, ClaimedReason, Claims, shipped
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class Direct:
     keywords: tuple[tuple[str, str], ...] = ()  # (framework keyword, op input or param)
     const: tuple[tuple[str, Any], ...] = ()  # (framework keyword, fixed value)
     note: str = ""  # said after the call in ``ops --json`` (defaults that matter, for example)
+    # params that only describe the case's values (indices_from_end): accepted, not passed on
+    describes: tuple[str, ...] = ()
 
     def positional(self, inputs: tuple[str, ...]) -> tuple[str, ...]:
         if self.args is not None:
@@ -96,7 +99,7 @@ class Direct:
 
     def check(self, inputs: tuple[str, ...], params: tuple[str, ...]) -> None:
         """Every op input and param passed exactly once, nothing else: a ValueError says which."""
-        used = [*self.positional(inputs), *(name for _, name in self.keywords)]
+        used = [*self.positional(inputs), *(name for _, name in self.keywords), *self.describes]
         names = (*inputs, *params)
         unknown = [u for u in used if u not in names]
         twice = sorted({u for u in used if used.count(u) > 1})
@@ -161,15 +164,18 @@ class Direct:
         return OpImpl(fn, self.describe(inputs), False, None, self, self.source(op, inputs, params))
 
 
-def direct(path: str, *args: str, const: dict[str, Any] | None = None, note: str = "", **keywords: str) -> Direct:
+def direct(path: str, *args: str, const: dict[str, Any] | None = None, note: str = "",
+           describes: tuple[str, ...] = (), **keywords: str) -> Direct:
     """A TABLE row (see the module docstring): ``direct("torch.neg")``, ``direct("F.elu",
     alpha="alpha")``, ``direct("torch.einsum", "equation", "x", "y")``,
-    ``direct("F.huber_loss", delta="delta", const={"reduction": "mean"})``."""
+    ``direct("F.huber_loss", delta="delta", const={"reduction": "mean"})``; ``describes`` names
+    params the call does not take (they say how the case's values were drawn)."""
     for k, v in keywords.items():
         if not isinstance(v, str):
             raise TypeError(f"direct({path!r}): keyword {k}={v!r} must name an op input or param "
                             f"(fixed values go in const=)")
-    return Direct(path, tuple(args) if args else None, tuple(keywords.items()), tuple((const or {}).items()), note)
+    return Direct(path, tuple(args) if args else None, tuple(keywords.items()), tuple((const or {}).items()), note,
+                  tuple(describes))
 
 
 def table_rows(tree: ast.Module) -> dict[str, Direct]:
@@ -269,6 +275,13 @@ class MappedAdapter:
             return ClaimedReason(claim)
         return True
 
+    def case_claims(self, op: Any, dtype: str, device: str) -> list[Claim]:
+        """The ``params``-scoped unsupported claims on a target that runs: each covers the cases
+        with its param values (the suite records those ``unsupported``, or probes them)."""
+        version = str(self.version())
+        return [c for c in self._claims().for_framework(self.name)
+                if c.params and c.covers(self.name, op.name, dtype, device, version)]
+
     def describe(self, op: Any) -> dict[str, Any]:
         """The call, whether composite, the mapping's form, and the unsupported claims on the op
         (with whether each covers the installed version)."""
@@ -278,6 +291,7 @@ class MappedAdapter:
         d = mapped.describe()
         version = str(self.version())
         claims = [{"id": c.id, "dtype": list(c.dtypes), "device": list(c.devices), "versions": c.versions,
+                   **({"params": c.to_json()["params"]} if c.params else {}),
                    "reason": c.reason, "covers_installed_version": c.covers_version(version)}
                   for c in self._claims().for_framework(self.name) if op.name in c.ops]
         if claims:

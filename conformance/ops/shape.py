@@ -129,8 +129,10 @@ def _broadcast_to(draw, rng) -> Structure:
     return Structure({"x": xs}, {"shape": list(target)})
 
 
-def _indices(rng, n: int, idx_shape: tuple[int, ...], dtype, axis: int = 0) -> np.ndarray:
-    """Random indices in [0, n) with at least one repeat along ``axis`` (where it has 2+)."""
+def _indices(rng, n: int, idx_shape: tuple[int, ...], dtype, axis: int = 0, from_end: bool = False) -> np.ndarray:
+    """Random indices in [0, n) with at least one repeat along ``axis`` (where it has 2+).
+    ``from_end``: about half of them (the first always) written as i - n, NumPy's negative form,
+    so a repeat may name one element both ways."""
     if n == 0:  # (idx_shape is empty then)
         return np.zeros(idx_shape, dtype=dtype)
     idx = rng.integers(0, n, size=idx_shape)
@@ -139,7 +141,15 @@ def _indices(rng, n: int, idx_shape: tuple[int, ...], dtype, axis: int = 0) -> n
         sl = [slice(None)] * len(idx_shape)
         sl[axis] = slice(1, 2)
         idx[tuple(sl)] = first
+    if from_end and idx.size:
+        back = rng.random(idx_shape) < 0.5
+        back.flat[0] = True
+        idx = np.where(back, idx - n, idx)
     return idx.astype(dtype)
+
+
+# indices_from_end: False first (where shrinking ends); True writes some indices as i - n
+INDEX_FORMS = (False, True)
 
 
 def _gather(draw, rng) -> Structure:
@@ -149,8 +159,9 @@ def _gather(draw, rng) -> Structure:
     if s[ax] == 0:  # nothing to gather from: no indices
         idx_shape = (0, *idx_shape[1:])
     dt = choice(draw, INDEX_DTYPES)
-    idx = _indices(rng, s[ax], idx_shape, dt)
-    return Structure({"x": s, "indices": idx_shape}, {"axis": ax}, {"indices": idx})
+    from_end = choice(draw, INDEX_FORMS)
+    idx = _indices(rng, s[ax], idx_shape, dt, from_end=from_end)
+    return Structure({"x": s, "indices": idx_shape}, {"axis": ax, "indices_from_end": from_end}, {"indices": idx})
 
 
 def _take_along_axis(draw, rng) -> Structure:
@@ -159,8 +170,10 @@ def _take_along_axis(draw, rng) -> Structure:
     idx_shape = list(s)
     idx_shape[ax] = draw(st.integers(1, 6)) if s[ax] else 0  # nothing to take from: no indices
     dt = choice(draw, INDEX_DTYPES)
-    idx = _indices(rng, s[ax], tuple(idx_shape), dt, axis=ax)
-    return Structure({"x": s, "indices": tuple(idx_shape)}, {"axis": ax}, {"indices": idx})
+    from_end = choice(draw, INDEX_FORMS)
+    idx = _indices(rng, s[ax], tuple(idx_shape), dt, axis=ax, from_end=from_end)
+    return Structure({"x": s, "indices": tuple(idx_shape)}, {"axis": ax, "indices_from_end": from_end},
+                     {"indices": idx})
 
 
 def _where(draw, rng) -> Structure:
@@ -331,8 +344,9 @@ OPS = [
         inputs=(X, INDICES),
         structure=_gather,
         formula="dx[.., j, ..] = sum_{i: indices[i] = j} dz[.., i, ..]  (scatter-add)",
-        params=("axis",),
-        notes="take(x, indices, axis); indices (int32 or int64, rank 1-2) always repeat.",
+        params=("axis", "indices_from_end"),
+        notes="take(x, indices, axis); indices (int32 or int64, rank 1-2) always repeat; indices_from_end: some "
+        "written as i - n (NumPy's negative indices; the values say which, the flag names the draw).",
     ),
     _spec(
         name="take_along_axis",
@@ -340,8 +354,9 @@ OPS = [
         inputs=(X, INDICES),
         structure=_take_along_axis,
         formula="dx[a, j, b] = sum_{i: indices[a, i, b] = j} dz[a, i, b]  (scatter-add along axis)",
-        params=("axis",),
-        notes="indices has x's shape except along axis; values repeat along axis.",
+        params=("axis", "indices_from_end"),
+        notes="indices has x's shape except along axis; values repeat along axis; indices_from_end: some "
+        "written as i - n (NumPy's negative indices).",
     ),
     _spec(
         name="where",

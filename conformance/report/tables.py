@@ -7,6 +7,7 @@ import json
 from collections import Counter, defaultdict
 from typing import Any
 
+from conformance.claims import CLAIM_STATE_MEANINGS
 from conformance.report.data import RunData
 from conformance.report.page import attrs, esc, link, num, table
 from conformance.summary import counted, listed
@@ -193,8 +194,8 @@ def claims_html(summary: dict[str, Any]) -> str:
         "this run did not probe them: their targets were recorded unsupported (run with --probe-unsupported to "
         "ask the framework)")
     return (f'<section id="claims"><h2>Unsupported claims</h2><p class="muted">Claims of conformance/unsupported.toml '
-            f'that covered a target here; {esc(probed)}. holds: every probed example raised; stale: an example ran '
-            f'(end the claim\'s range); changed: its examples crashed or timed out; unprobed: not asked.</p>'
+            f'that covered a target here; {esc(probed)}. '
+            + "; ".join(f"{esc(k)}: {esc(v)}" for k, v in CLAIM_STATE_MEANINGS.items() if k != "unused") + '.</p>'
             f'{table(head, rows, "claims")}</section>')
 
 

@@ -6,8 +6,8 @@ from jax import lax
 from conformance.adapters.mapping import direct, impl
 
 TABLE = {
-    "gather": direct("jnp.take", axis="axis"),
-    "take_along_axis": direct("jnp.take_along_axis", axis="axis"),
+    "gather": direct("jnp.take", axis="axis", describes=("indices_from_end",)),
+    "take_along_axis": direct("jnp.take_along_axis", axis="axis", describes=("indices_from_end",)),
     "where": direct("jnp.where"),
     "cumprod": direct("jnp.cumprod", axis="axis"),
     "sort": direct("jnp.sort", axis="axis", descending="descending"),

@@ -5,8 +5,9 @@ import tensorflow as tf
 from conformance.adapters.mapping import direct, impl
 
 TABLE = {
-    "gather": direct("tf.gather", axis="axis"),
-    "take_along_axis": direct("tf.experimental.numpy.take_along_axis", axis="axis"),
+    "gather": direct("tf.gather", axis="axis", describes=("indices_from_end",)),
+    "take_along_axis": direct("tf.experimental.numpy.take_along_axis", axis="axis",
+                              describes=("indices_from_end",)),
     "where": direct("tf.where"),
     "cumsum": direct("tf.math.cumsum", axis="axis", reverse="reverse"),
     "cumprod": direct("tf.math.cumprod", axis="axis"),

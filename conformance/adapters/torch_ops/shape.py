@@ -85,14 +85,17 @@ def broadcast_to(x, shape):
 
 
 @impl("x[..., indices, ...] (advanced indexing on axis, aten::index)")
-def gather(x, indices, axis):
+def gather(x, indices, axis, indices_from_end):
+    # indexing takes negative indices itself (indices_from_end only names how they were written)
     ax = axis % x.ndim
     return x[(slice(None),) * ax + (indices.long(),)]
 
 
-@impl("torch.gather(x, axis, indices)")
-def take_along_axis(x, indices, axis):
-    return torch.gather(x, axis, indices.long())
+@impl("torch.take_along_dim(x, indices, axis) (torch.gather after counting negative indices from the end)")
+def take_along_axis(x, indices, axis, indices_from_end):
+    # torch.gather refuses negative indices (RuntimeError: index -1 is out of bounds);
+    # take_along_dim, torch's take_along_axis, takes them as NumPy does
+    return torch.take_along_dim(x, indices.long(), axis)
 
 
 @impl("torch.cumsum (reverse: torch.flip, torch.cumsum, torch.flip)", composite=True)
