@@ -117,6 +117,37 @@ def reach_table(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def cost_table(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per framework, device, execution mode and dtype, what the run's examples cost: structure
+    examples and fixed cases, value sets, the framework's seconds (the records' ``adapter_s``:
+    its VJP calls, compiling included), the oracle's, the programs a compiled mode built
+    (``compiles``) and the framework's milliseconds per value set. Set side by side, these are
+    the time per mode (issue 18) on the machine that ran them."""
+    rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for rec in records:
+        if not counted(rec):
+            continue
+        key = (str(rec.get("framework")), str(rec.get("device")), str(rec.get("mode") or _missing("mode", rec)),
+               str(rec.get("dtype")))
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = {**dict(zip(("framework", "device", "mode", "dtype"), key)), "examples": 0,
+                               "value_sets": 0, "adapter_s": 0.0, "oracle_s": 0.0, "compiles": None}
+        row["examples"] += 1
+        row["value_sets"] += value_sets(rec)
+        row["adapter_s"] += float(rec.get("adapter_s") or 0.0)
+        row["oracle_s"] += float(rec.get("oracle_s") or 0.0)
+        if rec.get("compiles") is not None:
+            row["compiles"] = (row["compiles"] or 0) + int(rec["compiles"])
+    out = []
+    for key in sorted(rows):
+        row = rows[key]
+        row["adapter_s"], row["oracle_s"] = round(row["adapter_s"], 3), round(row["oracle_s"], 3)
+        row["ms_per_value_set"] = round(1000 * row["adapter_s"] / row["value_sets"], 3) if row["value_sets"] else None
+        out.append(row)
+    return out
+
+
 PARAM_VALUES_SHOWN = 12  # distinct values of a parameter the reach table lists (then a count)
 
 
@@ -195,6 +226,7 @@ def summarize(records: Iterable[dict[str, Any]], manifest: dict[str, Any] | None
         "probe_unsupported": bool((manifest or {}).get("probe_unsupported")),
         "claims": claim_states((manifest or {}).get("claims", []), records),
         "reach": reach_table(records),
+        "costs": cost_table(records),
     }
 
 

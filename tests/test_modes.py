@@ -172,6 +172,31 @@ def test_mode_in_records_summary_and_report(tmp_path: Path) -> None:
     assert 'data-md="eager"' in html and 'data-md="jit"' in html
     assert "Execution modes against each other and the oracle" in html
     assert "mode eager" in "\n".join(r.out.splitlines()) or "eager" in r.out
+    costs = {c["mode"]: c for c in summary["costs"]}
+    assert set(costs) == {"eager", "jit"} and all(c["examples"] == len(
+        [rec for rec in recs if rec["mode"] == m and rec["case_family"] == "accuracy"]) for m, c in costs.items())
+    assert costs["eager"]["compiles"] is None and costs["jit"]["compiles"] >= 1
+    assert all(c["adapter_s"] > 0 and c["ms_per_value_set"] > 0 for c in costs.values())
+    assert 'id="costs"' in html and "Time per mode" in html
+
+
+def test_the_cost_table_counts_each_example_once() -> None:
+    """A structure's record carries the time and compiles of all its value sets; the records of
+    its other value sets and Hypothesis's shrink steps are not counted again."""
+    from conformance.summary import cost_table
+
+    def rec(**kw: object) -> dict:
+        return {"op": "gelu", "framework": "torch", "device": "cpu", "dtype": "float32", "mode": "compile",
+                "status": "pass", "case_family": "accuracy", "adapter_s": 2.0, "oracle_s": 0.5, "compiles": 1,
+                "value_statuses": {"pass": 4}, **kw}
+
+    records = [rec(), rec(adapter_s=6.0, compiles=0), rec(value_set_of="r/1", adapter_s=99.0),
+               rec(phase="shrink", adapter_s=99.0), rec(mode="eager", compiles=None, adapter_s=0.4)]
+    compiled, eager = cost_table(records)  # sorted: compile before eager
+    assert compiled == {"framework": "torch", "device": "cpu", "mode": "compile", "dtype": "float32",
+                        "examples": 2, "value_sets": 8, "adapter_s": 8.0, "oracle_s": 1.0, "compiles": 1,
+                        "ms_per_value_set": 1000.0}
+    assert eager["mode"] == "eager" and eager["compiles"] is None and eager["ms_per_value_set"] == 100.0
 
 
 def test_mode_rows_list_compiled_only_failures() -> None:

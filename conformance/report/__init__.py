@@ -19,6 +19,7 @@ from conformance.report.sidebyside import side_by_side_html
 from conformance.report.tables import (
     claims_html,
     conventions_html,
+    costs_html,
     expectations_html,
     header_html,
     merge_html,
@@ -118,7 +119,7 @@ def render(run: RunData) -> str:
         f'✗ failing, K known, C convention, U unsupported, N not run. Click a cell for its op.</p>'
         f'{matrix_html(ops, cols, summary, families)}</section>{side_by_side_html(summary)}'
         f'{merge_html(summary)}{expectations_html(summary, run.records)}{claims_html(summary)}'
-        f'{conventions_html(summary, run.records)}{reach_html(summary)}'
+        f'{conventions_html(summary, run.records)}{reach_html(summary)}{costs_html(summary)}'
         f'{not_run_html(summary)}<section id="ops"><h2>Ops</h2>{sections}</section></main>'
         f'<footer class="muted">vjp-conformance HTML report, rendered {esc(rendered)} from results.jsonl, '
         f'witnesses.jsonl and summary.json; self-contained (no network).</footer>'

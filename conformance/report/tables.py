@@ -260,3 +260,23 @@ def reach_html(summary: dict[str, Any]) -> str:
             f'{esc(note)}.'
             f'</p><table class="reach"><thead><tr><th>op</th>{head}<th>layouts</th><th>largest</th><th>params</th>'
             f'</tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
+
+
+def costs_html(summary: dict[str, Any]) -> str:
+    """What each framework, device, execution mode and dtype cost (summary.json's costs): the
+    time per mode, set side by side, with its share of the framework time of the whole run."""
+    rows_in = summary.get("costs") or []
+    if not rows_in:
+        return ""
+    total = sum(r["adapter_s"] for r in rows_in) or 1.0
+    rows = [f'<tr><td>{esc(r["framework"])}</td><td>{esc(r["device"])}</td><td>{esc(r["mode"])}</td>'
+            f'<td>{esc(r["dtype"])}</td><td class="num">{r["examples"]}</td><td class="num">{r["value_sets"]}</td>'
+            f'<td class="num">{num(r["adapter_s"])}</td><td class="num">{num(100 * r["adapter_s"] / total, 2)}%</td>'
+            f'<td class="num">{num(r["ms_per_value_set"])}</td><td class="num">{num(r["compiles"])}</td>'
+            f'<td class="num">{num(r["oracle_s"])}</td></tr>' for r in rows_in]
+    head = ["framework", "device", "mode", "dtype", "examples", "value sets", "framework s", "share",
+            "ms per value set", "compiles", "oracle s"]
+    return ('<section id="costs"><h2>Time per mode</h2><p class="legend">The framework\'s own time (the records\' '
+            'adapter_s: its VJP calls, compiling included) per framework, device, execution mode and dtype, on the '
+            'machine that ran them; compiles: the programs a compiled mode built (– where none is counted).</p>'
+            f'{table(head, rows, "costs")}</section>')
