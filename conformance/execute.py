@@ -311,10 +311,12 @@ def seconds(s: float) -> float:
     return round(s, 7)
 
 
-def attach_repro(rec: dict[str, Any], case: Case) -> None:
-    """Inline the exact inputs and cotangent when the record needs them to be reproduced."""
+def attach_repro(rec: dict[str, Any], case: Case, limit: int | None = None) -> None:
+    """Inline the exact inputs and cotangent when the record needs them to be reproduced (up to
+    ``limit`` elements; by default a small pass's or any failure's)."""
     size = sum(a.size for a in case.inputs.values()) + case.cotangent.size
-    limit = INLINE_PASS_ELEMENTS if rec.get("status") == "pass" else INLINE_MAX_ELEMENTS
+    if limit is None:
+        limit = INLINE_PASS_ELEMENTS if rec.get("status") == "pass" else INLINE_MAX_ELEMENTS
     if size <= limit:
         rec["repro"] = {
             "inputs": {k: encode_array(v) for k, v in case.inputs.items()},

@@ -30,6 +30,7 @@ from conformance.claims import Claim, claim_record
 from conformance.compare import json_number
 from conformance.execute import (
     COMPILE_PHASE,
+    INLINE_PASS_ELEMENTS,
     Call,
     Checker,
     Target,
@@ -94,6 +95,11 @@ def _call(sess: Session, checker: Checker, case: Case, inflight: dict[str, Any],
     """The oracle and the adapter on ``case`` under the time limit (the comparison comes after)."""
     if checker.claim is not None:
         inflight["claim"] = claim_record(checker.claim, probed=True)  # a crash under the probe says so
+    # a small case's exact values go in the note too, so the record of a worker that dies on it has a
+    # repro (a crash cannot be shrunk: it is the first case that crashed); a larger one says its seed
+    inflight.pop("repro", None)
+    inflight["cotangent_shape"] = list(case.cotangent.shape)
+    attach_repro(inflight, case, limit=INLINE_PASS_ELEMENTS)
     sess.writer.mark_inflight(inflight)
     try:
         with time_limit(limit_for(sess.timeout, checker.target.mode)):
@@ -134,6 +140,8 @@ def _value_sets(sess: Session, checker: Checker, example: StructureExample, k: i
     fields = checker.case_fields(first)
     inflight = {"nodeid": checker.target.id, "shapes": fields["shapes"], "params": fields["params"],
                 "seed": first.seed, "phase": phase, "case_family": first.family, "values_per_case": k}
+    if "regime" in fields:
+        inflight["regime"] = fields["regime"]
     cases, calls = [], []
     for j in range(k):  # K value sets through the same adapter call: one program, one kernel choice
         cases.append(example.case(j))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
+from conformance.execute import INLINE_PASS_ELEMENTS
 from conformance.records import read_run
 from conformance.summary import write_summary
 from tests.runner import TINY, cli, fault
@@ -93,6 +95,14 @@ def test_dying_worker_is_crashed_and_nothing_is_lost(tmp_path, jobs):
     recs = res.records()
     crashed = [r for r in recs if r["status"] == "crashed"]
     assert {(r["op"], r["dtype"]) for r in crashed} == {("matmul", "float32"), ("matmul", "float64")}
+    # a crash cannot shrink: the record keeps the exact values of a small case for its repro
+    for r in crashed:
+        elements = sum(math.prod(s) for s in r["shapes"].values()) + math.prod(r["cotangent_shape"])
+        assert ("repro" in r) is (elements <= INLINE_PASS_ELEMENTS), (r["shapes"], elements)
+        if "repro" in r:
+            assert {k: v["shape"] for k, v in r["repro"]["inputs"].items()} == r["shapes"]
+            assert r["repro"]["cotangent"]["shape"] == r["cotangent_shape"]
+    assert any("repro" in r for r in crashed)  # seed 8's first matmul cases are small
     passed = [r for r in recs if r["status"] == "pass"]
     # every example of the healthy targets survived the crashes: 4 targets x 6 examples
     assert len(passed) == 4 * 6
