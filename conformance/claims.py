@@ -6,7 +6,7 @@ framework's own), observed there. A built-in adapter's
 ``supports()`` answers a covered target with the claim's reason (a :class:`ClaimedReason`, which
 carries the claim); a target the claim does not cover (another device, a version outside its
 range) runs. A claim scoped by ``params`` (for example tf.gather, which has no negative indices)
-covers only the cases with those param values: it is looked up per case (:meth:`Claims.find_for_case`)
+covers only the cases with those param values: the target's scoped claims (:meth:`Claims.scoped`) are matched per case
 and the target's other cases run. ``--probe-unsupported`` runs the covered targets anyway, and each claim's state in
 the run says whether it still holds (:func:`claim_states`).
 """
@@ -208,15 +208,14 @@ class Claims:
 
     def find(self, framework: str, op: str, dtype: str, device: str, version: str) -> Claim | None:
         """The claim that covers the whole target, or None (it runs; a ``params``-scoped claim
-        may still cover some of its cases: :meth:`find_for_case`)."""
+        may still cover some of its cases: :meth:`scoped`)."""
         return next((c for c in self.claims if not c.params and c.covers(framework, op, dtype, device, version)),
                     None)
 
-    def find_for_case(self, framework: str, op: str, dtype: str, device: str, version: str,
-                      params: dict[str, Any]) -> Claim | None:
-        """The ``params``-scoped claim that covers this case of a running target, or None."""
-        return next((c for c in self.claims if c.params and c.covers(framework, op, dtype, device, version)
-                     and c.covers_params(params)), None)
+    def scoped(self, framework: str, op: str, dtype: str, device: str, version: str) -> list[Claim]:
+        """The ``params``-scoped claims on a target that runs: each covers the cases whose params
+        it matches (``Claim.covers_params``, asked per case by the suite's checker)."""
+        return [c for c in self.claims if c.params and c.covers(framework, op, dtype, device, version)]
 
     def for_framework(self, framework: str) -> list[Claim]:
         return [c for c in self.claims if c.framework == framework]

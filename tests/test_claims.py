@@ -90,6 +90,12 @@ def _rec(claim_id: str, status: str, probed: bool, **kw: Any) -> dict[str, Any]:
             "phase": "generate", "claim": {"id": claim_id, "reason": "r", "probed": probed}, **kw}
 
 
+def _for_case(claims: Claims, framework: str, op: str, dtype: str, device: str, version: str,
+              params: dict[str, Any]) -> Any:
+    """The scoped claim that covers a case, as the suite's checker finds it (or None)."""
+    return next((c for c in claims.scoped(framework, op, dtype, device, version) if c.covers_params(params)), None)
+
+
 SCOPED = {**ROW, "op": "gather", "versions": "", "id": "gather-from-end", "params": {"indices_from_end": True}}
 
 
@@ -104,8 +110,8 @@ def test_a_params_scoped_claim_covers_only_the_cases_with_its_values():
     (claim,) = adapter.case_claims(gather, "float32", "cpu")
     assert claim.covers_params({"axis": 0, "indices_from_end": True})
     assert not claim.covers_params({"axis": 0, "indices_from_end": False})
-    assert claims.find_for_case("torch", "gather", "float32", "cpu", "2.13.0", {"indices_from_end": True}) is claim
-    assert claims.find_for_case("torch", "gather", "float64", "cpu", "2.13.0", {"indices_from_end": True}) is None
+    assert _for_case(claims, "torch", "gather", "float32", "cpu", "2.13.0", {"indices_from_end": True}) is claim
+    assert _for_case(claims, "torch", "gather", "float64", "cpu", "2.13.0", {"indices_from_end": True}) is None
     assert adapter.case_claims(gather, "float32", "cuda:0") == []
     assert claim.to_json()["params"] == {"indices_from_end": [True]}
     assert adapter.describe(gather)["claims"][0]["params"] == {"indices_from_end": [True]}
@@ -124,14 +130,14 @@ def test_a_params_scoped_claim_names_params_of_its_op(params: Any, says: str):
 def test_the_shipped_tf_gather_claim_covers_negative_indices_only():
     claims = shipped()
     assert claims.find("tensorflow", "gather", "float32", "cpu", "2.21.0") is None
-    claim = claims.find_for_case("tensorflow", "gather", "float32", "cpu", "2.21.0",
-                                 {"axis": 0, "indices_from_end": True})
+    claim = _for_case(claims, "tensorflow", "gather", "float32", "cpu", "2.21.0",
+                      {"axis": 0, "indices_from_end": True})
     assert claim is not None and claim.id == "tf-gather-negative-indices"
-    assert claims.find_for_case("tensorflow", "gather", "float32", "cpu", "2.21.0",
-                                {"axis": 0, "indices_from_end": False}) is None
+    assert _for_case(claims, "tensorflow", "gather", "float32", "cpu", "2.21.0",
+                     {"axis": 0, "indices_from_end": False}) is None
     for framework in ("torch", "jax"):  # their gather and take_along_axis count negative indices from the end
         for op in ("gather", "take_along_axis"):
-            assert claims.find_for_case(framework, op, "float32", "cpu", "9", {"indices_from_end": True}) is None
+            assert _for_case(claims, framework, op, "float32", "cpu", "9", {"indices_from_end": True}) is None
 
 
 def test_claim_states_from_the_records():

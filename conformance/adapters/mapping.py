@@ -278,9 +278,7 @@ class MappedAdapter:
     def case_claims(self, op: Any, dtype: str, device: str) -> list[Claim]:
         """The ``params``-scoped unsupported claims on a target that runs: each covers the cases
         with its param values (the suite records those ``unsupported``, or probes them)."""
-        version = str(self.version())
-        return [c for c in self._claims().for_framework(self.name)
-                if c.params and c.covers(self.name, op.name, dtype, device, version)]
+        return self._claims().scoped(self.name, op.name, dtype, device, str(self.version()))
 
     def describe(self, op: Any) -> dict[str, Any]:
         """The call, whether composite, the mapping's form, and the unsupported claims on the op
