@@ -165,7 +165,9 @@ def cmd_run(a: argparse.Namespace) -> int:
         run_id, run_dir = make_run_dir(Path(a.out))
     except OSError as e:
         raise UsageError(f"--out {a.out}: cannot create the run directory: {e}") from None
-    quiet = ["-q", "--tb=short"] if a.verbose else ["-qq", "--tb=no", "-p", "no:warnings"]
+    # quiet: no warnings summary and no log capture (pytest attaches its handler to every
+    # non-propagating logger, the frameworks' dozens, around each of an item's three phases)
+    quiet = ["-q", "--tb=short"] if a.verbose else ["-qq", "--tb=no", "-p", "no:warnings", "-p", "no:logging"]
     args = ["--pyargs", "conformance.suite", "-p", "conformance.plugin", "-p", "no:cacheprovider",
             *quiet, "--no-header", "-rN", "-W", "ignore::pytest.PytestAssertRewriteWarning",
             "--vjp-run-dir", str(run_dir), *forwarded(a)]
