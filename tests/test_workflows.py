@@ -72,3 +72,25 @@ def test_scoreboard_workflow_runs_every_release_of_the_list_weekly_and_ingests_t
     assert "path: reports/matrix/${{ matrix.release.env }}" in text
     ingest = next(line for line in text.splitlines() if "vjp-conformance scoreboard" in line)
     assert "--add downloaded/run-*/*/" in ingest and "--out reports/scoreboard" in ingest
+
+
+def test_cpu_workflow_caches_jax_programs_where_the_adapter_keeps_them_keyed_by_cpu(monkeypatch):
+    import os
+    import re
+
+    pytest.importorskip("jax")
+    from conformance.adapters import jax_adapter
+
+    monkeypatch.delenv(jax_adapter.CACHE_ENV, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    home = os.path.expanduser("~")
+    default = jax_adapter.compilation_cache_dir()
+    assert default is not None and default.startswith(home)
+    text = (ROOT / ".github" / "workflows" / "cpu.yml").read_text()
+    cache = text.split("uses: actions/cache@", 1)[1].split("- name:", 1)[0]
+    assert re.search(r"path: (.+)", cache).group(1).strip() == "~" + default[len(home):]
+    key = re.search(r"key: (.+)", cache).group(1)
+    # executables are built for the host CPU and the pinned versions: both in the key
+    assert "steps.cpu.outputs.id" in key and "hashFiles('constraints.txt')" in key
+    cpu = text.split("id: cpu", 1)[1].split("- name:", 1)[0]
+    assert "/proc/cpuinfo" in cpu and "flags" in cpu
