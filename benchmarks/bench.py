@@ -168,11 +168,12 @@ def suite_figures(frameworks: list[str], dtypes: list[str], examples: int | None
     (adapter_s; a structure's own record holds all its value sets' time)."""
     import pytest
 
+    from conformance.cli import suite_args
+
     out = {}
     for fw in frameworks:
         with tempfile.TemporaryDirectory() as tmp:
-            args = ["--pyargs", "conformance.suite", "-p", "conformance.plugin", "-p", "no:cacheprovider", "-qq",
-                    "--tb=no", "-p", "no:warnings", "--vjp-frameworks", fw, "--vjp-dtypes", ",".join(dtypes),
+            args = [*suite_args(), "--vjp-frameworks", fw, "--vjp-dtypes", ",".join(dtypes),
                     "--vjp-seed", str(seed), "--vjp-out", tmp, "--vjp-no-report"]
             if examples:
                 args += ["--vjp-max-examples", str(examples)]

@@ -23,6 +23,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from conformance.dtypes import DTYPES
 from conformance.matching import allowed, version_in
+from conformance.modes import default_mode
 from conformance.outcome import FAILING
 
 DEFAULT_FILE = Path(__file__).with_name("unsupported.toml")
@@ -236,6 +237,14 @@ def claim_record(claim: Claim, probed: bool) -> dict[str, Any]:
 
 
 # statuses that say the framework computed the example (any verdict on its gradient)
+def target_labels(records: list[dict[str, Any]]) -> list[str]:
+    """The targets ``records`` ran in, each once, as ``op/device/dtype/mode`` (a record without a
+    mode, from before modes, ran in its framework's default)."""
+    return sorted({"/".join(str(v) for v in (r.get("op"), r.get("device"), r.get("dtype"),
+                                             r.get("mode") or default_mode(str(r.get("framework")))))
+                   for r in records})
+
+
 _NOT_A_VERDICT = ("unsupported", "crashed", "timeout")
 
 
@@ -269,14 +278,13 @@ def claim_states(claims: list[dict[str, Any]], records: list[dict[str, Any]]) ->
         messages = list(dict.fromkeys(str(r.get("message") or "").split("\n", 1)[0] for r in raised))
         entry = {**claim, "state": state, "records": len(under), "probed": len(probed), "ran": len(ran),
                  "raised": len(raised),
-                 "targets": sorted({f"{r.get('op')}/{r.get('device')}/{r.get('dtype')}" for r in under})}
+                 "targets": target_labels(under)}
         if raised:  # the framework's messages (first lines), and whether the claim's own was among them
             entry["messages"] = messages[:5]
             entry["message_seen"] = claim.get("reason") in messages
         if wrong:  # ran without raising, to a failing verdict: a finding, not a stale claim
-            entry["failed_targets"] = sorted({f"{r.get('op')}/{r.get('device')}/{r.get('dtype')}/{r.get('mode')}"
-                                              for r in wrong})
+            entry["failed_targets"] = target_labels(wrong)
         if ran:
-            entry["ran_targets"] = sorted({f"{r.get('op')}/{r.get('device')}/{r.get('dtype')}" for r in ran})
+            entry["ran_targets"] = target_labels(ran)
         out.append(entry)
     return out

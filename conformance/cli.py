@@ -105,6 +105,16 @@ def check_out(out: str) -> None:
         raise UsageError(f"--out {out}: cannot create or write under {probe} (permission denied)")
 
 
+def suite_args(verbose: bool = False) -> list[str]:
+    """pytest's arguments for the packaged suite with the plugin, as ``run`` starts it (the
+    benchmarks start it the same way). Quiet: no warnings summary and no log capture (pytest
+    attaches its handler to every non-propagating logger, the frameworks' dozens, around each of
+    an item's three phases)."""
+    quiet = ["-q", "--tb=short"] if verbose else ["-qq", "--tb=no", "-p", "no:warnings", "-p", "no:logging"]
+    return ["--pyargs", "conformance.suite", "-p", "conformance.plugin", "-p", "no:cacheprovider", *quiet,
+            "--no-header", "-rN", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+
+
 def cmd_run(a: argparse.Namespace) -> int:
     from conformance.adapters import discover
     from conformance.records import make_run_dir
@@ -165,12 +175,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         run_id, run_dir = make_run_dir(Path(a.out))
     except OSError as e:
         raise UsageError(f"--out {a.out}: cannot create the run directory: {e}") from None
-    # quiet: no warnings summary and no log capture (pytest attaches its handler to every
-    # non-propagating logger, the frameworks' dozens, around each of an item's three phases)
-    quiet = ["-q", "--tb=short"] if a.verbose else ["-qq", "--tb=no", "-p", "no:warnings", "-p", "no:logging"]
-    args = ["--pyargs", "conformance.suite", "-p", "conformance.plugin", "-p", "no:cacheprovider",
-            *quiet, "--no-header", "-rN", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-            "--vjp-run-dir", str(run_dir), *forwarded(a)]
+    args = [*suite_args(a.verbose), "--vjp-run-dir", str(run_dir), *forwarded(a)]
     if not in_process:
         # worksteal: an idle worker takes queued targets from a busy one, so a few slow cells
         # (JAX compiling convolutions) do not leave the other workers idle at the end

@@ -155,7 +155,8 @@ def test_claim_states_from_the_records():
     assert {i: c["state"] for i, c in states.items()} == {
         "A": "holds", "B": "stale", "C": "changed", "D": "unprobed", "E": "unused", "F": "changed"}
     assert states["A"]["messages"] == ["RuntimeError: r", "RuntimeError: other"] and states["A"]["message_seen"]
-    assert states["B"]["ran"] == 2 and states["B"]["raised"] == 1 and states["B"]["ran_targets"] == ["neg/cpu/float32"]
+    assert states["B"]["ran"] == 2 and states["B"]["raised"] == 1
+    assert states["B"]["ran_targets"] == states["B"]["targets"] == ["neg/cpu/float32/eager"]
     assert states["D"]["probed"] == 0 and states["D"]["records"] == 1
     # ran without raising, to a wrong gradient: not a claim to drop but a finding (its records say)
     assert states["F"]["failed_targets"] == ["neg/cpu/float32/xla"] and "failed_targets" not in states["B"]
@@ -202,22 +203,27 @@ observed = "torch 2.13.0+cpu"
     return path
 
 
-def _run(tmp_path: Path, *extra: str):
+def _torch_run(tmp_path: Path, claims: Path, ops: str, dtypes: str, max_examples: int, *extra: str):
+    """An in-process torch accuracy run on the CPU under the claims file ``claims``."""
     pytest.importorskip("torch")
-    res = cli("run", "--frameworks", "torch", "--devices", "cpu", "--ops", "neg,det", "--dtypes", "float32,float16",
-              "--families", "accuracy", "--max-examples", "3", "--claims", str(_claims_file(tmp_path)), "-n", "0",
+    res = cli("run", "--frameworks", "torch", "--devices", "cpu", "--ops", ops, "--dtypes", dtypes,
+              "--families", "accuracy", "--max-examples", str(max_examples), "--claims", str(claims), "-n", "0",
               "--no-report", "--out", str(tmp_path / "out"), *extra)
     assert res.run_dir is not None, res.err[-3000:]
     return res
+
+
+def _run(tmp_path: Path, *extra: str):
+    return _torch_run(tmp_path, _claims_file(tmp_path), "neg,det", "float32,float16", 3, *extra)
 
 
 def test_probe_reports_a_false_claim_stale_and_a_true_one_holding(tmp_path: Path):
     res = _run(tmp_path, "--probe-unsupported")
     assert res.code == 0, res.out + res.err[-3000:]
     states = {c["id"]: c for c in res.summary()["claims"]}
-    assert states["fake-neg"]["state"] == "stale" and states["fake-neg"]["ran_targets"] == ["neg/cpu/float32"]
+    assert states["fake-neg"]["state"] == "stale" and states["fake-neg"]["ran_targets"] == ["neg/cpu/float32/eager"]
     assert states["true-det"]["state"] == "holds" and states["true-det"]["message_seen"] is True
-    assert "stale claim fake-neg: ran neg/cpu/float32" in res.out
+    assert "stale claim fake-neg: ran neg/cpu/float32/eager" in res.out
     recs = res.records()
     neg = [r for r in recs if r["op"] == "neg" and r["dtype"] == "float32"]
     assert neg and all(r["status"] == "pass" and r["claim"] == {"id": "fake-neg", "reason": states["fake-neg"][
@@ -256,7 +262,6 @@ def test_a_bad_claims_file_is_refused_before_any_work(tmp_path: Path):
 
 
 def _scoped_run(tmp_path: Path, *extra: str):
-    pytest.importorskip("torch")
     path = tmp_path / "scoped.toml"
     path.write_text("""
 [[claim]]
@@ -269,10 +274,8 @@ params = { indices_from_end = true }
 reason = "RuntimeError: a claim made up for the test (torch indexing takes negative indices)"
 observed = "nowhere: tests/test_claims.py"
 """)
-    res = cli("run", "--frameworks", "torch", "--devices", "cpu", "--ops", "gather", "--dtypes", "float64",
-              "--families", "accuracy", "--max-examples", "8", "--claims", str(path), "-n", "0", "--no-report",
-              "--out", str(tmp_path / "out"), *extra)
-    assert res.run_dir is not None and res.code == 0, res.out + res.err[-3000:]
+    res = _torch_run(tmp_path, path, "gather", "float64", 8, *extra)
+    assert res.code == 0, res.out + res.err[-3000:]
     recs = [r for r in res.records() if r.get("case_family") == "accuracy"]
     covered = [r for r in recs if r["params"]["indices_from_end"]]
     others = [r for r in recs if not r["params"]["indices_from_end"]]
@@ -293,4 +296,4 @@ def test_probing_a_params_scoped_claim_runs_its_cases(tmp_path: Path):
     res, covered, _ = _scoped_run(tmp_path, "--probe-unsupported")
     assert all(r["status"] == "pass" and r["claim"]["probed"] for r in covered)
     (state,) = [c for c in res.summary()["claims"] if c["id"] == "fake-gather-from-end"]
-    assert state["state"] == "stale" and state["ran_targets"] == ["gather/cpu/float64"]
+    assert state["state"] == "stale" and state["ran_targets"] == ["gather/cpu/float64/eager"]

@@ -298,3 +298,28 @@ def test_jax_compiles_once_per_structure_not_per_value_set(op: str) -> None:
 
     check()
     assert len(compiled) >= 2  # at least one structure after the first compiled again: the count is live
+
+
+def test_a_run_does_not_hash_the_suites_test_source_per_target_and_regime(tmp_path):
+    """The run keeps no example database, so the suite gives Hypothesis no key to compute (its
+    default hashes the test function's source with inspect and tokenize: ~1 ms per target and
+    regime, 20% of a torch run's CPU). Fails if Hypothesis stops honouring the key it is given."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    script = f"""
+import sys
+import hypothesis.core as core
+from conformance import cli
+hashed = []
+real = core.function_digest
+core.function_digest = lambda f: hashed.append(getattr(f, "__qualname__", "?")) or real(f)
+code = cli.main(["run", "--frameworks", "torch", "--devices", "cpu", "--ops", "neg,sum", "--dtypes", "float32",
+                 "--families", "accuracy", "--max-examples", "3", "-n", "0", "--no-report", "--out", {str(tmp_path)!r}])
+print("HASHED", [h for h in hashed if "_check_regime" in h])
+sys.exit(code)
+"""
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert "HASHED []" in p.stdout, p.stdout[-2000:]
