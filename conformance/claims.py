@@ -236,7 +236,6 @@ def claim_record(claim: Claim, probed: bool) -> dict[str, Any]:
     return {"id": claim.id, "reason": claim.reason, "probed": probed}
 
 
-# statuses that say the framework computed the example (any verdict on its gradient)
 def target_labels(records: list[dict[str, Any]]) -> list[str]:
     """The targets ``records`` ran in, each once, as ``op/device/dtype/mode`` (a record without a
     mode, from before modes, ran in its framework's default)."""
@@ -245,6 +244,7 @@ def target_labels(records: list[dict[str, Any]]) -> list[str]:
                    for r in records})
 
 
+# statuses that say the framework computed the example (any verdict on its gradient)
 _NOT_A_VERDICT = ("unsupported", "crashed", "timeout")
 
 
